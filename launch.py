@@ -1,0 +1,60 @@
+"""Trains, evaluates or queries an lstm_math model; the library does the work.
+
+    python launch.py --config=configs/add.py                 # train + grid eval
+    python launch.py --config=configs/add.py --mode=eval     # grid eval only
+    python launch.py --config=configs/add.py --mode=predict --expr='31 + 87'
+    python launch.py --config=configs/add.py --config.seed=1 --workdir=runs/s1
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from lstm_math import data
+from lstm_math import evaluate
+from lstm_math import train
+
+_CONFIG = config_flags.DEFINE_config_file(
+    'config', None, 'A python config file: configs/<task>.py.',
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string(
+    'workdir', None, 'Where the run keeps its files; default runs/<config>.')
+_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'predict'],
+                          'train (then evaluate), eval, or predict.')
+_EXPR = flags.DEFINE_multi_string(
+    'expr', [], 'predict: an expression such as "31 + 87"; repeatable. Without'
+    ' it, one expression per line is read from standard input.')
+flags.mark_flag_as_required('config')
+
+
+def main(argv) -> int:
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {argv[1:]}')
+  config_path = flags.FLAGS['config'].config_filename
+  workdir = _WORKDIR.value or os.path.join(
+      'runs', os.path.splitext(os.path.basename(config_path))[0])
+  config = _CONFIG.value
+  try:
+    if _MODE.value == 'train':
+      train.train_and_evaluate(config, workdir, config_path)
+      return 0
+    setup, variables, devices, train_set = train.load_trained(config, workdir)
+    if _MODE.value == 'eval':
+      evaluate.run_evaluation(config, workdir, setup, variables, devices,
+                              train_set)
+      return 0
+    lines = _EXPR.value or [line.rstrip('\n') for line in sys.stdin]
+    results = evaluate.Predictor(setup.model, setup.task, variables)(lines)
+    for ok, text in results:
+      print(text, file=sys.stdout if ok else sys.stderr, flush=True)
+    return 0 if all(ok for ok, _ in results) else 1
+  except (data.ConfigError, train.TrainingDiverged) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+
+
+if __name__ == '__main__':
+  app.run(lambda argv: sys.exit(main(argv)))

@@ -1,0 +1,74 @@
+"""Orbax checkpoints in `workdir/checkpoints`: the latest and the best.
+
+One `CheckpointManager` keeps the two newest epochs (so a checkpoint left
+partial by a kill still leaves a good one behind it) and the epoch with the
+lowest validation loss (the post's `ModelCheckpoint(save_best_only=True)`).
+Every process calls every method; Orbax coordinates the hosts.
+"""
+
+import logging
+import os
+from typing import Any
+
+import orbax.checkpoint as ocp
+from orbax.checkpoint import checkpoint_managers
+
+log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+  """Saves and restores a train-state pytree by epoch number."""
+
+  def __init__(self, directory: str, keep_latest: int = 2):
+    self.directory = os.path.abspath(directory)
+    policy = checkpoint_managers.AnyPreservationPolicy([
+        checkpoint_managers.LatestN(keep_latest),
+        checkpoint_managers.BestN(
+            get_metric_fn=lambda m: m['val_loss'], reverse=True, n=1,
+            keep_checkpoints_without_metrics=False),
+    ])
+    self._manager = ocp.CheckpointManager(
+        self.directory,
+        options=ocp.CheckpointManagerOptions(
+            preservation_policy=policy, enable_async_checkpointing=False,
+            cleanup_tmp_directories=True),
+    )
+
+  def save(self, epoch: int, state: Any, val_loss: float) -> None:
+    self._manager.save(epoch, args=ocp.args.StandardSave(state),
+                       metrics={'val_loss': float(val_loss)}, force=True)
+
+  def epochs(self) -> list[int]:
+    return sorted(self._manager.all_steps())
+
+  def best_epoch(self) -> int | None:
+    return self._manager.best_step()
+
+  def best_val_loss(self) -> float | None:
+    best = self.best_epoch()
+    if best is None:
+      return None
+    return self._manager.metrics(best)['val_loss']
+
+  def restore(self, epoch: int, template: Any) -> Any:
+    return self._manager.restore(
+        epoch, args=ocp.args.StandardRestore(template))
+
+  def restore_latest(self, template: Any, say=print):
+    """(state, epoch) of the newest checkpoint that reads back, or None.
+
+    A checkpoint that fails to read (cut short, corrupted) is reported in
+    one line and the one before it is tried.
+    """
+    for epoch in reversed(self.epochs()):
+      try:
+        return self.restore(epoch, template), epoch
+      except Exception as e:  # pylint: disable=broad-except
+        first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        say(f'checkpoint of epoch {epoch} in {self.directory} is unreadable'
+            f' ({type(e).__name__}: {first_line[:160]}); trying an older one')
+    return None
+
+  def close(self) -> None:
+    self._manager.wait_until_finished()
+    self._manager.close()

@@ -1,0 +1,560 @@
+"""Equations as pure jnp functions: sampling, exact results, tokens, datasets.
+
+Everything here is a function of a PRNG key, integer arrays and a static
+`Task`, so it runs under `jit`, `vmap` and on every device of a mesh: the
+accelerator makes its own data. No Python `random`, no `eval`, no strings.
+
+An equation is `Equations(operands_BxK, ops_BxK1)`: `K` non-negative operands
+and `K - 1` operator indices into `task.vocab.operators`. Its result is exact
+int32 arithmetic with the usual precedence (`*` and `/` before `+` and `-`,
+otherwise left to right).
+
+Division rule: `/` is integer division rounding towards zero. Operands are
+never negative and a term is a run of `*` and `/`, so every division has a
+non-negative dividend and the rule equals Python's `//` there. A divisor is
+never zero: the operand after `/` is drawn from `[max(min_number, 1),
+max_number]`, and the grid of a division task starts `b` at 1.
+"""
+
+import dataclasses
+import itertools
+import math
+from typing import NamedTuple
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from lstm_math import vocab as vocab_lib
+
+INT32_MAX = 2**31 - 1
+
+
+class ConfigError(ValueError):
+  """A config value that cannot work; the message names the field."""
+
+
+class Equations(NamedTuple):
+  operands_BxK: jax.Array  # int32, each in [min_number, max_number]
+  ops_BxK1: jax.Array  # int32, index into Task.vocab.operators
+
+
+class Batch(NamedTuple):
+  src_BxS: jax.Array  # int32 token ids, padded with vocab.pad_id
+  tgt_BxT: jax.Array  # int32 token ids, ending in vocab.eos_id
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """Static description of one arithmetic task; hashable, so jit-static."""
+
+  operators: str = '+'
+  n_terms: int = 2
+  min_number: int = 0
+  max_number: int = 999
+  pad_operands: bool = False
+  pad_result: bool = False
+  reverse_source: bool = False
+  reverse_target: bool = False
+
+  def __post_init__(self):
+    _check_task(self)
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict) -> 'Task':
+    return cls(
+        operators=config.operators,
+        n_terms=config.n_terms,
+        min_number=config.min_number,
+        max_number=config.max_number,
+        pad_operands=config.pad_operands,
+        pad_result=config.pad_result,
+        reverse_source=config.reverse_source,
+        reverse_target=config.reverse_target,
+    )
+
+  @property
+  def vocab(self) -> vocab_lib.Vocab:
+    return vocab_lib.Vocab(self.operators)
+
+  @property
+  def operand_width(self) -> int:
+    return len(str(self.max_number))
+
+  @property
+  def divisor_min(self) -> int:
+    return max(self.min_number, 1)
+
+  @property
+  def result_range(self) -> tuple[int, int]:
+    return _result_range(self)
+
+  @property
+  def result_width(self) -> int:
+    lo, hi = self.result_range
+    return len(str(max(abs(lo), abs(hi))))
+
+  @property
+  def src_len(self) -> int:
+    """Longest source: K operands, K - 1 `' op '` and the end symbol."""
+    return self.n_terms * self.operand_width + 3 * (self.n_terms - 1) + 1
+
+  @property
+  def tgt_len(self) -> int:
+    """Result digits, a sign when results can be negative, the end symbol."""
+    return self.result_width + (self.result_range[0] < 0) + 1
+
+  @property
+  def has_grid(self) -> bool:
+    """Two operands: every equation is a point of the (a, b) plane."""
+    return self.n_terms == 2
+
+  @property
+  def grid_shape(self) -> tuple[int, int, int]:
+    """(operators, values of a, values of b) of the full grid."""
+    if not self.has_grid:
+      raise ValueError(f'n_terms={self.n_terms}: only 2 terms make a grid')
+    n_a = self.max_number - self.min_number + 1
+    b_min = self.divisor_min if '/' in self.operators else self.min_number
+    return len(self.operators), n_a, self.max_number - b_min + 1
+
+  @property
+  def grid_size(self) -> int:
+    return math.prod(self.grid_shape)
+
+  def python_result(self, operands, ops) -> int:
+    """The exact result by Python integers; the reference for tests."""
+    return _python_result(list(operands), [self.operators[o] for o in ops])
+
+  def text(self, operands, ops) -> str:
+    """Canonical text of one equation, e.g. `'131 + 83 - 744 * 33'`."""
+    parts = [str(int(operands[0]))]
+    for o, x in zip(ops, operands[1:]):
+      parts += [self.operators[int(o)], str(int(x))]
+    return ' '.join(parts)
+
+
+def _python_result(operands: list[int], ops: list[str]) -> int:
+  total, term, sign = 0, operands[0], 1
+  for op, x in zip(ops, operands[1:]):
+    if op == '*':
+      term *= x
+    elif op == '/':
+      term //= x
+    else:
+      total += sign * term
+      term, sign = x, (1 if op == '+' else -1)
+  return total + sign * term
+
+
+def _result_range(task: Task) -> tuple[int, int]:
+  """Exact bounds of results and of every intermediate, by intervals."""
+  lo, hi = task.min_number, task.max_number
+  result_lo, result_hi, biggest = 0, 0, 0
+  first = True
+  for ops in itertools.product(task.operators, repeat=task.n_terms - 1):
+    total_lo = total_hi = 0
+    term_lo, term_hi, sign = lo, hi, 1
+    for op in ops:
+      if op == '*':
+        term_lo, term_hi = term_lo * lo, term_hi * hi
+      elif op == '/':
+        term_lo, term_hi = term_lo // hi, term_hi // task.divisor_min
+      else:
+        total_lo += term_lo if sign > 0 else -term_hi
+        total_hi += term_hi if sign > 0 else -term_lo
+        term_lo, term_hi, sign = lo, hi, (1 if op == '+' else -1)
+      biggest = max(biggest, term_hi, abs(total_lo), abs(total_hi))
+    total_lo += term_lo if sign > 0 else -term_hi
+    total_hi += term_hi if sign > 0 else -term_lo
+    biggest = max(biggest, abs(total_lo), abs(total_hi))
+    if first:
+      result_lo, result_hi, first = total_lo, total_hi, False
+    result_lo, result_hi = min(result_lo, total_lo), max(result_hi, total_hi)
+  if biggest > INT32_MAX:
+    raise ConfigError(
+        f'n_terms={task.n_terms}, operators={task.operators!r},'
+        f' max_number={task.max_number}: intermediate results reach'
+        f' {biggest}, beyond int32 ({INT32_MAX}); use fewer terms or smaller'
+        ' numbers'
+    )
+  return result_lo, result_hi
+
+
+def _check_task(task: Task) -> None:
+  for name in ('n_terms', 'min_number', 'max_number'):
+    value = getattr(task, name)
+    if not isinstance(value, int) or isinstance(value, bool):
+      raise ConfigError(f'{name}={value!r}: must be an integer')
+  if not isinstance(task.operators, str):
+    raise ConfigError(f'operators={task.operators!r}: must be a string')
+  try:
+    vocab_lib.Vocab(task.operators)
+  except ValueError as e:
+    raise ConfigError(str(e)) from None
+  if task.n_terms < 2:
+    raise ConfigError(f'n_terms={task.n_terms}: must be at least 2')
+  if task.min_number < 0:
+    raise ConfigError(
+        f'min_number={task.min_number}: operands are written without a'
+        ' sign, so it must be >= 0'
+    )
+  if task.max_number < task.min_number:
+    raise ConfigError(
+        f'max_number={task.max_number}: must be >= min_number'
+        f' ({task.min_number})'
+    )
+  if task.operators == '/' and task.max_number < 1:
+    raise ConfigError(
+        f'max_number={task.max_number}: division needs a divisor >= 1'
+    )
+  if task.max_number > INT32_MAX // 2:
+    raise ConfigError(f'max_number={task.max_number}: must be < 2**30')
+  _result_range(task)  # Raises if results overflow int32.
+
+
+# ---------------------------------------------------------------- results ---
+
+
+def _op_masks(task: Task, ops_BxK1: jax.Array):
+  """Boolean masks [B, K-1] of each operator kind."""
+  ids = {c: task.operators.find(c) for c in vocab_lib.OPERATORS}
+
+  def is_(c):
+    if ids[c] < 0:
+      return jnp.zeros(ops_BxK1.shape, bool)
+    return ops_BxK1 == ids[c]
+
+  return is_('+'), is_('-'), is_('*'), is_('/')
+
+
+def compute_results(eqs: Equations, task: Task) -> jax.Array:
+  """Exact int32 results with precedence: a left-to-right two-level fold."""
+  x_BxK = eqs.operands_BxK
+  plus, minus, times, div = _op_masks(task, eqs.ops_BxK1)
+  total = jnp.zeros(x_BxK.shape[:1], jnp.int32)
+  term, sign = x_BxK[:, 0], jnp.ones_like(total)
+  for k in range(task.n_terms - 1):
+    x = x_BxK[:, k + 1]
+    additive = plus[:, k] | minus[:, k]
+    # `x` is never 0 after '/', but guard the division for the other ops.
+    quotient = term // jnp.where(div[:, k], x, 1)
+    term_next = jnp.where(times[:, k], term * x, quotient)
+    total = jnp.where(additive, total + sign * term, total)
+    sign = jnp.where(additive, jnp.where(minus[:, k], -1, 1), sign)
+    term = jnp.where(additive, x, term_next)
+  return total + sign * term
+
+
+# --------------------------------------------------------------- sampling ---
+
+
+def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
+  """One operand in [lo, max_number]; 'digits' picks the length first."""
+  hi = task.max_number
+  if weighting == 'uniform':
+    return jax.random.randint(key, (), lo, hi + 1, jnp.int32)
+  k_len, k_val = jax.random.split(key)
+  # Every number of digits 1..W is equally likely, so small operands, where
+  # the post's model made most mistakes, are seen far more often.
+  n_digits = jax.random.randint(k_len, (), 1, task.operand_width + 1)
+  pow10 = jnp.asarray([10**d for d in range(task.operand_width + 1)])
+  d_lo = jnp.maximum(jnp.where(n_digits == 1, 0, pow10[n_digits - 1]), lo)
+  d_hi = jnp.minimum(pow10[n_digits] - 1, hi)
+  d_lo = jnp.minimum(d_lo, d_hi)  # Lengths outside [lo, hi] fall back to hi.
+  return jax.random.randint(k_val, (), d_lo, d_hi + 1, jnp.int32)
+
+
+def _sample_one(key: jax.Array, task: Task, weighting: str) -> Equations:
+  k_ops, *k_terms = jax.random.split(key, task.n_terms + 1)
+  n_ops = len(task.operators)
+  ops = jax.random.randint(k_ops, (task.n_terms - 1,), 0, n_ops, jnp.int32)
+  div_id = task.operators.find('/')
+  operands = [_sample_operand(k_terms[0], task, task.min_number, weighting)]
+  for k in range(1, task.n_terms):
+    k_any, k_div = jax.random.split(k_terms[k])
+    x = _sample_operand(k_any, task, task.min_number, weighting)
+    if div_id >= 0:
+      x_div = _sample_operand(k_div, task, task.divisor_min, weighting)
+      x = jnp.where(ops[k - 1] == div_id, x_div, x)
+    operands.append(x)
+  return Equations(jnp.stack(operands), ops)
+
+
+def sample_equations(
+    key: jax.Array,
+    task: Task,
+    n: int,
+    *,
+    start: int | jax.Array = 0,
+    weighting: str = 'uniform',
+) -> Equations:
+  """`n` random equations; example `i` depends only on `key` and `start + i`.
+
+  So any device can make any slice of a global batch, and the batch is the
+  same whatever the number of devices.
+  """
+  keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
+      start + jnp.arange(n, dtype=jnp.int32)
+  )
+  return jax.vmap(lambda k: _sample_one(k, task, weighting))(keys)
+
+
+def _mix32(h: jax.Array) -> jax.Array:
+  """The murmur3 finaliser: a good 32-bit integer hash."""
+  h = h ^ (h >> 16)
+  h = h * jnp.uint32(0x85EBCA6B)
+  h = h ^ (h >> 13)
+  h = h * jnp.uint32(0xC2B2AE35)
+  return h ^ (h >> 16)
+
+
+def is_held_out(eqs: Equations, split: float, salt: int = 0) -> jax.Array:
+  """Whether each equation belongs to the held-out part of a streaming task.
+
+  A fixed hash of the equation decides, so training can reject held-out
+  equations anywhere, any time, without a table.
+  """
+  h = jnp.full(eqs.operands_BxK.shape[:1], salt, jnp.uint32)
+  parts = [eqs.operands_BxK, eqs.ops_BxK1]
+  for col in jnp.concatenate(parts, axis=1).astype(jnp.uint32).T:
+    h = _mix32(h ^ (col + jnp.uint32(0x9E3779B9)))
+  threshold = jnp.uint32(min(int(split * 2**32), 2**32 - 1))
+  return h < threshold
+
+
+def sample_training_equations(
+    key: jax.Array,
+    task: Task,
+    n: int,
+    *,
+    split: float,
+    salt: int = 0,
+    start: int | jax.Array = 0,
+    weighting: str = 'uniform',
+) -> Equations:
+  """Fresh equations that are never held out: rejected ones are redrawn."""
+  eqs = sample_equations(key, task, n, start=start, weighting=weighting)
+  if split <= 0:
+    return eqs
+
+  def redraw(carry):
+    attempt, eqs = carry
+    fresh = sample_equations(
+        jax.random.fold_in(key, -1 - attempt), task, n, start=start,
+        weighting=weighting,
+    )
+    bad = is_held_out(eqs, split, salt)[:, None]
+    eqs = Equations(*(jnp.where(bad, f, e) for f, e in zip(fresh, eqs)))
+    return attempt + 1, eqs
+
+  def any_bad(carry):
+    return jnp.any(is_held_out(carry[1], split, salt))
+
+  return lax.while_loop(any_bad, redraw, (jnp.int32(0), eqs))[1]
+
+
+# ----------------------------------------------------------------- tokens ---
+
+
+def _digits(n_B: jax.Array, width: int, reverse: bool) -> jax.Array:
+  """Decimal digits [B, width], most significant first unless `reverse`."""
+  powers = [10**p for p in range(width)]
+  if not reverse:
+    powers = powers[::-1]
+  return (n_B[:, None] // jnp.asarray(powers, jnp.int32)) % 10
+
+
+def _n_digits(n_B: jax.Array, width: int) -> jax.Array:
+  count = jnp.ones_like(n_B)
+  for p in range(1, width):
+    count += n_B >= 10**p
+  return count
+
+
+def encode_source(eqs: Equations, task: Task) -> jax.Array:
+  """Source ids [B, S]: `'89 + 7'` then end, then padding."""
+  voc, w = task.vocab, task.operand_width
+  batch = eqs.operands_BxK.shape[0]
+  tokens, valid = [], []
+  for k in range(task.n_terms):
+    x = eqs.operands_BxK[:, k]
+    tokens.append(_digits(x, w, task.reverse_source))
+    if task.pad_operands:
+      valid.append(jnp.ones((batch, w), bool))
+    else:
+      slot = jnp.arange(w)
+      if not task.reverse_source:
+        slot = w - 1 - slot  # Slot p holds the digit of 10**(w-1-p).
+      valid.append(slot[None, :] < _n_digits(x, w)[:, None])
+    if k < task.n_terms - 1:
+      op_ids = jnp.asarray([voc.op_id(c) for c in task.operators], jnp.int32)
+      space = jnp.full((batch,), voc.space_id, jnp.int32)
+      tokens.append(
+          jnp.stack([space, op_ids[eqs.ops_BxK1[:, k]], space], axis=1)
+      )
+      valid.append(jnp.ones((batch, 3), bool))
+  tokens_BxL = jnp.concatenate(tokens, axis=1)
+  valid_BxL = jnp.concatenate(valid, axis=1)
+  # Pack the valid slots to the left, then write end-of-sequence after them.
+  length = task.src_len
+  pos_BxL = jnp.where(valid_BxL, jnp.cumsum(valid_BxL, axis=1) - 1, length)
+  rows = jnp.arange(batch)[:, None]
+  src = jnp.full((batch, length), voc.pad_id, jnp.int32)
+  src = src.at[rows, pos_BxL].set(tokens_BxL, mode='drop')
+  n_valid = valid_BxL.sum(axis=1)
+  return src.at[jnp.arange(batch), n_valid].set(voc.eos_id)
+
+
+def encode_target(results_B: jax.Array, task: Task) -> jax.Array:
+  """Target ids [B, T]: right-aligned with spaces (the post), then end."""
+  voc = task.vocab
+  n_slots, width = task.tgt_len - 1, task.result_width
+  magnitude = jnp.abs(results_B)
+  if task.pad_result:
+    n_digits = jnp.full_like(magnitude, width)
+  else:
+    n_digits = _n_digits(magnitude, width)
+  # q counts slots from the right: q = 0 is the units digit. int32 has at
+  # most 10 digits, so a slot q >= 10 can only hold the sign.
+  q = np.arange(n_slots - 1, -1, -1)
+  powers = jnp.asarray([10 ** min(i, 9) for i in q], jnp.int32)
+  digits = jnp.where(q < 10, (magnitude[:, None] // powers) % 10, 0)
+  is_digit = q[None, :] < n_digits[:, None]
+  is_sign = (q[None, :] == n_digits[:, None]) & (results_B[:, None] < 0)
+  minus = voc.minus_id if '-' in task.operators else voc.space_id
+  body = jnp.where(is_digit, digits, jnp.where(is_sign, minus, voc.space_id))
+  if task.reverse_target:
+    body = body[:, ::-1]
+  eos = jnp.full((results_B.shape[0], 1), voc.eos_id, jnp.int32)
+  return jnp.concatenate([body.astype(jnp.int32), eos], axis=1)
+
+
+def decode_target(tgt_BxT: jax.Array, task: Task):
+  """(value [B] int32, valid [B] bool) of predicted target ids.
+
+  A prediction is valid when it reads as a number in the target's layout:
+  an optional sign, digits, spaces only where the layout puts them, and the
+  end symbol last. Host-side helpers use this to print answers.
+  """
+  tgt = np.asarray(tgt_BxT)
+  voc = task.vocab
+  values = np.zeros(tgt.shape[0], np.int64)
+  valid = np.zeros(tgt.shape[0], bool)
+  for i, row in enumerate(tgt):
+    text = ''.join(voc.symbols[t] if t < voc.size else '?' for t in row)
+    body, end = text[:-1], text[-1:]
+    if task.reverse_target:
+      body = body[::-1]
+    number = body.strip(' ')
+    if end != vocab_lib.EOS or body.rstrip(' ') != body:
+      continue
+    digits = number[1:] if number.startswith('-') else number
+    if digits and digits.isdigit() and digits.isascii():
+      values[i] = -int(digits) if number.startswith('-') else int(digits)
+      valid[i] = True
+  return values, valid
+
+
+def make_batch(eqs: Equations, task: Task) -> Batch:
+  return Batch(
+      encode_source(eqs, task), encode_target(compute_results(eqs, task), task)
+  )
+
+
+# ------------------------------------------------------------------- grid ---
+
+
+def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
+  """Equation number `idx` of the full grid: operator-major, then a, then b."""
+  _, n_a, n_b = task.grid_shape
+  b_min = task.max_number - n_b + 1
+  op, rem = idx_B // (n_a * n_b), idx_B % (n_a * n_b)
+  a, b = task.min_number + rem // n_b, b_min + rem % n_b
+  return Equations(
+      jnp.stack([a, b], axis=1).astype(jnp.int32),
+      op[:, None].astype(jnp.int32),
+  )
+
+
+def grid_index(eqs: Equations, task: Task) -> jax.Array:
+  """The inverse of `grid_equations`."""
+  _, n_a, n_b = task.grid_shape
+  b_min = task.max_number - n_b + 1
+  a = eqs.operands_BxK[:, 0] - task.min_number
+  b = eqs.operands_BxK[:, 1] - b_min
+  return eqs.ops_BxK1[:, 0] * (n_a * n_b) + a * n_b + b
+
+
+# --------------------------------------------------------------- datasets ---
+
+
+class Dataset(NamedTuple):
+  """Equations and their tokens, resident on the device."""
+
+  eqs: Equations
+  batch: Batch
+
+  @property
+  def size(self) -> int:
+    return self.batch.src_BxS.shape[0]
+
+
+def _dataset(eqs: Equations, task: Task) -> Dataset:
+  return Dataset(eqs, make_batch(eqs, task))
+
+
+def n_test_examples(n_examples: int, split: float) -> int:
+  return int(round(split * n_examples))  # The post's `round(split * n)`.
+
+
+def seed_dataset(
+    key: jax.Array, task: Task, n_examples: int, split: float,
+    distinct_operands: bool = True,
+) -> tuple[Dataset, Dataset]:
+  """The post's data: (train, test) from a shuffled sample of the grid.
+
+  `distinct_operands` keeps only pairs with a != b, as the post's
+  `itertools.permutations` does; the first `split` fraction is the test set.
+  """
+  size = task.grid_size
+  perm = jax.random.permutation(key, size)
+  if distinct_operands:
+    eqs = grid_equations(perm, task)
+    same = eqs.operands_BxK[:, 0] == eqs.operands_BxK[:, 1]
+    perm = perm[jnp.argsort(same, stable=True)]  # Drop a == b, keep order.
+    n_ops, _, n_b = task.grid_shape
+    size -= n_ops * n_b  # Every b of the grid is also a value of a.
+  if n_examples > size:
+    raise ConfigError(
+        f'n_examples={n_examples}: the task has only {size} distinct'
+        ' equations'
+    )
+  n_test = n_test_examples(n_examples, split)
+  chosen = grid_equations(perm[:n_examples], task)
+  test = Equations(*(x[:n_test] for x in chosen))
+  train = Equations(*(x[n_test:] for x in chosen))
+  return _dataset(train, task), _dataset(test, task)
+
+
+def stream_test_set(
+    key: jax.Array, task: Task, n_test: int, split: float, salt: int = 0,
+) -> Dataset:
+  """`n_test` held-out equations, distinct where the task has a grid."""
+  if task.has_grid:
+    candidates = grid_equations(jax.random.permutation(key, task.grid_size),
+                                task)
+  else:
+    n_draw = int(n_test / max(split, 1e-6) * 1.5) + 4096
+    candidates = sample_equations(key, task, n_draw)
+  held = is_held_out(candidates, split, salt)
+  n_held = int(np.sum(np.asarray(held)))
+  if n_held < n_test:
+    raise ConfigError(
+        f'n_examples={n_test} held-out equations asked for, but split={split}'
+        f' holds out only {n_held} here; raise split or lower n_examples'
+    )
+  order = jnp.argsort(~held, stable=True)[:n_test]
+  return _dataset(Equations(*(x[order] for x in candidates)), task)

@@ -1,0 +1,315 @@
+"""The post's bidirectional-LSTM encoder-decoder, in Flax linen with nn.scan.
+
+    src ids [B, S] -> BiLSTM encoder -> summary [B, 2H] -> (BatchNorm)
+        -> repeated T times -> BiLSTM decoder -> (BatchNorm) -> Dense
+        -> logits [B, T, V]
+
+Shaped for speed the way cuDNN shapes an LSTM: the input projections of all
+time steps are computed before the scan, so a scanned step carries only the
+recurrent product, and both directions of a layer advance in the same scan
+step. The source enters as a gather of rows of the input kernel (what a
+one-hot product computes, without the product); the decoder's input is the
+same summary at every step, so its projection is computed once.
+
+Gates are in the Keras order (input, forget, cell, output), each direction's
+kernels are stacked on a leading axis of 2 (forward, backward), and padding
+is a zero input row and is masked out of the recurrence, so the post's Keras
+weights load unchanged (`from_keras`).
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+Initializer = Callable[..., jax.Array]
+
+
+def _stacked(init: Initializer) -> Initializer:
+  """Applies `init` to each slice of a leading direction axis."""
+
+  def stacked_init(key, shape, dtype=jnp.float32):
+    keys = jax.random.split(key, shape[0])
+    return jnp.stack([init(k, shape[1:], dtype) for k in keys])
+
+  return stacked_init
+
+
+def _lstm_bias(hidden: int, forget_bias: float) -> Initializer:
+  def bias_init(key, shape, dtype=jnp.float32):
+    del key
+    bias = jnp.zeros(shape, dtype)
+    return bias.at[..., hidden : 2 * hidden].set(forget_bias)
+
+  return bias_init
+
+
+def initializers(scheme: str) -> dict[str, Initializer]:
+  """Kernel, recurrent kernel and bias initialisers of an init scheme.
+
+  'keras' is what the post's layers start from: Glorot-uniform input
+  kernels, orthogonal recurrent kernels, forget-gate bias 1, other biases 0.
+  'flax' is Flax's `OptimizedLSTMCell` default: LeCun-normal input kernels,
+  orthogonal recurrent kernels, zero biases.
+  """
+  if scheme == 'keras':
+    return dict(
+        kernel=nn.initializers.glorot_uniform(),
+        recurrent=nn.initializers.orthogonal(),
+        forget_bias=1.0,
+    )
+  if scheme == 'flax':
+    return dict(
+        kernel=nn.initializers.lecun_normal(),
+        recurrent=nn.initializers.orthogonal(),
+        forget_bias=0.0,
+    )
+  raise ValueError(f"init={scheme!r}: must be 'keras' or 'flax'")
+
+
+class _BiStep(nn.Module):
+  """One time step of both directions: the recurrent half of two LSTMs.
+
+  `xp` is the precomputed input projection [2, B, 4H] (None when it is the
+  broadcast `xp_const`), `mask` [2, B] says where a step is real input.
+  """
+
+  hidden: int
+  recurrent_init: Initializer
+
+  @nn.compact
+  def __call__(self, carry, xs, xp_const):
+    kernel_2xHx4H = self.param(
+        'recurrent_kernel',
+        _stacked(self.recurrent_init),
+        (2, self.hidden, 4 * self.hidden),
+    )
+    h_2xBxH, c_2xBxH = carry
+    xp_2xBx4H, mask_2xB = xs
+    if xp_2xBx4H is None:
+      xp_2xBx4H = xp_const
+    z = xp_2xBx4H + jnp.einsum('dbh,dhg->dbg', h_2xBxH, kernel_2xHx4H)
+    i, f, g, o = jnp.split(z, 4, axis=-1)
+    c_new = nn.sigmoid(f) * c_2xBxH + nn.sigmoid(i) * jnp.tanh(g)
+    h_new = nn.sigmoid(o) * jnp.tanh(c_new)
+    if mask_2xB is not None:
+      keep = mask_2xB[..., None]
+      h_new = jnp.where(keep, h_new, h_2xBxH)
+      c_new = jnp.where(keep, c_new, c_2xBxH)
+    return (h_new, c_new), h_new
+
+
+class BiLSTM(nn.Module):
+  """A bidirectional LSTM layer over hoisted input projections.
+
+  Call with exactly one input:
+    ids_BxS: token ids, gathered from the input kernel (`pad_id` = a zero row);
+    x_BxTxF: a sequence of feature vectors;
+    x_BxF with `length`: one vector repeated `length` times (RepeatVector).
+  Returns the final states `[h_fw, h_bw]` [B, 2H], or with `return_sequences`
+  the outputs [B, T, 2H] with the backward ones back in time order.
+  """
+
+  hidden: int
+  return_sequences: bool = False
+  init_scheme: str = 'keras'
+
+  @nn.compact
+  def __call__(self, *, ids_BxS=None, x_BxTxF=None, x_BxF=None, length=None,
+               mask_BxT=None, n_symbols=None):
+    h4 = 4 * self.hidden
+    inits = initializers(self.init_scheme)
+
+    def kernel(n_in):
+      return self.param('kernel', _stacked(inits['kernel']), (2, n_in, h4))
+
+    bias_2x4H = self.param(
+        'bias', _lstm_bias(self.hidden, inits['forget_bias']), (2, h4)
+    )
+    xp_const = None
+    if ids_BxS is not None:
+      k_2xVx4H = kernel(n_symbols)
+      # Row n_symbols (padding) is a zero input, like an all-zero one-hot.
+      k_2xVx4H = jnp.pad(k_2xVx4H, ((0, 0), (0, 1), (0, 0)))
+      ids_SxB = ids_BxS.T
+      xp_Sx2xBx4H = jnp.stack(
+          [k_2xVx4H[0][ids_SxB], k_2xVx4H[1][ids_SxB[::-1]]], axis=1
+      ) + bias_2x4H[:, None, :]
+      batch, length = ids_BxS.shape
+    elif x_BxTxF is not None:
+      k_2xFx4H = kernel(x_BxTxF.shape[-1])
+      xp_2xTxBx4H = jnp.einsum('btf,dfg->dtbg', x_BxTxF, k_2xFx4H)
+      xp_Sx2xBx4H = jnp.stack(
+          [xp_2xTxBx4H[0], xp_2xTxBx4H[1, ::-1]], axis=1
+      ) + bias_2x4H[:, None, :]
+      batch, length = x_BxTxF.shape[:2]
+    else:
+      k_2xFx4H = kernel(x_BxF.shape[-1])
+      xp_const = jnp.einsum('bf,dfg->dbg', x_BxF, k_2xFx4H) + bias_2x4H[:, None]
+      xp_Sx2xBx4H = None
+      batch = x_BxF.shape[0]
+
+    mask_Sx2xB = None
+    if mask_BxT is not None:
+      mask_TxB = mask_BxT.T
+      mask_Sx2xB = jnp.stack([mask_TxB, mask_TxB[::-1]], axis=1)
+
+    scan = nn.scan(
+        _BiStep,
+        variable_broadcast='params',
+        split_rngs={'params': False},
+        in_axes=(0, nn.broadcast),
+        out_axes=0,
+        length=length,
+    )
+    zeros = jnp.zeros((2, batch, self.hidden), jnp.float32)
+    (h_2xBxH, _), out_Tx2xBxH = scan(
+        self.hidden, inits['recurrent'], name='recurrence'
+    )((zeros, zeros), (xp_Sx2xBx4H, mask_Sx2xB), xp_const)
+    if not self.return_sequences:
+      return jnp.concatenate([h_2xBxH[0], h_2xBxH[1]], axis=-1)
+    out_TxBx2H = jnp.concatenate(
+        [out_Tx2xBxH[:, 0], out_Tx2xBxH[::-1, 1]], axis=-1
+    )
+    return out_TxBx2H.transpose(1, 0, 2)
+
+
+class Seq2Seq(nn.Module):
+  """Source ids [B, S] to target logits [B, T, V]; the post's model.
+
+  Attributes:
+    n_symbols: V, the task's symbols (13 for the post's addition); id V is
+      padding.
+    tgt_len: T, the target length (5 for the post).
+    hidden: LSTM units per direction (20 in the post).
+    enc_layers, dec_layers: bidirectional layers on each side (1 and 1).
+    batch_norm: BatchNorm after the encoder and after the decoder.
+    dropout: dropout rate after the encoder and after each decoder layer.
+    init_scheme: 'keras' (the post's initialisers) or 'flax'.
+  """
+
+  n_symbols: int
+  tgt_len: int
+  hidden: int = 20
+  enc_layers: int = 1
+  dec_layers: int = 1
+  batch_norm: bool = True
+  dropout: float = 0.0
+  init_scheme: str = 'keras'
+
+  @nn.compact
+  def __call__(self, src_BxS, *, train: bool = False, axis_name=None):
+    mask_BxS = src_BxS != self.n_symbols
+    x_BxSx2H = None
+    for layer in range(self.enc_layers):
+      last = layer == self.enc_layers - 1
+      lstm = BiLSTM(self.hidden, return_sequences=not last, init_scheme=self.init_scheme,
+                    name=f'encoder_{layer}')
+      if layer == 0:
+        out = lstm(ids_BxS=src_BxS, mask_BxT=mask_BxS,
+                   n_symbols=self.n_symbols)
+      else:
+        out = lstm(x_BxTxF=x_BxSx2H, mask_BxT=mask_BxS)
+      x_BxSx2H = out
+    summary_Bx2H = self._norm(x_BxSx2H, train, axis_name, 'encoder_norm')
+    summary_Bx2H = nn.Dropout(self.dropout, deterministic=not train)(
+        summary_Bx2H
+    )
+
+    y_BxTx2H = None
+    for layer in range(self.dec_layers):
+      lstm = BiLSTM(self.hidden, return_sequences=True, init_scheme=self.init_scheme,
+                    name=f'decoder_{layer}')
+      if layer == 0:
+        y_BxTx2H = lstm(x_BxF=summary_Bx2H, length=self.tgt_len)
+      else:
+        y_BxTx2H = lstm(x_BxTxF=y_BxTx2H)
+    y_BxTx2H = self._norm(y_BxTx2H, train, axis_name, 'decoder_norm')
+    y_BxTx2H = nn.Dropout(self.dropout, deterministic=not train)(y_BxTx2H)
+    dense_init = initializers(self.init_scheme)['kernel']
+    return nn.Dense(self.n_symbols, kernel_init=dense_init, name='output')(
+        y_BxTx2H
+    )
+
+  def _norm(self, x, train, axis_name, name):
+    if not self.batch_norm:
+      return x
+    # Keras' BatchNormalization defaults, so the post's statistics carry over.
+    return nn.BatchNorm(
+        use_running_average=not train, momentum=0.99, epsilon=1e-3,
+        axis_name=axis_name if train else None, name=name,
+    )(x)
+
+
+def from_config(config: ml_collections.ConfigDict, n_symbols: int,
+                tgt_len: int) -> Seq2Seq:
+  return Seq2Seq(
+      n_symbols=n_symbols,
+      tgt_len=tgt_len,
+      hidden=config.hidden_size,
+      enc_layers=config.enc_layers,
+      dec_layers=config.dec_layers,
+      batch_norm=config.batch_norm,
+      dropout=config.dropout,
+      init_scheme=config.init_scheme,
+  )
+
+
+def count_parameters(variables: Mapping[str, Any]) -> tuple[int, int]:
+  """(trainable parameters, batch-norm statistics), as Keras counts them."""
+
+  def size(tree):
+    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
+
+  return size(variables.get('params', {})), size(
+      variables.get('batch_stats', {})
+  )
+
+
+def from_keras(weights: Mapping[str, np.ndarray]) -> dict[str, Any]:
+  """Flax variables of the seed model from the post's Keras weights.
+
+  `weights` uses the names of `tests/testdata/keras_seed_parity.npz`:
+  `{enc,dec}_{fw,bw}_{kernel,recurrent_kernel,bias}`, `bn{1,2}_*` and
+  `dense_{kernel,bias}` in Keras layout. Gate order and the one-hot column
+  order are already ours, so each tensor is a stack of the two directions.
+  """
+
+  def f32(x):
+    return jnp.asarray(np.asarray(x, np.float32))
+
+  def lstm(side):
+    def both(name):
+      return f32(np.stack([weights[f'{side}_fw_{name}'],
+                           weights[f'{side}_bw_{name}']]))
+
+    return {
+        'kernel': both('kernel'),
+        'bias': both('bias'),
+        'recurrence': {'recurrent_kernel': both('recurrent_kernel')},
+    }
+
+  def norm(i):
+    return (
+        {'scale': f32(weights[f'bn{i}_gamma']),
+         'bias': f32(weights[f'bn{i}_beta'])},
+        {'mean': f32(weights[f'bn{i}_moving_mean']),
+         'var': f32(weights[f'bn{i}_moving_variance'])},
+    )
+
+  (p1, s1), (p2, s2) = norm(1), norm(2)
+  return {
+      'params': {
+          'encoder_0': lstm('enc'),
+          'encoder_norm': p1,
+          'decoder_0': lstm('dec'),
+          'decoder_norm': p2,
+          'output': {'kernel': f32(weights['dense_kernel']),
+                     'bias': f32(weights['dense_bias'])},
+      },
+      'batch_stats': {'encoder_norm': s1, 'decoder_norm': s2},
+  }

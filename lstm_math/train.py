@@ -1,0 +1,458 @@
+"""Loss, the train and eval steps, whole epochs, and the training loop.
+
+`train_step` is one pure per-device function: under `jax.jit` it is the
+whole story; under `jax.pmap` or `jax.shard_map` with an `axis_name`,
+gradients, metrics and batch-norm statistics are averaged over that axis, so
+1 and N devices compute the same update. `train_epoch` runs a whole epoch as
+one `lax.scan`, making each device's slice of every batch on the device.
+"""
+
+import dataclasses
+import functools
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import flax.struct
+import jax
+from jax import lax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+
+from lstm_math import checkpoint as checkpoint_lib
+from lstm_math import config as config_lib
+from lstm_math import data
+from lstm_math import evaluate
+from lstm_math import metrics as metrics_lib
+from lstm_math import model as model_lib
+from lstm_math import parallel
+from lstm_math import plots
+
+
+class TrainState(flax.struct.PyTreeNode):
+  """Everything that changes during training; no PRNG key (see `step_key`)."""
+
+  step: jax.Array
+  params: Any
+  batch_stats: Any
+  opt_state: Any
+  apply_fn: Any = flax.struct.field(pytree_node=False)
+  tx: Any = flax.struct.field(pytree_node=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Setup:
+  """What a run derives from its config once; static under jit."""
+
+  task: data.Task
+  model: model_lib.Seq2Seq
+  batch_size: int
+  steps_per_epoch: int
+  dataset: str
+  split: float
+  weighting: str
+  seed: int
+  dropout: bool
+
+
+def make_setup(config: ml_collections.ConfigDict) -> Setup:
+  task = data.Task.from_config(config)
+  if config.dataset == 'seed':
+    n_train = config.n_examples - data.n_test_examples(
+        config.n_examples, config.split)
+    steps = n_train // config.batch_size  # The last partial batch is dropped.
+  else:
+    steps = config.steps_per_epoch
+  return Setup(
+      task=task,
+      model=model_lib.from_config(config, task.vocab.size, task.tgt_len),
+      batch_size=config.batch_size,
+      steps_per_epoch=steps,
+      dataset=config.dataset,
+      split=config.split,
+      weighting=config.weighting,
+      seed=config.seed,
+      dropout=config.dropout > 0,
+  )
+
+
+def make_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int):
+  total = config.epochs * steps_per_epoch
+  lr = config.learning_rate
+  if config.schedule == 'cosine':
+    lr = optax.cosine_decay_schedule(lr, total)
+  elif config.schedule == 'warmup_cosine':
+    lr = optax.warmup_cosine_decay_schedule(
+        0.0, lr, config.warmup_epochs * steps_per_epoch, total)
+  adam = optax.adam(lr, eps=config.adam_eps)
+  if config.grad_clip > 0:
+    return optax.chain(optax.clip_by_global_norm(config.grad_clip), adam)
+  return adam
+
+
+def create_train_state(setup: Setup, tx, key: jax.Array) -> TrainState:
+  """A fresh state; call it under jit so every leaf is a placed jax.Array."""
+  src = jnp.zeros((2, setup.task.src_len), jnp.int32)
+  variables = setup.model.init(key, src)
+  return TrainState(
+      step=jnp.zeros((), jnp.int32),
+      params=variables['params'],
+      batch_stats=variables.get('batch_stats', {}),
+      opt_state=tx.init(variables['params']),
+      apply_fn=setup.model.apply,
+      tx=tx,
+  )
+
+
+def sequence_metrics(logits_BxTxV, tgt_BxT, weight_B=None):
+  """Sums of loss, right characters and right answers, and the weight."""
+  if weight_B is None:
+    weight_B = jnp.ones(tgt_BxT.shape[:1], jnp.float32)
+  loss_BxT = optax.softmax_cross_entropy_with_integer_labels(
+      logits_BxTxV, tgt_BxT)
+  right_BxT = jnp.argmax(logits_BxTxV, -1) == tgt_BxT
+  return dict(
+      loss=jnp.sum(loss_BxT.mean(-1) * weight_B),
+      char_accuracy=jnp.sum(right_BxT.mean(-1) * weight_B),
+      exact_match=jnp.sum(right_BxT.all(-1) * weight_B),
+      count=jnp.sum(weight_B),
+  )
+
+
+def _mean(sums, axis_name):
+  if axis_name is not None:
+    sums = lax.psum(sums, axis_name)
+  count = sums.pop('count')
+  return {k: v / count for k, v in sums.items()}
+
+
+def train_step(state: TrainState, batch: data.Batch, *, axis_name=None,
+               key: jax.Array | None = None):
+  """One Adam step on this device's `batch`; (new state, metrics).
+
+  `key` (for dropout) is folded with the step, so no key lives in the state.
+  """
+  rngs = {}
+  if key is not None:
+    rngs['dropout'] = jax.random.fold_in(key, state.step)
+
+  def loss_fn(params):
+    logits, updates = state.apply_fn(
+        {'params': params, 'batch_stats': state.batch_stats},
+        batch.src_BxS, train=True, axis_name=axis_name,
+        mutable=['batch_stats'], rngs=rngs)
+    sums = sequence_metrics(logits, batch.tgt_BxT)
+    return sums['loss'] / sums['count'], (sums, updates)
+
+  grads, (sums, updates) = jax.grad(loss_fn, has_aux=True)(state.params)
+  if axis_name is not None:
+    grads = lax.pmean(grads, axis_name)
+  param_updates, opt_state = state.tx.update(grads, state.opt_state,
+                                             state.params)
+  state = state.replace(
+      step=state.step + 1,
+      params=optax.apply_updates(state.params, param_updates),
+      batch_stats=updates.get('batch_stats', state.batch_stats),
+      opt_state=opt_state,
+  )
+  return state, _mean(sums, axis_name)
+
+
+def eval_metrics(state: TrainState, batch: data.Batch, weight_B=None, *,
+                 axis_name=None):
+  """Mean loss, char_accuracy and exact_match of `batch`, in eval mode."""
+  logits = state.apply_fn(
+      {'params': state.params, 'batch_stats': state.batch_stats},
+      batch.src_BxS, train=False)
+  return _mean(sequence_metrics(logits, batch.tgt_BxT, weight_B), axis_name)
+
+
+def _device_slice(global_rows, n_local, axis_name):
+  """This device's rows of a global batch: devices take consecutive blocks."""
+  index = 0 if axis_name is None else lax.axis_index(axis_name)
+  return lax.dynamic_slice_in_dim(global_rows, index * n_local, n_local)
+
+
+def train_epoch(state: TrainState, train_set: data.Dataset | None,
+                base_key: jax.Array, *, setup: Setup, n_devices: int = 1,
+                axis_name=None):
+  """One epoch as a single `lax.scan`; (state, mean train metrics).
+
+  Every batch is a function of `base_key` and the step number in the state,
+  so a resumed run sees exactly the batches it would have seen, and every
+  device count sees the same global batches.
+  """
+  n_local = setup.batch_size // n_devices
+  epoch = state.step // setup.steps_per_epoch
+  k_shuffle, k_stream, k_dropout = jax.random.split(base_key, 3)
+  dropout_key = k_dropout if setup.dropout else None
+
+  if setup.dataset == 'seed':
+    perm = jax.random.permutation(jax.random.fold_in(k_shuffle, epoch),
+                                  train_set.size)
+    n_used = setup.steps_per_epoch * setup.batch_size
+    rows_NxB = perm[:n_used].reshape(setup.steps_per_epoch, setup.batch_size)
+
+    def get_batch(step, s):
+      del step
+      rows = _device_slice(rows_NxB[s], n_local, axis_name)
+      return data.Batch(train_set.batch.src_BxS[rows],
+                        train_set.batch.tgt_BxT[rows])
+  else:
+    def get_batch(step, s):
+      del s
+      index = 0 if axis_name is None else lax.axis_index(axis_name)
+      eqs = data.sample_training_equations(
+          jax.random.fold_in(k_stream, step), setup.task, n_local,
+          split=setup.split, salt=setup.seed, start=index * n_local,
+          weighting=setup.weighting)
+      return data.make_batch(eqs, setup.task)
+
+  def body(state, s):
+    batch = get_batch(state.step, s)
+    return train_step(state, batch, axis_name=axis_name, key=dropout_key)
+
+  state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
+  return state, jax.tree.map(jnp.mean, metrics)
+
+
+# ------------------------------------------------------------------- loop ---
+
+
+class TrainingDiverged(RuntimeError):
+  """The loss became NaN or infinite."""
+
+
+def run_keys(seed: int):
+  """(data, init, train) keys: every random choice of a run comes from one."""
+  return jax.random.split(jax.random.key(seed), 3)
+
+
+def build_datasets(config, setup: Setup, key):
+  """(train set or None when streaming, test set), on the device."""
+  if config.dataset == 'seed':
+    return data.seed_dataset(key, setup.task, config.n_examples, config.split,
+                             config.distinct_operands)
+  n_test = data.n_test_examples(config.n_examples, config.split)
+  return None, data.stream_test_set(key, setup.task, n_test, config.split,
+                                    salt=config.seed)
+
+
+def check_workdir(workdir: str) -> None:
+  """Fails fast, in one line, when the workdir cannot take a run's files."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    probe = os.path.join(workdir, '.write_test')
+    with open(probe, 'wb') as f:
+      f.write(b'\0' * 1_000_000)  # A checkpoint needs room for a few of these.
+      f.flush()
+      os.fsync(f.fileno())
+    os.remove(probe)
+  except OSError as e:
+    raise data.ConfigError(
+        f'workdir {workdir!r} is not writable: {e.strerror or e}') from None
+
+
+def show_examples(title, setup, state, test_set, count, key) -> None:
+  """The post's example predictions: question, answer, expected, right?"""
+  if count <= 0:
+    return
+  count = min(count, test_set.size)
+  rows = np.asarray(jax.random.choice(key, test_set.size, (count,),
+                                      replace=False))
+  src = test_set.batch.src_BxS[rows]
+  pred = evaluate.predict_tokens(
+      setup.model, {'params': state.params, 'batch_stats': state.batch_stats},
+      src)
+  voc, task = setup.task.vocab, setup.task
+  width = task.src_len + 2
+  metrics_lib.say(title)
+  ops = np.asarray(test_set.eqs.ops_BxK1)[rows]
+  operands = np.asarray(test_set.eqs.operands_BxK)[rows]
+  tgt = np.asarray(test_set.batch.tgt_BxT)[rows]
+  for i in range(count):
+    question = task.text(operands[i], ops[i])
+    got, want = voc.decode(pred[i]), voc.decode(tgt[i])
+    mark = 'right' if np.array_equal(np.asarray(pred[i]), tgt[i]) else 'WRONG'
+    metrics_lib.say(f'  {question:<{width}} = {got!r:<{task.tgt_len + 3}}'
+                    f' (expected {want!r})  {mark}')
+
+
+class _StopFlag:
+  """Ctrl-C (or SIGTERM) asks the loop to stop after the current epoch."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = {}
+
+  def __enter__(self):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+      try:
+        self._previous[sig] = signal.signal(sig, self._handle)
+      except ValueError:  # Not the main thread: leave signals alone.
+        pass
+    return self
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.requested:  # A second Ctrl-C stops at once.
+      raise KeyboardInterrupt
+    self.requested = True
+    metrics_lib.say(f'\ncaught {signal.Signals(signum).name}: stopping after'
+                    ' this epoch (again to stop now)')
+
+  def __exit__(self, *exc):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       config_path: str = '') -> dict:
+  """Trains as the config says, resuming from `workdir`; evaluates the grid.
+
+  Returns the last epoch's metrics and, when run, the evaluation summary.
+  """
+  t_start = time.perf_counter()
+  say = metrics_lib.say
+  parallel.maybe_initialize_distributed(config.distributed)
+  devices = parallel.make_devices(config.parallel)
+  config_lib.validate(config, devices.count)
+  setup = make_setup(config)
+  check_workdir(workdir)
+  if metrics_lib.is_main_process():
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
+
+  say(f'JAX {jax.__version__}, backend {jax.default_backend()},'
+      f' {jax.device_count()} device(s): {jax.devices()[0].device_kind};'
+      f' running {devices.mode} on {devices.count}')
+  say(f'config {config_path or "(in code)"}, workdir {workdir}')
+
+  k_data, k_init, k_train = run_keys(config.seed)
+  train_set, test_set = build_datasets(config, setup, k_data)
+  tx = make_optimizer(config, setup.steps_per_epoch)
+  state = jax.jit(functools.partial(create_train_state, setup, tx))(k_init)
+  n_params, n_stats = model_lib.count_parameters(
+      {'params': state.params, 'batch_stats': state.batch_stats})
+  task = setup.task
+  train_desc = (f'{train_set.size:,} training equations' if train_set else
+                f'fresh equations every step ({setup.steps_per_epoch} steps'
+                ' an epoch)')
+  say(f'model: {n_params:,} trainable parameters, {n_stats} batch-norm'
+      f' statistics; {task.vocab.size} symbols, source {task.src_len},'
+      f' target {task.tgt_len}')
+  say(f'data: {evaluate.task_description(task)}; {train_desc};'
+      f' {test_set.size:,} test equations')
+
+  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
+  writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
+  first_epoch = 1
+  restored = ckpt.restore_latest(state, say=say)
+  if restored is not None:
+    state, last = restored
+    first_epoch = last + 1
+    writer.truncate_after(last)
+    say(f'resumed from the checkpoint of epoch {last}')
+  elif ckpt.epochs():
+    say('no readable checkpoint: starting fresh')
+  else:
+    writer.truncate_after(0)
+  rows = writer.read()
+  best_loss = ckpt.best_val_loss()
+  best_loss = float('inf') if best_loss is None else best_loss
+
+  eval_fn = jax.jit(eval_metrics)
+  if first_epoch == 1:
+    show_examples('examples before training:', setup, state, test_set,
+                  config.examples_before, jax.random.fold_in(k_data, 1))
+
+  epoch_fn = devices.map_epoch(functools.partial(
+      train_epoch, setup=setup, n_devices=devices.count))
+  placed = devices.replicate(state)
+  train_set_placed = devices.place(train_set) if train_set else None
+  k_train = devices.place(k_train)
+  elapsed_before = rows[-1]['elapsed_s'] if rows else 0.0
+  t_loop = time.perf_counter()
+  last_row = rows[-1] if rows else {}
+  say(f'start-up took {t_loop - t_start:.1f}s')
+  with _StopFlag() as stop:
+    for epoch in range(first_epoch, config.epochs + 1):
+      placed, train_metrics = epoch_fn(placed, train_set_placed, k_train)
+      state = devices.canonical(placed)
+      val = eval_fn(state, test_set.batch)
+      train_metrics = devices.canonical(train_metrics)
+      val, train_metrics = jax.device_get((val, train_metrics))
+      row = dict(
+          epoch=epoch,
+          step=int(state.step),
+          elapsed_s=round(elapsed_before + time.perf_counter() - t_loop, 3),
+          **{f'train_{k}': float(v) for k, v in train_metrics.items()},
+          **{f'val_{k}': float(v) for k, v in val.items()},
+          val_count=test_set.size,
+          val_wrong=int(round(test_set.size * (1 - float(val['exact_match'])))),
+      )
+      if not all(np.isfinite([row['train_loss'], row['val_loss']])):
+        raise TrainingDiverged(
+            f'epoch {epoch}: loss is {row["train_loss"]} (train),'
+            f' {row["val_loss"]} (test); lower learning_rate'
+            f' ({config.learning_rate}) or set grad_clip')
+      if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+        ckpt.save(epoch, state, row['val_loss'])
+      best_loss = min(best_loss, row['val_loss'])
+      writer.write(row)
+      rows.append(row)
+      last_row = row
+      say(metrics_lib.format_epoch(row, config.epochs))
+      if config.stop_exact and row['val_exact_match'] >= config.stop_exact:
+        say(f'test exact-match {row["val_exact_match"]:.4f} reached'
+            f' stop_exact={config.stop_exact}: stopping')
+        break
+      if stop.requested:
+        break
+
+  if metrics_lib.is_main_process() and rows:
+    plots.accuracy_plot(rows, os.path.join(workdir, 'accuracy.png'),
+                        title=evaluate.task_description(task))
+  best = ckpt.best_epoch()
+  if best is not None and best != int(state.step) // setup.steps_per_epoch:
+    state = ckpt.restore(best, state)
+    say(f'reloaded the best checkpoint (epoch {best}, val_loss'
+        f' {ckpt.best_val_loss():.5f})')
+  ckpt.close()
+  show_examples('examples after training:', setup, state, test_set,
+                config.examples_after, jax.random.fold_in(k_data, 2))
+  summary = dict(last_epoch=last_row, best_epoch=best)
+  if config.eval_grid:
+    summary['eval'] = evaluate.run_evaluation(
+        config, workdir, setup,
+        {'params': state.params, 'batch_stats': state.batch_stats}, devices,
+        train_set)
+  return summary
+
+
+def load_trained(config, workdir: str):
+  """(setup, variables, devices, train set) of the best checkpoint in workdir."""
+  parallel.maybe_initialize_distributed(config.distributed)
+  devices = parallel.make_devices(config.parallel)
+  config_lib.validate(config, devices.count)
+  setup = make_setup(config)
+  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
+  best = ckpt.best_epoch()
+  if best is None:
+    raise data.ConfigError(
+        f'workdir {workdir!r} has no checkpoint; train first with'
+        ' --mode=train')
+  k_data, k_init, _ = run_keys(config.seed)
+  tx = make_optimizer(config, setup.steps_per_epoch)
+  template = jax.eval_shape(functools.partial(create_train_state, setup, tx),
+                            k_init)
+  state = ckpt.restore(best, template)
+  ckpt.close()
+  train_set, _ = build_datasets(config, setup, k_data)
+  variables = {'params': state.params, 'batch_stats': state.batch_stats}
+  return setup, variables, devices, train_set
