@@ -30,7 +30,8 @@ class Checkpointer:
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(
-            preservation_policy=policy, enable_async_checkpointing=False,
+            preservation_policy=policy, best_fn=lambda m: m['val_loss'],
+            best_mode='min', enable_async_checkpointing=False,
             cleanup_tmp_directories=True),
     )
 

@@ -92,7 +92,7 @@ class GridEvaluator:
       self._fn = jax.jit(jax.shard_map(
           functools.partial(fn, axis_name=parallel.AXIS),
           mesh=self.devices.mesh, in_specs=(P(), P()),
-          out_specs=(P(parallel.AXIS), P(parallel.AXIS))))
+          out_specs=(P(parallel.AXIS), P(parallel.AXIS)), check_vma=False))
 
   def __call__(self, variables, progress: bool = True):
     """(pred [N, T] int8, n_right [N] int8) for the whole grid of N."""
