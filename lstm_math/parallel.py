@@ -59,8 +59,10 @@ class Devices:
   def replicate(self, tree):
     """Places `tree` for the per-device function: one copy per device."""
     if self.mode == 'pmap':
-      devices = list(self.mesh.devices.flat)
-      return jax.tree.map(lambda x: _stack_on(x, devices), tree)
+      n, stacked = self.count, NamedSharding(self.mesh, P(AXIS))
+      return jax.device_put(
+          jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))),
+                       tree), stacked)
     return self.place(tree)
 
   def place(self, tree):
@@ -88,16 +90,6 @@ class Devices:
         functools.partial(fn, axis_name=AXIS), mesh=self.mesh,
         in_specs=(P(), P(), P()), out_specs=(P(), P()), check_vma=False)
     return jax.jit(mapped, donate_argnums=donate_argnums)
-
-
-def _stack_on(x, devices):
-  """One copy of `x` per device along a new leading axis, for pmap."""
-  x = jnp.asarray(x)
-  shards = [jax.device_put(x[None], d) for d in devices]
-  sharding = jax.sharding.PmapSharding.default(
-      (len(devices),) + x.shape, sharded_dim=0, devices=devices)
-  return jax.make_array_from_single_device_arrays(
-      (len(devices),) + x.shape, sharding, shards)
 
 
 def resolve_mode(mode: str, n_devices: int) -> str:

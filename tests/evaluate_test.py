@@ -1,0 +1,162 @@
+"""Tests of the grid evaluation, its analysis, and predict."""
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lstm_math import config as config_lib
+from lstm_math import data
+from lstm_math import evaluate
+from lstm_math import parallel
+from lstm_math import train
+
+
+@pytest.fixture(scope='module')
+def model_and_variables():
+  """A briefly trained addition model of 0..49: some answers right, some not."""
+  c = config_lib.base()
+  c.max_number = 49
+  c.n_examples = 1_500
+  c.batch_size = 50
+  c.hidden_size = 16
+  c.batch_norm = False
+  setup = train.make_setup(c)
+  k_data, k_init, k_train = train.run_keys(0)
+  train_set, _ = train.build_datasets(c, setup, k_data)
+  tx = train.make_optimizer(c, setup.steps_per_epoch)
+  state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
+      k_init)
+  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
+  for _ in range(12):
+    state, _ = epoch(state, train_set, k_train)
+  variables = {'params': state.params, 'batch_stats': state.batch_stats}
+  return c, setup, variables, train_set
+
+
+def test_grid_agrees_with_predict_and_python(model_and_variables):
+  config, setup, variables, _ = model_and_variables
+  task = setup.task
+  devices = parallel.make_devices('jit')
+  pred, n_right = evaluate.GridEvaluator(setup.model, task, devices,
+                                         chunk=512)(variables, progress=False)
+  assert pred.shape == (2_500, task.tgt_len)
+  eqs = data.grid_equations(jnp.arange(task.grid_size), task)
+  operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
+  predictor = evaluate.Predictor(setup.model, task, variables)
+  values, valid, pred_again = predictor.answer_equations(operands, ops)
+  np.testing.assert_array_equal(pred_again, pred)
+  expected = np.asarray([a + b for a, b in operands])
+  grid_right = n_right == task.tgt_len
+  np.testing.assert_array_equal(grid_right, valid & (values == expected))
+  assert 0 < grid_right.sum() < task.grid_size, 'want both right and wrong'
+
+
+def test_grid_evaluation_does_not_retrace(model_and_variables):
+  _, setup, variables, _ = model_and_variables
+  fn = chex.assert_max_traces(evaluate.grid_chunks, n=1)
+  run = jax.jit(functools.partial(fn, model=setup.model, task=setup.task,
+                                  chunk=256, n_chunks=2))
+  for first in (0, 512, 1024, 1536):
+    run(variables, jnp.int32(first))
+
+
+def test_one_and_eight_devices_give_the_same_map(model_and_variables):
+  _, setup, variables, _ = model_and_variables
+  maps = []
+  for mode, n in (('jit', 1), ('shard_map', 8), ('pmap', 8)):
+    devices = parallel.make_devices(mode, n)
+    pred, n_right = evaluate.GridEvaluator(setup.model, setup.task, devices,
+                                           chunk=128)(variables,
+                                                      progress=False)
+    maps.append((pred, n_right))
+  for pred, n_right in maps[1:]:
+    np.testing.assert_array_equal(pred, maps[0][0])
+    np.testing.assert_array_equal(n_right, maps[0][1])
+
+
+def test_run_evaluation_writes_consistent_files(model_and_variables,
+                                                tmp_path):
+  config, setup, variables, train_set = model_and_variables
+  result = evaluate.run_evaluation(config, str(tmp_path), setup, variables,
+                                   parallel.make_devices('jit'), train_set)
+  assert result['equations'] == 2_500
+  assert result['never_trained_on']['equations'] == 2_500 - train_set.size
+  sizes = result['errors_by_operand_size']
+  assert sum(v['equations'] for v in sizes.values()) == 2_500
+  assert sum(v['errors'] for v in sizes.values()) == result['errors']
+  chars = result['errors_by_characters_wrong']
+  assert chars['one'] + chars['more'] == result['errors']
+  lines = (tmp_path / 'grid_errors.txt').read_text().splitlines()
+  assert len(lines) == result['errors'] + 1  # A header line.
+  for line in lines[1:50]:
+    equation, rest = line.split(' = ')
+    a, b = (int(x) for x in equation.split(' + '))
+    assert f'(expected {a + b})' in rest, line
+  assert (tmp_path / 'grid.png').stat().st_size > 1000
+
+
+def test_random_evaluation_without_a_grid(tmp_path):
+  c = config_lib.base()
+  c.operators, c.n_terms, c.max_number = '+-', 3, 9
+  c.dataset, c.steps_per_epoch, c.n_examples = 'stream', 1, 200
+  c.hidden_size, c.eval_random, c.eval_chunk = 8, 3_000, 1_024
+  setup = train.make_setup(c)
+  k_data, k_init, _ = train.run_keys(0)
+  tx = train.make_optimizer(c, 1)
+  state = train.create_train_state(setup, tx, k_init)
+  result = evaluate.run_evaluation(
+      c, str(tmp_path), setup,
+      {'params': state.params, 'batch_stats': state.batch_stats},
+      parallel.make_devices('jit'), None)
+  assert result['mode'] == 'random'
+  assert result['equations'] == 3_000
+  assert result['never_trained_on']['equations'] == 3_000
+  assert (tmp_path / 'errors.txt').exists()
+  assert not (tmp_path / 'grid.png').exists()
+
+
+@pytest.mark.parametrize('text, message', [
+    ('31 x 87', "unknown character 'x' at position 3"),
+    ('31 * 87', "operator '\\*' at position 3: this model knows only \\+"),
+    ('31 + 870', 'operand 870 is outside the trained range 0..49'),
+    ('9' * 1_000_000, 'at most 200 are read'),
+    ('31 +', "ends with operator '\\+'"),
+    ('+ 31', 'needs a number before it'),
+    ('1 + 2 + 3', '3 numbers; this model answers exactly 2'),
+    ('', 'empty expression'),
+    ('3 1 + 2', 'follows a number'),
+    ('31 + 8\u00e9', "unknown character '\\\\xe9'"),
+])
+def test_parse_expression_refuses_bad_input(text, message):
+  task = data.Task(max_number=49)
+  with pytest.raises(ValueError, match=message):
+    evaluate.parse_expression(text, task)
+
+
+def test_parse_expression_reads_what_people_write():
+  task = data.Task(operators='+-*/', n_terms=3)
+  operands, ops = evaluate.parse_expression(' 83 -  744*33 ', task)
+  assert operands == [83, 744, 33]
+  assert [task.operators[o] for o in ops] == ['-', '*']
+  assert task.python_result(operands, ops) == 83 - 744 * 33
+  assert task.text(operands, ops) == '83 - 744 * 33'
+  operands, ops = evaluate.parse_expression('007 / 3 * 2', task)
+  assert operands == [7, 3, 2]
+  assert [task.operators[o] for o in ops] == ['/', '*']
+  with pytest.raises(ValueError, match='division by zero'):
+    evaluate.parse_expression('7 / 0 + 1', task)
+
+
+def test_predict_answers_good_lines_and_reports_bad_ones(model_and_variables):
+  _, setup, variables, _ = model_and_variables
+  predictor = evaluate.Predictor(setup.model, setup.task, variables)
+  results = predictor(['31 + 17', 'bad', '40+9', '1 + 99'])
+  assert [ok for ok, _ in results] == [True, False, True, False]
+  assert results[0][1].startswith('31 + 17 = ')
+  assert results[2][1].startswith('40 + 9 = ')
+  assert "'bad': error: unknown character 'b'" in results[1][1]
+  assert 'outside the trained range' in results[3][1]

@@ -1,0 +1,186 @@
+"""Tests of the train step, whole epochs, devices, and the training loop."""
+
+import functools
+import json
+import os
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lstm_math import config as config_lib
+from lstm_math import data
+from lstm_math import parallel
+from lstm_math import train
+
+
+def tiny_config(**overrides):
+  c = config_lib.base()
+  c.max_number = 99
+  c.n_examples = 2_000
+  c.batch_size = 64
+  c.hidden_size = 16
+  c.epochs = 3
+  c.eval_chunk = 2_048
+  c.examples_before = 0
+  c.examples_after = 0
+  c.parallel = 'jit'
+  for k, v in overrides.items():
+    c[k] = v
+  return c
+
+
+def fresh(config):
+  setup = train.make_setup(config)
+  k_data, k_init, k_train = train.run_keys(config.seed)
+  train_set, test_set = train.build_datasets(config, setup, k_data)
+  tx = train.make_optimizer(config, setup.steps_per_epoch)
+  state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
+      k_init)
+  return setup, state, train_set, test_set, k_train
+
+
+def run_epochs(config, mode, n_devices, n_epochs):
+  setup, state, train_set, _, key = fresh(config)
+  devices = parallel.make_devices(mode, n_devices)
+  epoch_fn = devices.map_epoch(functools.partial(
+      train.train_epoch, setup=setup, n_devices=devices.count))
+  placed = devices.replicate(state)
+  train_set = devices.place(train_set) if train_set else None
+  losses = []
+  for _ in range(n_epochs):
+    placed, metrics = epoch_fn(placed, train_set, devices.place(key))
+    losses.append(float(devices.canonical(metrics)['loss']))
+  return devices.canonical(placed), np.asarray(losses)
+
+
+def test_train_step_learns_on_a_small_problem():
+  # Without batch norm, so that eval mode is not judged by running averages
+  # that have seen only a few steps.
+  config = tiny_config(batch_norm=False)
+  setup, state, train_set, test_set, _ = fresh(config)
+  step = jax.jit(train.train_step)
+  evaluate = jax.jit(train.eval_metrics)
+  before = evaluate(state, test_set.batch)
+  losses = []
+  for i in range(150):
+    rows = (jnp.arange(64) + 64 * i) % train_set.size
+    state, metrics = step(state, data.Batch(*(x[rows] for x in
+                                              train_set.batch)))
+    losses.append(float(metrics['loss']))
+  after = evaluate(state, test_set.batch)
+  assert np.mean(losses[-10:]) < 0.6 * np.mean(losses[:10]), losses[::10]
+  assert after['char_accuracy'] > before['char_accuracy'] + 0.3, (before,
+                                                                 after)
+  assert int(state.step) == 150
+
+
+def test_state_is_placed_and_holds_no_key():
+  _, state, *_ = fresh(tiny_config())
+  for leaf in jax.tree.leaves(state):
+    assert isinstance(leaf, jax.Array), type(leaf)
+    assert not jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key), leaf
+
+
+@pytest.mark.parametrize('dataset', ['seed', 'stream'])
+def test_pmap_shard_map_and_jit_reach_the_same_state(dataset):
+  config = tiny_config(dataset=dataset, steps_per_epoch=8)
+  single, loss_1 = run_epochs(config, 'jit', 1, 2)
+  for mode in ('pmap', 'shard_map'):
+    multi, loss_8 = run_epochs(config, mode, 8, 2)
+    chex.assert_trees_all_close(
+        multi.params, single.params, atol=2e-4, rtol=2e-3,
+        custom_message=f'{mode} on 8 devices vs jit on 1')
+    chex.assert_trees_all_close(multi.batch_stats, single.batch_stats,
+                                atol=2e-4, rtol=2e-3)
+    np.testing.assert_allclose(loss_8, loss_1, rtol=1e-4)
+    assert int(multi.step) == int(single.step)
+
+
+def test_loss_curve_does_not_depend_on_device_count():
+  config = tiny_config(dataset='stream', steps_per_epoch=6)
+  curves = {n: run_epochs(config, 'shard_map', n, 3)[1] for n in (1, 2, 8)}
+  np.testing.assert_allclose(curves[2], curves[1], rtol=1e-4)
+  np.testing.assert_allclose(curves[8], curves[1], rtol=1e-4)
+
+
+def test_epoch_compiles_once():
+  config = tiny_config()
+  setup, state, train_set, _, key = fresh(config)
+
+  @jax.jit
+  @chex.assert_max_traces(n=1)
+  def epoch(state, train_set, key):
+    return train.train_epoch(state, train_set, key, setup=setup)
+
+  for _ in range(3):
+    state, _ = epoch(state, train_set, key)
+  assert int(state.step) == 3 * setup.steps_per_epoch
+
+
+def test_batch_must_divide_by_devices():
+  with pytest.raises(data.ConfigError, match='batch_size=60.*8 devices'):
+    config_lib.validate(tiny_config(batch_size=60), n_devices=8)
+
+
+def read_rows(workdir):
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('run'))
+  summary = train.train_and_evaluate(tiny_config(), workdir)
+  return workdir, summary
+
+
+def test_training_writes_every_output(trained):
+  workdir, summary = trained
+  for name in ('config.json', 'metrics.jsonl', 'accuracy.png', 'eval.json',
+               'grid.png', 'grid_errors.txt'):
+    path = os.path.join(workdir, name)
+    assert os.path.getsize(path) > 0, f'{name} missing or empty'
+  rows = read_rows(workdir)
+  assert [r['epoch'] for r in rows] == [1, 2, 3]
+  for key in ('train_loss', 'val_loss', 'val_char_accuracy',
+              'val_exact_match', 'train_exact_match'):
+    assert all(np.isfinite(r[key]) for r in rows), key
+  assert rows[-1]['train_loss'] < rows[0]['train_loss']
+  result = json.load(open(os.path.join(workdir, 'eval.json')))
+  assert result['equations'] == 100 * 100
+  assert result['never_trained_on']['equations'] == 10_000 - 1_800
+  assert summary['eval']['errors'] == result['errors']
+
+
+def test_same_seed_same_metrics_and_resume_continues_the_same_run(
+    trained, tmp_path):
+  workdir, _ = trained
+  full = read_rows(workdir)
+  resumed_dir = str(tmp_path / 'resumed')
+  train.train_and_evaluate(tiny_config(epochs=1, eval_grid=False),
+                           resumed_dir)
+  train.train_and_evaluate(tiny_config(eval_grid=False), resumed_dir)
+  resumed = read_rows(resumed_dir)
+  assert [r['epoch'] for r in resumed] == [1, 2, 3]
+  for a, b in zip(full, resumed):
+    for key in ('train_loss', 'val_loss', 'val_exact_match'):
+      assert a[key] == b[key], (key, a['epoch'], a[key], b[key])
+
+
+def test_nan_loss_stops_with_the_epoch(tmp_path, monkeypatch):
+  real_epoch = train.train_epoch
+
+  def poisoned_epoch(state, *args, **kwargs):
+    state, metrics = real_epoch(state, *args, **kwargs)
+    epoch = state.step // kwargs['setup'].steps_per_epoch
+    loss = jnp.where(epoch >= 2, jnp.nan, metrics['loss'])
+    return state, {**metrics, 'loss': loss}
+
+  monkeypatch.setattr(train, 'train_epoch', poisoned_epoch)
+  config = tiny_config(epochs=5, eval_grid=False)
+  with pytest.raises(train.TrainingDiverged, match='epoch 2: loss is nan'):
+    train.train_and_evaluate(config, str(tmp_path))
+  assert [r['epoch'] for r in read_rows(str(tmp_path))] == [1]
