@@ -6,28 +6,55 @@ lowest validation loss (the post's `ModelCheckpoint(save_best_only=True)`).
 Every process calls every method; Orbax coordinates the hosts.
 """
 
-import logging
+import json
 import os
 from typing import Any
 
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
-log = logging.getLogger(__name__)
-
 
 class Checkpointer:
   """Saves and restores a train-state pytree by epoch number."""
 
-  def __init__(self, directory: str, keep_latest: int = 2):
+  def __init__(self, directory: str, keep_latest: int = 2, say=print):
     self.directory = os.path.abspath(directory)
+    self._keep_latest = keep_latest
+    try:
+      self._manager = self._open()
+    except Exception:  # pylint: disable=broad-except
+      # Orbax reads every checkpoint's metadata when it opens the folder;
+      # set aside the ones that do not read, then open it again.
+      for epoch in self._set_aside_unreadable():
+        say(f'checkpoint of epoch {epoch} in {self.directory} has unreadable'
+            f' metadata; moved to {self.directory}_unreadable/{epoch}')
+      self._manager = self._open()
+
+  def _set_aside_unreadable(self) -> list[int]:
+    moved = []
+    for name in sorted(os.listdir(self.directory)):
+      path = os.path.join(self.directory, name)
+      if not (name.isdigit() and os.path.isdir(path)):
+        continue
+      try:
+        for meta in ('_CHECKPOINT_METADATA', 'metrics/metrics'):
+          if os.path.exists(os.path.join(path, meta)):
+            with open(os.path.join(path, meta)) as f:
+              json.load(f)
+      except (OSError, ValueError):
+        os.makedirs(self.directory + '_unreadable', exist_ok=True)
+        os.replace(path, os.path.join(self.directory + '_unreadable', name))
+        moved.append(int(name))
+    return moved
+
+  def _open(self) -> ocp.CheckpointManager:
     policy = checkpoint_managers.AnyPreservationPolicy([
-        checkpoint_managers.LatestN(keep_latest),
+        checkpoint_managers.LatestN(self._keep_latest),
         checkpoint_managers.BestN(
             get_metric_fn=lambda m: m['val_loss'], reverse=True, n=1,
             keep_checkpoints_without_metrics=False),
     ])
-    self._manager = ocp.CheckpointManager(
+    return ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(
             preservation_policy=policy, best_fn=lambda m: m['val_loss'],

@@ -349,7 +349,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   say(f'data: {evaluate.task_description(task)}; {train_desc};'
       f' {test_set.size:,} test equations')
 
-  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
+  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'),
+                                     say=say)
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   first_epoch = 1
   restored = ckpt.restore_latest(state, say=say)

@@ -1,0 +1,182 @@
+"""Bad input, interruption and repetition: nothing lost, every mistake named."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+import jax
+import jax.numpy as jnp
+import pytest
+
+from lstm_math import checkpoint as checkpoint_lib
+from lstm_math import data
+from lstm_math import evaluate
+from lstm_math import model as model_lib
+from lstm_math import train
+from lstm_math import vocab as vocab_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TASK = data.Task(operators='+-*/', n_terms=3, max_number=99)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_parser_answers_any_text_with_a_result_or_a_value_error(text):
+  try:
+    operands, ops = evaluate.parse_expression(text, TASK)
+  except ValueError as e:
+    assert '\n' not in str(e) and str(e), repr(e)
+    return
+  assert len(operands) == 3 and len(ops) == 2
+  assert all(0 <= x <= 99 for x in operands)
+  # The canonical text reads back as the same equation.
+  assert evaluate.parse_expression(TASK.text(operands, ops), TASK) == (
+      operands, ops)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 99), min_size=3, max_size=3),
+       st.lists(st.sampled_from('+-*/'), min_size=2, max_size=2),
+       st.sampled_from(['', ' ', '  ']))
+def test_parser_reads_every_well_formed_expression(operands, ops, gap):
+  ops = [op if op != '/' or x else '+' for op, x in zip(ops, operands[1:])]
+  text = gap.join(
+      [str(operands[0])] + [f'{op}{gap}{x}' for op, x in zip(ops, operands[1:])])
+  got_operands, got_ops = evaluate.parse_expression(text, TASK)
+  assert got_operands == operands
+  assert [TASK.operators[o] for o in got_ops] == ops
+
+
+@pytest.fixture(scope='module')
+def predictor():
+  model = model_lib.Seq2Seq(n_symbols=TASK.vocab.size, tgt_len=TASK.tgt_len,
+                            hidden=8)
+  variables = model.init(jax.random.key(0),
+                         jnp.zeros((1, TASK.src_len), jnp.int32))
+  return evaluate.Predictor(model, TASK, variables)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=30),
+                          st.from_regex(r'\A[0-9]{1,3} ?[-+*/] ?[0-9]{1,3} ?'
+                                        r'[-+*/] ?[0-9]{1,3}\Z')),
+                min_size=1, max_size=6))
+def test_predict_answers_every_line_without_crashing(predictor, lines):
+  results = predictor(lines)
+  assert len(results) == len(lines)
+  for line, (ok, text) in zip(lines, results):
+    assert '\n' not in text
+    if ok:
+      assert ' = ' in text, text
+    else:
+      assert 'error: ' in text, text
+
+
+def test_predict_survives_a_megabyte_of_digits(predictor):
+  [(ok, text)] = predictor(['9' * 1_000_000])
+  assert not ok and 'at most 200' in text and len(text) < 200
+
+
+def test_vocab_error_names_control_characters():
+  with pytest.raises(ValueError, match=r"unknown character '\\x07'"):
+    vocab_lib.Vocab('+').encode('1\x07')
+
+
+def test_unwritable_workdir_fails_fast(tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('not a directory')
+  with pytest.raises(data.ConfigError, match='is not writable'):
+    train.check_workdir(str(blocker / 'run'))
+
+
+def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path):
+  ckpt = checkpoint_lib.Checkpointer(str(tmp_path))
+  for epoch in (1, 2):
+    ckpt.save(epoch, {'w': jnp.full((64,), float(epoch))}, 1.0 / epoch)
+  ckpt.close()
+  # Damage every data file of epoch 2, as a crash mid-write might.
+  for folder, _, files in os.walk(tmp_path / '2'):
+    for name in files:
+      if name not in ('_CHECKPOINT_METADATA', 'commit_success.txt'):
+        with open(os.path.join(folder, name), 'wb') as f:
+          f.write(b'\x00garbage')
+  messages = []
+  ckpt = checkpoint_lib.Checkpointer(str(tmp_path), say=messages.append)
+  state, epoch = ckpt.restore_latest({'w': jnp.zeros((64,))},
+                                     say=messages.append)
+  assert epoch == 1 and float(state['w'][0]) == 1.0
+  assert len(messages) == 1 and 'epoch 2' in messages[0], messages
+  assert 'unreadable' in messages[0] and '\n' not in messages[0]
+
+
+def test_damaged_checkpoint_data_falls_back_to_the_previous_one(tmp_path):
+  ckpt = checkpoint_lib.Checkpointer(str(tmp_path))
+  for epoch in (1, 2):
+    ckpt.save(epoch, {'w': jnp.full((64,), float(epoch))}, 1.0 / epoch)
+  ckpt.close()
+  for folder, _, files in os.walk(tmp_path / '2' / 'default'):
+    for name in files:
+      with open(os.path.join(folder, name), 'wb') as f:
+        f.write(b'\x00garbage')
+  messages = []
+  ckpt = checkpoint_lib.Checkpointer(str(tmp_path), say=messages.append)
+  state, epoch = ckpt.restore_latest({'w': jnp.zeros((64,))},
+                                     say=messages.append)
+  assert epoch == 1 and float(state['w'][0]) == 1.0
+  assert len(messages) == 1 and 'epoch 2' in messages[0], messages
+
+
+def test_no_readable_checkpoint_returns_none(tmp_path):
+  ckpt = checkpoint_lib.Checkpointer(str(tmp_path))
+  assert ckpt.restore_latest({'w': jnp.zeros(3)}) is None
+
+
+def launch(workdir, *extra):
+  env = dict(os.environ, XLA_FLAGS='', PYTHONWARNINGS='ignore')
+  return subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'launch.py'),
+       '--config=configs/tiny.py', f'--workdir={workdir}',
+       '--config.n_examples=9000', '--config.epochs=4',
+       '--config.eval_grid=False', '--config.parallel=jit', *extra],
+      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+      text=True)
+
+
+def metric_rows(workdir):
+  path = os.path.join(workdir, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return []
+  import json  # pylint: disable=g-import-not-at-top
+  return [json.loads(line) for line in open(path) if line.endswith('\n')]
+
+
+def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
+  whole, broken = str(tmp_path / 'whole'), str(tmp_path / 'broken')
+  uninterrupted = launch(whole)  # Runs beside the others: two cores.
+  run = launch(broken)
+  deadline = time.time() + 240
+  while len(metric_rows(broken)) < 1 and time.time() < deadline:
+    assert run.poll() is None, run.communicate()[0][-2000:]
+    time.sleep(0.01)
+  run.send_signal(signal.SIGKILL)
+  run.wait()
+  epochs_done = len(metric_rows(broken))
+  assert 1 <= epochs_done < 4, f'the kill came too late ({epochs_done})'
+
+  resumed = launch(broken)
+  out_resumed = resumed.communicate(timeout=240)[0]
+  assert resumed.returncode == 0, out_resumed[-2000:]
+  assert 'resumed from the checkpoint of epoch' in out_resumed, out_resumed
+  out_whole = uninterrupted.communicate(timeout=240)[0]
+  assert uninterrupted.returncode == 0, out_whole[-2000:]
+
+  rows_whole, rows_resumed = metric_rows(whole), metric_rows(broken)
+  assert [r['epoch'] for r in rows_resumed] == [1, 2, 3, 4]
+  for a, b in zip(rows_whole, rows_resumed):
+    a.pop('elapsed_s'), b.pop('elapsed_s')
+    assert a == b, (a, b)
