@@ -206,7 +206,7 @@ def _check_task(task: Task) -> None:
         f'max_number={task.max_number}: must be >= min_number'
         f' ({task.min_number})'
     )
-  if task.operators == '/' and task.max_number < 1:
+  if '/' in task.operators and task.max_number < 1:
     raise ConfigError(
         f'max_number={task.max_number}: division needs a divisor >= 1'
     )
@@ -257,13 +257,14 @@ def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
   if weighting == 'uniform':
     return jax.random.randint(key, (), lo, hi + 1, jnp.int32)
   k_len, k_val = jax.random.split(key)
-  # Every number of digits 1..W is equally likely, so small operands, where
-  # the post's model made most mistakes, are seen far more often.
-  n_digits = jax.random.randint(k_len, (), 1, task.operand_width + 1)
+  # Every number of digits that [lo, hi] holds is equally likely, so small
+  # operands, where the post's model made most mistakes, are seen far more
+  # often. Starting at lo's length keeps every draw inside [lo, hi].
+  n_digits = jax.random.randint(
+      k_len, (), len(str(lo)), task.operand_width + 1)
   pow10 = jnp.asarray([10**d for d in range(task.operand_width + 1)])
   d_lo = jnp.maximum(jnp.where(n_digits == 1, 0, pow10[n_digits - 1]), lo)
   d_hi = jnp.minimum(pow10[n_digits] - 1, hi)
-  d_lo = jnp.minimum(d_lo, d_hi)  # Lengths outside [lo, hi] fall back to hi.
   return jax.random.randint(k_val, (), d_lo, d_hi + 1, jnp.int32)
 
 
