@@ -60,6 +60,12 @@ class Task:
   reverse_target: bool = False
 
   def __post_init__(self):
+    if isinstance(self.operators, str):
+      # One order for every spelling: '-+' and '++-' are the task '+-'.
+      canonical = ''.join(c for c in vocab_lib.OPERATORS
+                          if c in self.operators)
+      if set(self.operators) <= set(vocab_lib.OPERATORS):
+        object.__setattr__(self, 'operators', canonical)
     _check_task(self)
 
   @classmethod

@@ -1,0 +1,29 @@
+"""Integer division of 0..999 by 1..999, rounding towards zero.
+
+    python launch.py --config=configs/div.py
+
+The rule (README, "Equations"): a / b is the integer quotient rounded
+towards zero, which is floor division for these non-negative operands; the
+divisor is never 0, so the grid is 1,000 x 999. Fresh equations every step
+from the 90% of the grid that is not held out.
+
+Expect: see the README's results table (grid errors and training time).
+"""
+
+from lstm_math import config as config_lib
+
+
+def get_config():
+  c = config_lib.base()
+  c.operators = '/'
+  c.dataset = 'stream'
+  c.n_examples = 30_000
+  c.steps_per_epoch = 200
+  c.pad_operands = True
+  c.hidden_size = 128
+  c.batch_size = 256
+  c.learning_rate = 0.005
+  c.schedule = 'warmup_cosine'
+  c.warmup_epochs = 2
+  c.epochs = 50
+  return c

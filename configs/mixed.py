@@ -1,0 +1,33 @@
+"""Three operands with + - * and precedence, like '13 + 83 * 44'.
+
+    python launch.py --config=configs/mixed.py          # operands 0..99
+    python launch.py --config=configs/mixed.py:999      # operands 0..999
+
+There is no 2-D grid for three operands: the evaluation draws 100,000
+random held-out equations (a fixed hash of each equation holds out 10%;
+training never draws one of them).
+
+Expect: see the README's results table (accuracy and training time).
+"""
+
+from lstm_math import config as config_lib
+
+
+def get_config(max_number: str = '99'):
+  c = config_lib.base()
+  c.operators = '+-*'
+  c.n_terms = 3
+  c.max_number = int(max_number)
+  c.dataset = 'stream'
+  c.weighting = 'digits'
+  c.n_examples = 30_000  # 3,000 test equations for the epoch lines.
+  c.steps_per_epoch = 200
+  c.pad_operands = True
+  c.reverse_target = True
+  c.hidden_size = 128
+  c.batch_size = 256
+  c.learning_rate = 0.005
+  c.schedule = 'warmup_cosine'
+  c.warmup_epochs = 2
+  c.epochs = 40
+  return c

@@ -1,0 +1,43 @@
+"""Multiplication: two-digit operands (0..99) or three-digit ones (0..999).
+
+    python launch.py --config=configs/mul.py          # 0..99, the default
+    python launch.py --config=configs/mul.py:3        # 0..999
+
+0..99: 10,000 equations; the post's split keeps 10% of the distinct pairs
+as the test set. 0..999: fresh equations every step (never a held-out one),
+a deeper and wider model; sized for a GPU or TPU rather than 2 CPU cores.
+
+Expect: see the README's results table (grid errors and training time).
+"""
+
+from lstm_math import config as config_lib
+
+
+def get_config(digits: str = '2'):
+  if digits not in ('2', '3'):
+    raise ValueError(f"configs/mul.py:{digits}: digits must be '2' or '3'")
+  c = config_lib.base()
+  c.operators = '*'
+  c.pad_operands = True
+  c.reverse_target = True  # Units first, as long multiplication goes.
+  c.schedule = 'warmup_cosine'
+  c.warmup_epochs = 2
+  if digits == '2':
+    c.max_number = 99
+    c.n_examples = 9_900  # All distinct pairs a != b.
+    c.hidden_size = 128
+    c.batch_size = 128
+    c.learning_rate = 0.005
+    c.epochs = 150
+  else:
+    c.dataset = 'stream'
+    c.n_examples = 30_000
+    c.split = 0.1
+    c.steps_per_epoch = 500
+    c.hidden_size = 256
+    c.enc_layers = 2
+    c.dec_layers = 2
+    c.batch_size = 1024
+    c.learning_rate = 0.003
+    c.epochs = 100
+  return c

@@ -1,0 +1,24 @@
+"""Subtraction of 0..999, negative results allowed, on the whole grid.
+
+    python launch.py --config=configs/sub.py
+
+Results run from -999 to 999 and are written with a leading '-'. The
+switches of configs/add_exact.py; the post's 27,000 training equations.
+
+Expect: see the README's results table (grid errors and training time).
+"""
+
+from lstm_math import config as config_lib
+
+
+def get_config():
+  c = config_lib.base()
+  c.operators = '-'
+  c.pad_operands = True
+  c.hidden_size = 64
+  c.batch_size = 128
+  c.learning_rate = 0.005
+  c.schedule = 'warmup_cosine'
+  c.warmup_epochs = 2
+  c.epochs = 60
+  return c
