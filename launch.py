@@ -12,6 +12,7 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
+import jax
 from ml_collections import config_flags
 
 from lstm_math import data
@@ -31,10 +32,25 @@ _EXPR = flags.DEFINE_multi_string(
 flags.mark_flag_as_required('config')
 
 
+def _enable_compilation_cache() -> None:
+  """Keeps compiled programs on disk, so a second run starts in a moment.
+
+  LSTM_MATH_CACHE names the folder (default ~/.cache/lstm_math/xla); set it
+  to 'off' to compile afresh every time.
+  """
+  folder = os.environ.get('LSTM_MATH_CACHE', os.path.join(
+      os.path.expanduser('~'), '.cache', 'lstm_math', 'xla'))
+  if folder == 'off':
+    return
+  jax.config.update('jax_compilation_cache_dir', folder)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.2)
+
+
 def main(argv) -> int:
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
+  _enable_compilation_cache()
   config_path = flags.FLAGS['config'].config_filename
   workdir = _WORKDIR.value or os.path.join(
       'runs', os.path.splitext(os.path.basename(config_path))[0])

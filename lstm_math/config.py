@@ -37,7 +37,7 @@ def base() -> ml_collections.ConfigDict:
   c.n_examples = 30_000  # seed: sample size; stream: test set / split.
   c.split = 0.1  # Fraction held out as the test set.
   c.distinct_operands = True  # seed: pairs a != b (itertools.permutations).
-  c.weighting = 'uniform'  # stream: 'uniform' | 'digits' (short numbers).
+  c.weighting = 'uniform'  # 'uniform' | 'digits': every operand length alike.
   c.steps_per_epoch = 0  # stream: steps between evaluations (required).
 
   # The model.

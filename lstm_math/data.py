@@ -517,17 +517,34 @@ def n_test_examples(n_examples: int, split: float) -> int:
   return int(round(split * n_examples))  # The post's `round(split * n)`.
 
 
+def _log_operand_weight(x: jax.Array, task: Task) -> jax.Array:
+  """log weight of operands under 'digits': every length equally likely."""
+  lo, hi, width = task.min_number, task.max_number, task.operand_width
+  counts = [max(0, min(hi, 10**n - 1) - max(lo, 10 ** (n - 1) if n > 1 else 0)
+                + 1) for n in range(width + 1)]
+  counts = jnp.asarray([max(c, 1) for c in counts], jnp.float32)
+  return -jnp.log(counts[_n_digits(x, width)])
+
+
 def seed_dataset(
     key: jax.Array, task: Task, n_examples: int, split: float,
-    distinct_operands: bool = True,
+    distinct_operands: bool = True, weighting: str = 'uniform',
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
 
   `distinct_operands` keeps only pairs with a != b, as the post's
   `itertools.permutations` does; the first `split` fraction is the test set.
+  With `weighting='digits'` the sample is still of distinct equations, but
+  drawn (Gumbel top-k, a weighted sample without replacement) so that every
+  operand length is equally likely: short operands are no longer rare.
   """
   size = task.grid_size
-  perm = jax.random.permutation(key, size)
+  if weighting == 'uniform':
+    perm = jax.random.permutation(key, size)
+  else:
+    every = grid_equations(jnp.arange(size), task)
+    log_w = _log_operand_weight(every.operands_BxK, task).sum(axis=1)
+    perm = jnp.argsort(-(log_w + jax.random.gumbel(key, (size,))))
   if distinct_operands:
     eqs = grid_equations(perm, task)
     same = eqs.operands_BxK[:, 0] == eqs.operands_BxK[:, 1]
@@ -540,7 +557,11 @@ def seed_dataset(
         ' equations'
     )
   n_test = n_test_examples(n_examples, split)
-  chosen = grid_equations(perm[:n_examples], task)
+  chosen = perm[:n_examples]
+  if weighting != 'uniform':
+    # Top-k comes heaviest first; shuffle so the test set is a fair part.
+    chosen = jax.random.permutation(jax.random.fold_in(key, 1), chosen)
+  chosen = grid_equations(chosen, task)
   test = Equations(*(x[:n_test] for x in chosen))
   train = Equations(*(x[n_test:] for x in chosen))
   return _dataset(train, task), _dataset(test, task)

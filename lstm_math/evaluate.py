@@ -154,21 +154,36 @@ def analyse(operands_NxK, n_right_N, seen_N, task: data.Task) -> dict:
   return result
 
 
+def answer_text(pred_T, task: data.Task) -> str:
+  """A predicted answer as people read it: `118`, or quoted when malformed.
+
+  A well-formed answer is the canonical integer (no leading zeros, a sign
+  only when negative); anything else, such as `'0018'` or `'1 8'`, is shown
+  quoted, exactly as the model wrote it.
+  """
+  text = task.vocab.decode(pred_T)
+  if task.reverse_target:
+    text = text[::-1]
+  text = text.strip(' ')
+  values, valid = data.decode_target(np.asarray(pred_T)[None], task)
+  if valid[0] and str(values[0]) == text:
+    return text
+  return repr(text)
+
+
 def write_errors(path, task, operands_NxK, ops_NxK1, pred_NxT, n_right_N,
                  seen_N=None) -> None:
   """One line per wrong equation: `a + b = predicted (expected E)`."""
   wrong = np.nonzero(n_right_N < task.tgt_len)[0]
-  values, valid = data.decode_target(pred_NxT[wrong], task)
   expected = np.asarray(data.compute_results(
       data.Equations(jnp.asarray(operands_NxK[wrong]),
                      jnp.asarray(ops_NxK1[wrong])), task))
-  voc = task.vocab
   with open(path, 'w') as f:
     f.write(f'# {len(wrong)} wrong equations: equation = prediction'
             ' (expected), * marks equations seen in training\n')
     for j, i in enumerate(wrong):
       text = task.text(operands_NxK[i], ops_NxK1[i])
-      shown = str(values[j]) if valid[j] else repr(voc.decode(pred_NxT[i]))
+      shown = answer_text(pred_NxT[i], task)
       mark = ' *' if seen_N is not None and seen_N[i] else ''
       f.write(f'{text} = {shown} (expected {expected[j]}){mark}\n')
 
@@ -396,10 +411,9 @@ class Predictor:
           continue
         text = self.task.text(*p)
         exact = self.task.python_result(*p)
-        shown = (str(values[j]) if valid[j]
-                 else repr(self.task.vocab.decode(pred[j])))
-        note = '' if valid[j] and values[j] == exact else (
-            f'   (wrong: expected {exact})')
+        shown = answer_text(pred[j], self.task)
+        note = '' if shown == str(exact) else f'   (wrong: expected {exact})'
+
         results[i] = (True, f'{text} = {shown}{note}')
         j += 1
     return results

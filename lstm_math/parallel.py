@@ -71,6 +71,23 @@ class Devices:
       return jax.device_put(tree, self.mesh.devices.flat[0])
     return jax.device_put(tree, NamedSharding(self.mesh, P()))
 
+  def abstract(self, shapes, replicated: bool):
+    """Shapes and shardings of `replicate` (or `place`) of a tree of shapes.
+
+    Lets a function be compiled ahead of time, before its inputs exist.
+    """
+    if self.mode == 'pmap' and replicated:
+      return jax.tree.map(
+          lambda s: jax.ShapeDtypeStruct((self.count, *s.shape), s.dtype),
+          shapes)
+    if self.mode == 'jit':
+      sharding = jax.sharding.SingleDeviceSharding(self.mesh.devices.flat[0])
+    else:
+      sharding = NamedSharding(self.mesh, P())
+    return jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
+        shapes)
+
   def canonical(self, tree):
     """The single-copy view of a tree placed by `replicate`."""
     if self.mode == 'pmap':

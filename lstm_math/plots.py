@@ -1,14 +1,21 @@
 """Pictures of a run: the training curves and the grid of right and wrong."""
 
-import matplotlib
-
-matplotlib.use('Agg')  # Files only; no screen needed.
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
+
+
+def _pyplot():
+  """matplotlib, imported when a picture is drawn: it costs half a second."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+
+  matplotlib.use('Agg')  # Files only; no screen needed.
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+  return plt
 
 
 def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   """Loss and both accuracies per epoch, train and test, like the post's."""
+  plt = _pyplot()
   epochs = [r['epoch'] for r in rows]
   fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
   ax_loss.plot(epochs, [r['train_loss'] for r in rows], label='train')
@@ -39,6 +46,7 @@ def grid_plot(correct_AxB: np.ndarray, a_values: np.ndarray,
   Wrong equations are also ringed in red, so that a single error in a
   million stays visible at any zoom.
   """
+  plt = _pyplot()
   n_a, n_b = correct_AxB.shape
   rgb = np.empty((n_a, n_b, 3), np.uint8)
   rgb[correct_AxB] = (46, 160, 67)

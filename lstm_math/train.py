@@ -7,6 +7,7 @@ gradients, metrics and batch-norm statistics are averaged over that axis, so
 one `lax.scan`, making each device's slice of every batch on the device.
 """
 
+import concurrent.futures
 import dataclasses
 import functools
 import json
@@ -236,8 +237,9 @@ def run_keys(seed: int):
 def build_datasets(config, setup: Setup, key):
   """(train set or None when streaming, test set), on the device."""
   if config.dataset == 'seed':
-    return data.seed_dataset(key, setup.task, config.n_examples, config.split,
-                             config.distinct_operands)
+    make = jax.jit(data.seed_dataset, static_argnums=(1, 2, 3, 4, 5))
+    return make(key, setup.task, config.n_examples, config.split,
+                config.distinct_operands, config.weighting)
   n_test = data.n_test_examples(config.n_examples, config.split)
   return None, data.stream_test_set(key, setup.task, n_test, config.split,
                                     salt=config.seed)
@@ -265,10 +267,10 @@ def show_examples(title, setup, state, test_set, count, key) -> None:
   count = min(count, test_set.size)
   rows = np.asarray(jax.random.choice(key, test_set.size, (count,),
                                       replace=False))
-  src = test_set.batch.src_BxS[rows]
-  pred = evaluate.predict_tokens(
+  # The whole test set at once: one shape, one compilation for every call.
+  pred = np.asarray(_predict_test_set(
       setup.model, {'params': state.params, 'batch_stats': state.batch_stats},
-      src)
+      test_set.batch.src_BxS))[rows]
   voc, task = setup.task.vocab, setup.task
   width = task.src_len + 2
   metrics_lib.say(title)
@@ -281,6 +283,11 @@ def show_examples(title, setup, state, test_set, count, key) -> None:
     mark = 'right' if np.array_equal(np.asarray(pred[i]), tgt[i]) else 'WRONG'
     metrics_lib.say(f'  {question:<{width}} = {got!r:<{task.tgt_len + 3}}'
                     f' (expected {want!r})  {mark}')
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _predict_test_set(model, variables, src_BxS):
+  return evaluate.predict_tokens(model, variables, src_BxS)
 
 
 class _StopFlag:
@@ -311,6 +318,14 @@ class _StopFlag:
       signal.signal(sig, handler)
 
 
+def _compile_in_background(fn, *abstract_args):
+  """A future of `fn` compiled for these argument shapes and shardings."""
+  pool = concurrent.futures.ThreadPoolExecutor(1)
+  future = pool.submit(lambda: fn.lower(*abstract_args).compile())
+  pool.shutdown(wait=False)
+  return future
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                        config_path: str = '') -> dict:
   """Trains as the config says, resuming from `workdir`; evaluates the grid.
@@ -334,9 +349,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
 
   k_data, k_init, k_train = run_keys(config.seed)
-  train_set, test_set = build_datasets(config, setup, k_data)
   tx = make_optimizer(config, setup.steps_per_epoch)
-  state = jax.jit(functools.partial(create_train_state, setup, tx))(k_init)
+  init = functools.partial(create_train_state, setup, tx)
+  epoch_fn = devices.map_epoch(functools.partial(
+      train_epoch, setup=setup, n_devices=devices.count))
+  # Compile the epoch (the longest compilation) on another thread, from
+  # shapes alone, while this one makes the data and the initial state.
+  compiling = _compile_in_background(
+      epoch_fn,
+      devices.abstract(jax.eval_shape(init, k_init), replicated=True),
+      devices.abstract(
+          jax.eval_shape(lambda k: build_datasets(config, setup, k)[0],
+                         k_data) if config.dataset == 'seed' else None,
+          replicated=False),
+      devices.abstract(jax.eval_shape(lambda k: k, k_train),
+                       replicated=False))
+  train_set, test_set = build_datasets(config, setup, k_data)
+  state = jax.jit(init)(k_init)
   n_params, n_stats = model_lib.count_parameters(
       {'params': state.params, 'batch_stats': state.batch_stats})
   task = setup.task
@@ -372,8 +401,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     show_examples('examples before training:', setup, state, test_set,
                   config.examples_before, jax.random.fold_in(k_data, 1))
 
-  epoch_fn = devices.map_epoch(functools.partial(
-      train_epoch, setup=setup, n_devices=devices.count))
+  epoch_fn = compiling.result()
   placed = devices.replicate(state)
   train_set_placed = devices.place(train_set) if train_set else None
   k_train = devices.place(k_train)

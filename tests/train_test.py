@@ -184,3 +184,19 @@ def test_nan_loss_stops_with_the_epoch(tmp_path, monkeypatch):
   with pytest.raises(train.TrainingDiverged, match='epoch 2: loss is nan'):
     train.train_and_evaluate(config, str(tmp_path))
   assert [r['epoch'] for r in read_rows(str(tmp_path))] == [1]
+
+
+@pytest.mark.parametrize('mode', ['shard_map', 'pmap'])
+def test_checkpoint_from_8_devices_continues_on_1(trained, tmp_path, mode):
+  workdir, _ = trained
+  reference = read_rows(workdir)
+  moved = str(tmp_path / 'moved')
+  train.train_and_evaluate(
+      tiny_config(epochs=1, parallel=mode, eval_grid=False), moved)
+  train.train_and_evaluate(tiny_config(epochs=2, eval_grid=False), moved)
+  rows = read_rows(moved)
+  assert [r['epoch'] for r in rows] == [1, 2]
+  for got, want in zip(rows, reference):
+    for key in ('train_loss', 'val_loss'):
+      np.testing.assert_allclose(got[key], want[key], rtol=2e-3,
+                                 err_msg=f'{key} of epoch {got["epoch"]}')

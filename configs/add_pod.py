@@ -1,0 +1,34 @@
+"""Addition sized for many devices: a TPU pod slice or a multi-GPU machine.
+
+    python launch.py --config=configs/add_pod.py            # global batch 16,384
+    python launch.py --config=configs/add_pod.py:65536      # another batch
+
+On a pod slice run the same command on every worker (see the README). Fresh
+equations every step (each device makes its own slice of the global batch),
+the learning rate scaled with the square root of the batch from the post's
+0.01 at 256, warmed up and decayed. The batch must divide by the number of
+devices.
+
+Expect: not measured on accelerators yet; on 2 CPU cores it runs, slowly.
+"""
+
+import math
+
+from lstm_math import config as config_lib
+
+
+def get_config(batch: str = '16384'):
+  c = config_lib.base()
+  c.dataset = 'stream'
+  c.weighting = 'digits'
+  c.n_examples = 30_000  # 3,000 held-out test equations.
+  c.pad_operands = True
+  c.hidden_size = 128
+  c.batch_size = int(batch)
+  c.learning_rate = min(0.05, 0.01 * math.sqrt(c.batch_size / 256))
+  c.schedule = 'warmup_cosine'
+  c.warmup_epochs = 2
+  c.steps_per_epoch = 100
+  c.epochs = 30
+  c.parallel = 'auto'
+  return c
