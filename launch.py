@@ -1,9 +1,9 @@
 """Trains, evaluates or queries an lstm_math model; the library does the work.
 
-    python launch.py --config=configs/add.py                 # train + grid eval
-    python launch.py --config=configs/add.py --mode=eval     # grid eval only
-    python launch.py --config=configs/add.py --mode=predict --expr='31 + 87'
-    python launch.py --config=configs/add.py --config.seed=1 --workdir=runs/s1
+python launch.py --config=configs/add.py                 # train + grid eval
+python launch.py --config=configs/add.py --mode=eval     # grid eval only
+python launch.py --config=configs/add.py --mode=predict --expr='31 + 87'
+python launch.py --config=configs/add.py --config.seed=1 --workdir=runs/s1
 """
 
 import os
@@ -20,15 +20,23 @@ from lstm_math import evaluate
 from lstm_math import train
 
 _CONFIG = config_flags.DEFINE_config_file(
-    'config', None, 'A python config file: configs/<task>.py.',
-    lock_config=True)
+  'config', None, 'A python config file: configs/<task>.py.', lock_config=True
+)
 _WORKDIR = flags.DEFINE_string(
-    'workdir', None, 'Where the run keeps its files; default runs/<config>.')
-_MODE = flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'predict'],
-                          'train (then evaluate), eval, or predict.')
+  'workdir', None, 'Where the run keeps its files; default runs/<config>.'
+)
+_MODE = flags.DEFINE_enum(
+  'mode',
+  'train',
+  ['train', 'eval', 'predict'],
+  'train (then evaluate), eval, or predict.',
+)
 _EXPR = flags.DEFINE_multi_string(
-    'expr', [], 'predict: an expression such as "31 + 87"; repeatable. Without'
-    ' it, one expression per line is read from standard input.')
+  'expr',
+  [],
+  'predict: an expression such as "31 + 87"; repeatable. Without'
+  ' it, one expression per line is read from standard input.',
+)
 flags.mark_flag_as_required('config')
 
 
@@ -38,8 +46,10 @@ def _enable_compilation_cache() -> None:
   LSTM_MATH_CACHE names the folder (default ~/.cache/lstm_math/xla); set it
   to 'off' to compile afresh every time.
   """
-  folder = os.environ.get('LSTM_MATH_CACHE', os.path.join(
-      os.path.expanduser('~'), '.cache', 'lstm_math', 'xla'))
+  folder = os.environ.get(
+    'LSTM_MATH_CACHE',
+    os.path.join(os.path.expanduser('~'), '.cache', 'lstm_math', 'xla'),
+  )
   if folder == 'off':
     return
   jax.config.update('jax_compilation_cache_dir', folder)
@@ -53,7 +63,8 @@ def main(argv) -> int:
   _enable_compilation_cache()
   config_path = flags.FLAGS['config'].config_filename
   workdir = _WORKDIR.value or os.path.join(
-      'runs', os.path.splitext(os.path.basename(config_path))[0])
+    'runs', os.path.splitext(os.path.basename(config_path))[0]
+  )
   config = _CONFIG.value
   try:
     if _MODE.value == 'train':
@@ -61,8 +72,9 @@ def main(argv) -> int:
       return 0
     setup, variables, devices, train_set = train.load_trained(config, workdir)
     if _MODE.value == 'eval':
-      evaluate.run_evaluation(config, workdir, setup, variables, devices,
-                              train_set)
+      evaluate.run_evaluation(
+        config, workdir, setup, variables, devices, train_set
+      )
       return 0
     lines = _EXPR.value or [line.rstrip('\n') for line in sys.stdin]
     results = evaluate.Predictor(setup.model, setup.task, variables)(lines)

@@ -35,7 +35,6 @@ sys.path.insert(0, ROOT)
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
 
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import data  # pylint: disable=g-import-not-at-top
@@ -46,8 +45,12 @@ from lstm_math import train  # pylint: disable=g-import-not-at-top
 
 def flops_per_equation_forward(v, h, s, t) -> int:
   recurrent = 2 * 2 * h * 4 * h  # Both directions, one step.
-  return (s * recurrent + 2 * 2 * (2 * h) * (4 * h) + t * recurrent
-          + t * 2 * (2 * h) * v)
+  return (
+    s * recurrent
+    + 2 * 2 * (2 * h) * (4 * h)
+    + t * recurrent
+    + t * 2 * (2 * h) * v
+  )
 
 
 def timed(fn, *args, repeats=5):
@@ -74,14 +77,15 @@ def seed_state(config):
   train_set, test_set = train.build_datasets(config, setup, k_data)
   tx = train.make_optimizer(config, setup.steps_per_epoch)
   state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
-      k_init)
+    k_init
+  )
   return setup, state, train_set, test_set, k_train
 
 
 def bench_train(config):
   setup, state, train_set, _, key = seed_state(config)
   step = jax.jit(train.train_step, donate_argnums=0)
-  batch = data.Batch(*(x[:config.batch_size] for x in train_set.batch))
+  batch = data.Batch(*(x[: config.batch_size] for x in train_set.batch))
   state, _ = step(state, batch)
   jax.block_until_ready(state)
   times = []
@@ -90,8 +94,9 @@ def bench_train(config):
     state, metrics = step(state, batch)
     jax.block_until_ready(metrics)
     times.append(time.perf_counter() - start)
-  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup),
-                  donate_argnums=0)
+  epoch = jax.jit(
+    functools.partial(train.train_epoch, setup=setup), donate_argnums=0
+  )
   state, _ = epoch(state, train_set, key)
   epoch_times = []
   for _ in range(5):
@@ -100,84 +105,116 @@ def bench_train(config):
     jax.block_until_ready(metrics)
     epoch_times.append(time.perf_counter() - start)
   epoch_s = statistics.median(epoch_times)
-  return dict(train_step_ms=statistics.median(times) * 1e3,
-              epoch_s=epoch_s,
-              epoch_step_ms=epoch_s / setup.steps_per_epoch * 1e3,
-              steps_per_epoch=setup.steps_per_epoch), setup, state
+  return (
+    dict(
+      train_step_ms=statistics.median(times) * 1e3,
+      epoch_s=epoch_s,
+      epoch_step_ms=epoch_s / setup.steps_per_epoch * 1e3,
+      steps_per_epoch=setup.steps_per_epoch,
+    ),
+    setup,
+    state,
+  )
 
 
 def bench_grid(setup, state, config):
   devices = parallel.make_devices(config.parallel)
-  evaluator = evaluate.GridEvaluator(setup.model, setup.task, devices,
-                                     chunk=config.eval_chunk,
-                                     progress_parts=1)
+  evaluator = evaluate.GridEvaluator(
+    setup.model, setup.task, devices, chunk=config.eval_chunk, progress_parts=1
+  )
   variables = {'params': state.params, 'batch_stats': state.batch_stats}
   start = time.perf_counter()
   evaluator(variables, progress=False)
   first = time.perf_counter() - start
-  seconds, _ = timed(lambda v: evaluator(v, progress=False), variables,
-                     repeats=3)
-  return dict(grid_eval_s=seconds, grid_eval_first_call_s=first,
-              grid_devices=devices.count)
+  seconds, _ = timed(
+    lambda v: evaluator(v, progress=False), variables, repeats=3
+  )
+  return dict(
+    grid_eval_s=seconds,
+    grid_eval_first_call_s=first,
+    grid_devices=devices.count,
+  )
 
 
 def time_to_seed(seed: int, extra: list[str]) -> dict:
   """Wall time of the whole command until test exact-match >= 0.999."""
   with tempfile.TemporaryDirectory() as workdir:
-    cmd = [sys.executable, os.path.join(ROOT, 'launch.py'),
-           '--config=configs/add.py', f'--workdir={workdir}',
-           f'--config.seed={seed}', '--config.stop_exact=0.999',
-           '--config.eval_grid=False', '--config.examples_before=0',
-           '--config.examples_after=0', *extra]
+    cmd = [
+      sys.executable,
+      os.path.join(ROOT, 'launch.py'),
+      '--config=configs/add.py',
+      f'--workdir={workdir}',
+      f'--config.seed={seed}',
+      '--config.stop_exact=0.999',
+      '--config.eval_grid=False',
+      '--config.examples_before=0',
+      '--config.examples_after=0',
+      *extra,
+    ]
     start = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if out.returncode:
       raise RuntimeError(out.stderr[-2000:])
-    rows = [json.loads(l) for l in open(os.path.join(workdir,
-                                                     'metrics.jsonl'))]
-    startup = next(float(l.split()[2][:-1]) for l in out.stdout.splitlines()
-                   if l.startswith('start-up took'))
+    with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+      rows = [json.loads(line) for line in f]
+    startup = next(
+      float(line.split()[2][:-1])
+      for line in out.stdout.splitlines()
+      if line.startswith('start-up took')
+    )
   reached = rows[-1]['val_exact_match'] >= 0.999
-  return dict(seed=seed, wall_s=wall, epochs=rows[-1]['epoch'],
-              reached=reached, startup_s=startup)
+  return dict(
+    seed=seed,
+    wall_s=wall,
+    epochs=rows[-1]['epoch'],
+    reached=reached,
+    startup_s=startup,
+  )
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--quick', action='store_true',
-                      help='skip time_to_seed (three full training runs)')
+  parser.add_argument(
+    '--quick',
+    action='store_true',
+    help='skip time_to_seed (three full training runs)',
+  )
   parser.add_argument('--seeds', default='0,1,2')
   args, extra = parser.parse_known_args()
 
   config = config_lib.base()
   config.parallel = 'jit'
   results = dict(
-      date=time.strftime('%Y-%m-%d'),
-      machine=f'{platform.machine()}, {os.cpu_count()} cores,'
-              f' {jax.devices()[0].device_kind}',
-      jax=jax.__version__,
-      backend=jax.default_backend(),
-      matmul_gflops=matmul_gflops(),
+    date=time.strftime('%Y-%m-%d'),
+    machine=f'{platform.machine()}, {os.cpu_count()} cores,'
+    f' {jax.devices()[0].device_kind}',
+    jax=jax.__version__,
+    backend=jax.default_backend(),
+    matmul_gflops=matmul_gflops(),
   )
   train_figures, setup, state = bench_train(config)
   results.update(train_figures)
   results.update(bench_grid(setup, state, config))
 
   task = setup.task
-  forward = flops_per_equation_forward(task.vocab.size, config.hidden_size,
-                                       task.src_len, task.tgt_len)
+  forward = flops_per_equation_forward(
+    task.vocab.size, config.hidden_size, task.src_len, task.tgt_len
+  )
   results['flops_per_equation_forward'] = forward
   results['flops_per_step'] = 3 * forward * config.batch_size
   rate = results['matmul_gflops'] * 1e9
   results['grid_eval_limit_s'] = forward * task.grid_size / rate
   results['train_step_limit_ms'] = results['flops_per_step'] / rate * 1e3
-  results['grid_eval_ratio'] = (results['grid_eval_s']
-                                / results['grid_eval_limit_s'])
-  results['train_step_ratio'] = (results['train_step_ms']
-                                 / results['train_step_limit_ms'])
-  results['epoch_step_ratio'] = (results['epoch_step_ms']
-                                 / results['train_step_limit_ms'])
+  results['grid_eval_ratio'] = (
+    results['grid_eval_s'] / results['grid_eval_limit_s']
+  )
+  results['train_step_ratio'] = (
+    results['train_step_ms'] / results['train_step_limit_ms']
+  )
+  results['epoch_step_ratio'] = (
+    results['epoch_step_ms'] / results['train_step_limit_ms']
+  )
 
   if not args.quick:
     runs = [time_to_seed(int(s), extra) for s in args.seeds.split(',')]
@@ -186,7 +223,7 @@ def main():
     results['epochs_to_seed'] = statistics.median(r['epochs'] for r in runs)
     results['startup_s'] = statistics.median(r['startup_s'] for r in runs)
 
-  print(f"{'figure':<28} {'value':>14}")
+  print(f'{"figure":<28} {"value":>14}')
   for key, value in results.items():
     if isinstance(value, float):
       print(f'{key:<28} {value:>14.4g}')

@@ -17,12 +17,12 @@ from lstm_math import config as config_lib
 def get_config():
   c = config_lib.base()
   c.pad_operands = True
-  c.weighting = 'digits'  # The 27,000 equations: every operand length alike.
+  c.weighting = 'mixed'  # Short operands as common as long ones, half the time.
   c.distinct_operands = False  # a - a = 0 is an answer too.
   c.hidden_size = 64
   c.batch_size = 128
   c.learning_rate = 0.005
   c.schedule = 'warmup_cosine'
   c.warmup_epochs = 2
-  c.epochs = 60
+  c.epochs = 100
   return c

@@ -1,7 +1,7 @@
 """Addition sized for many devices: a TPU pod slice or a multi-GPU machine.
 
-    python launch.py --config=configs/add_pod.py            # global batch 16,384
-    python launch.py --config=configs/add_pod.py:65536      # another batch
+    python launch.py --config=configs/add_pod.py          # global batch 16,384
+    python launch.py --config=configs/add_pod.py:65536    # another batch
 
 On a pod slice run the same command on every worker (see the README). Fresh
 equations every step (each device makes its own slice of the global batch),

@@ -26,8 +26,10 @@ class Checkpointer:
       # Orbax reads every checkpoint's metadata when it opens the folder;
       # set aside the ones that do not read, then open it again.
       for epoch in self._set_aside_unreadable():
-        say(f'checkpoint of epoch {epoch} in {self.directory} has unreadable'
-            f' metadata; moved to {self.directory}_unreadable/{epoch}')
+        say(
+          f'checkpoint of epoch {epoch} in {self.directory} has unreadable'
+          f' metadata; moved to {self.directory}_unreadable/{epoch}'
+        )
       self._manager = self._open()
 
   def _set_aside_unreadable(self) -> list[int]:
@@ -48,23 +50,35 @@ class Checkpointer:
     return moved
 
   def _open(self) -> ocp.CheckpointManager:
-    policy = checkpoint_managers.AnyPreservationPolicy([
+    policy = checkpoint_managers.AnyPreservationPolicy(
+      [
         checkpoint_managers.LatestN(self._keep_latest),
         checkpoint_managers.BestN(
-            get_metric_fn=lambda m: m['val_loss'], reverse=True, n=1,
-            keep_checkpoints_without_metrics=False),
-    ])
+          get_metric_fn=lambda m: m['val_loss'],
+          reverse=True,
+          n=1,
+          keep_checkpoints_without_metrics=False,
+        ),
+      ]
+    )
     return ocp.CheckpointManager(
-        self.directory,
-        options=ocp.CheckpointManagerOptions(
-            preservation_policy=policy, best_fn=lambda m: m['val_loss'],
-            best_mode='min', enable_async_checkpointing=False,
-            cleanup_tmp_directories=True),
+      self.directory,
+      options=ocp.CheckpointManagerOptions(
+        preservation_policy=policy,
+        best_fn=lambda m: m['val_loss'],
+        best_mode='min',
+        enable_async_checkpointing=False,
+        cleanup_tmp_directories=True,
+      ),
     )
 
   def save(self, epoch: int, state: Any, val_loss: float) -> None:
-    self._manager.save(epoch, args=ocp.args.StandardSave(state),
-                       metrics={'val_loss': float(val_loss)}, force=True)
+    self._manager.save(
+      epoch,
+      args=ocp.args.StandardSave(state),
+      metrics={'val_loss': float(val_loss)},
+      force=True,
+    )
 
   def epochs(self) -> list[int]:
     return sorted(self._manager.all_steps())
@@ -79,8 +93,7 @@ class Checkpointer:
     return self._manager.metrics(best)['val_loss']
 
   def restore(self, epoch: int, template: Any) -> Any:
-    return self._manager.restore(
-        epoch, args=ocp.args.StandardRestore(template))
+    return self._manager.restore(epoch, args=ocp.args.StandardRestore(template))
 
   def restore_latest(self, template: Any, say=print):
     """(state, epoch) of the newest checkpoint that reads back, or None.
@@ -93,8 +106,10 @@ class Checkpointer:
         return self.restore(epoch, template), epoch
       except Exception as e:  # pylint: disable=broad-except
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        say(f'checkpoint of epoch {epoch} in {self.directory} is unreadable'
-            f' ({type(e).__name__}: {first_line[:160]}); trying an older one')
+        say(
+          f'checkpoint of epoch {epoch} in {self.directory} is unreadable'
+          f' ({type(e).__name__}: {first_line[:160]}); trying an older one'
+        )
     return None
 
   def close(self) -> None:

@@ -37,7 +37,8 @@ def base() -> ml_collections.ConfigDict:
   c.n_examples = 30_000  # seed: sample size; stream: test set / split.
   c.split = 0.1  # Fraction held out as the test set.
   c.distinct_operands = True  # seed: pairs a != b (itertools.permutations).
-  c.weighting = 'uniform'  # 'uniform' | 'digits': every operand length alike.
+  # 'uniform' | 'digits' (every operand length alike) | 'mixed' (half each).
+  c.weighting = 'uniform'
   c.steps_per_epoch = 0  # stream: steps between evaluations (required).
 
   # The model.
@@ -73,45 +74,47 @@ def base() -> ml_collections.ConfigDict:
 
 
 _FIELDS = {
-    # name: (type, check, what is allowed)
-    'seed': (int, lambda v: 0 <= v < 2**31, 'an integer in [0, 2**31)'),
-    'n_terms': (int, lambda v: 2 <= v <= 6, 'an integer from 2 to 6'),
-    'min_number': (int, lambda v: v >= 0, 'an integer >= 0'),
-    'max_number': (int, lambda v: v >= 0, 'an integer >= 0'),
-    'pad_operands': (bool, None, 'True or False'),
-    'pad_result': (bool, None, 'True or False'),
-    'reverse_source': (bool, None, 'True or False'),
-    'reverse_target': (bool, None, 'True or False'),
-    'dataset': (str, lambda v: v in ('seed', 'stream'), "'seed' or 'stream'"),
-    'n_examples': (int, lambda v: v >= 2, 'an integer >= 2'),
-    'split': (float, lambda v: 0 < v < 1, 'a number between 0 and 1'),
-    'distinct_operands': (bool, None, 'True or False'),
-    'weighting': (str, lambda v: v in ('uniform', 'digits'),
-                  "'uniform' or 'digits'"),
-    'steps_per_epoch': (int, lambda v: v >= 0, 'an integer >= 0'),
-    'hidden_size': (int, lambda v: 1 <= v <= 4096, 'an integer in [1, 4096]'),
-    'enc_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
-    'dec_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
-    'batch_norm': (bool, None, 'True or False'),
-    'dropout': (float, lambda v: 0 <= v < 1, 'a number in [0, 1)'),
-    'init_scheme': (str, lambda v: v in ('keras', 'flax'),
-                    "'keras' or 'flax'"),
-    'batch_size': (int, lambda v: v >= 1, 'a positive integer'),
-    'learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
-    'schedule': (str, lambda v: v in SCHEDULES, ' or '.join(SCHEDULES)),
-    'warmup_epochs': (int, lambda v: v >= 0, 'an integer >= 0'),
-    'adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
-    'grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
-    'epochs': (int, lambda v: v >= 1, 'a positive integer'),
-    'stop_exact': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
-    'parallel': (str, lambda v: v in PARALLEL_MODES, ', '.join(PARALLEL_MODES)),
-    'distributed': (bool, None, 'True or False'),
-    'eval_chunk': (int, lambda v: v >= 1, 'a positive integer'),
-    'eval_random': (int, lambda v: v >= 1, 'a positive integer'),
-    'eval_grid': (bool, None, 'True or False'),
-    'checkpoint_every': (int, lambda v: v >= 1, 'a positive integer'),
-    'examples_before': (int, lambda v: v >= 0, 'an integer >= 0'),
-    'examples_after': (int, lambda v: v >= 0, 'an integer >= 0'),
+  # name: (type, check, what is allowed)
+  'seed': (int, lambda v: 0 <= v < 2**31, 'an integer in [0, 2**31)'),
+  'n_terms': (int, lambda v: 2 <= v <= 6, 'an integer from 2 to 6'),
+  'min_number': (int, lambda v: v >= 0, 'an integer >= 0'),
+  'max_number': (int, lambda v: v >= 0, 'an integer >= 0'),
+  'pad_operands': (bool, None, 'True or False'),
+  'pad_result': (bool, None, 'True or False'),
+  'reverse_source': (bool, None, 'True or False'),
+  'reverse_target': (bool, None, 'True or False'),
+  'dataset': (str, lambda v: v in ('seed', 'stream'), "'seed' or 'stream'"),
+  'n_examples': (int, lambda v: v >= 2, 'an integer >= 2'),
+  'split': (float, lambda v: 0 < v < 1, 'a number between 0 and 1'),
+  'distinct_operands': (bool, None, 'True or False'),
+  'weighting': (
+    str,
+    lambda v: v in ('uniform', 'digits', 'mixed'),
+    "'uniform', 'digits' or 'mixed'",
+  ),
+  'steps_per_epoch': (int, lambda v: v >= 0, 'an integer >= 0'),
+  'hidden_size': (int, lambda v: 1 <= v <= 4096, 'an integer in [1, 4096]'),
+  'enc_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
+  'dec_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
+  'batch_norm': (bool, None, 'True or False'),
+  'dropout': (float, lambda v: 0 <= v < 1, 'a number in [0, 1)'),
+  'init_scheme': (str, lambda v: v in ('keras', 'flax'), "'keras' or 'flax'"),
+  'batch_size': (int, lambda v: v >= 1, 'a positive integer'),
+  'learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
+  'schedule': (str, lambda v: v in SCHEDULES, ' or '.join(SCHEDULES)),
+  'warmup_epochs': (int, lambda v: v >= 0, 'an integer >= 0'),
+  'adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
+  'grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
+  'epochs': (int, lambda v: v >= 1, 'a positive integer'),
+  'stop_exact': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
+  'parallel': (str, lambda v: v in PARALLEL_MODES, ', '.join(PARALLEL_MODES)),
+  'distributed': (bool, None, 'True or False'),
+  'eval_chunk': (int, lambda v: v >= 1, 'a positive integer'),
+  'eval_random': (int, lambda v: v >= 1, 'a positive integer'),
+  'eval_grid': (bool, None, 'True or False'),
+  'checkpoint_every': (int, lambda v: v >= 1, 'a positive integer'),
+  'examples_before': (int, lambda v: v >= 0, 'an integer >= 0'),
+  'examples_after': (int, lambda v: v >= 0, 'an integer >= 0'),
 }
 
 
@@ -121,8 +124,11 @@ def _type_ok(value, kind) -> bool:
   if kind is int:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
   if kind is float:
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return (
+      isinstance(value, numbers.Real)
+      and not isinstance(value, bool)
+      and math.isfinite(value)
+    )
   return isinstance(value, kind)
 
 
@@ -132,8 +138,8 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
   unknown = sorted(set(config.keys()) - known)
   if unknown:
     raise data.ConfigError(
-        f'unknown config field(s) {", ".join(unknown)}; known: '
-        f'{", ".join(sorted(known))}'
+      f'unknown config field(s) {", ".join(unknown)}; known: '
+      f'{", ".join(sorted(known))}'
     )
   for name, (kind, check, allowed) in _FIELDS.items():
     if name not in config:
@@ -145,48 +151,52 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
 
   if config.batch_size % n_devices:
     raise data.ConfigError(
-        f'batch_size={config.batch_size}: must divide by the {n_devices}'
-        f' devices; try {max(n_devices, config.batch_size // n_devices * n_devices)}'
+      f'batch_size={config.batch_size}: must divide by the {n_devices}'
+      f' devices; try'
+      f' {max(n_devices, config.batch_size // n_devices * n_devices)}'
     )
   n_test = data.n_test_examples(config.n_examples, config.split)
   if n_test < 1:
     raise data.ConfigError(
-        f'split={config.split} of n_examples={config.n_examples} leaves no'
-        ' test equation'
+      f'split={config.split} of n_examples={config.n_examples} leaves no'
+      ' test equation'
     )
   if config.dataset == 'seed':
     if not task.has_grid:
       raise data.ConfigError(
-          f"dataset='seed' with n_terms={config.n_terms}: the post's sample"
-          " of pairs needs n_terms=2; use dataset='stream'"
+        f"dataset='seed' with n_terms={config.n_terms}: the post's sample"
+        " of pairs needs n_terms=2; use dataset='stream'"
       )
     n_ops, n_a, n_b = task.grid_shape
-    available = n_ops * n_a * n_b - (n_ops * n_b if config.distinct_operands
-                                     else 0)
+    available = n_ops * n_a * n_b - (
+      n_ops * n_b if config.distinct_operands else 0
+    )
     if config.n_examples > available:
       raise data.ConfigError(
-          f'n_examples={config.n_examples}: the task has only {available}'
-          ' distinct equations'
+        f'n_examples={config.n_examples}: the task has only {available}'
+        ' distinct equations'
       )
     n_train = config.n_examples - n_test
     if n_train < config.batch_size:
       raise data.ConfigError(
-          f'batch_size={config.batch_size}: larger than the {n_train}'
-          ' training equations; lower it or raise n_examples'
+        f'batch_size={config.batch_size}: larger than the {n_train}'
+        ' training equations; lower it or raise n_examples'
       )
   else:
     if config.steps_per_epoch < 1:
       raise data.ConfigError(
-          f"steps_per_epoch={config.steps_per_epoch}: dataset='stream' needs"
-          ' a positive number of steps between evaluations'
+        f"steps_per_epoch={config.steps_per_epoch}: dataset='stream' needs"
+        ' a positive number of steps between evaluations'
       )
     if task.has_grid and n_test > config.split * task.grid_size:
       raise data.ConfigError(
-          f'n_examples={config.n_examples}: its test set of {n_test} is more'
-          f' than split={config.split} of the {task.grid_size} equations'
+        f'n_examples={config.n_examples}: its test set of {n_test} is more'
+        f' than split={config.split} of the {task.grid_size} equations'
       )
-  if config.warmup_epochs >= config.epochs and config.schedule == 'warmup_cosine':
+  if (
+    config.schedule == 'warmup_cosine' and config.warmup_epochs >= config.epochs
+  ):
     raise data.ConfigError(
-        f'warmup_epochs={config.warmup_epochs}: must be below'
-        f' epochs={config.epochs}'
+      f'warmup_epochs={config.warmup_epochs}: must be below'
+      f' epochs={config.epochs}'
     )

@@ -62,8 +62,7 @@ class Task:
   def __post_init__(self):
     if isinstance(self.operators, str):
       # One order for every spelling: '-+' and '++-' are the task '+-'.
-      canonical = ''.join(c for c in vocab_lib.OPERATORS
-                          if c in self.operators)
+      canonical = ''.join(c for c in vocab_lib.OPERATORS if c in self.operators)
       if set(self.operators) <= set(vocab_lib.OPERATORS):
         object.__setattr__(self, 'operators', canonical)
     _check_task(self)
@@ -71,14 +70,14 @@ class Task:
   @classmethod
   def from_config(cls, config: ml_collections.ConfigDict) -> 'Task':
     return cls(
-        operators=config.operators,
-        n_terms=config.n_terms,
-        min_number=config.min_number,
-        max_number=config.max_number,
-        pad_operands=config.pad_operands,
-        pad_result=config.pad_result,
-        reverse_source=config.reverse_source,
-        reverse_target=config.reverse_target,
+      operators=config.operators,
+      n_terms=config.n_terms,
+      min_number=config.min_number,
+      max_number=config.max_number,
+      pad_operands=config.pad_operands,
+      pad_result=config.pad_result,
+      reverse_source=config.reverse_source,
+      reverse_target=config.reverse_target,
     )
 
   @property
@@ -181,10 +180,10 @@ def _result_range(task: Task) -> tuple[int, int]:
     result_lo, result_hi = min(result_lo, total_lo), max(result_hi, total_hi)
   if biggest > INT32_MAX:
     raise ConfigError(
-        f'n_terms={task.n_terms}, operators={task.operators!r},'
-        f' max_number={task.max_number}: intermediate results reach'
-        f' {biggest}, beyond int32 ({INT32_MAX}); use fewer terms or smaller'
-        ' numbers'
+      f'n_terms={task.n_terms}, operators={task.operators!r},'
+      f' max_number={task.max_number}: intermediate results reach'
+      f' {biggest}, beyond int32 ({INT32_MAX}); use fewer terms or smaller'
+      ' numbers'
     )
   return result_lo, result_hi
 
@@ -204,17 +203,16 @@ def _check_task(task: Task) -> None:
     raise ConfigError(f'n_terms={task.n_terms}: must be at least 2')
   if task.min_number < 0:
     raise ConfigError(
-        f'min_number={task.min_number}: operands are written without a'
-        ' sign, so it must be >= 0'
+      f'min_number={task.min_number}: operands are written without a'
+      ' sign, so it must be >= 0'
     )
   if task.max_number < task.min_number:
     raise ConfigError(
-        f'max_number={task.max_number}: must be >= min_number'
-        f' ({task.min_number})'
+      f'max_number={task.max_number}: must be >= min_number ({task.min_number})'
     )
   if '/' in task.operators and task.max_number < 1:
     raise ConfigError(
-        f'max_number={task.max_number}: division needs a divisor >= 1'
+      f'max_number={task.max_number}: division needs a divisor >= 1'
     )
   if task.max_number > INT32_MAX // 2:
     raise ConfigError(f'max_number={task.max_number}: must be < 2**30')
@@ -258,16 +256,25 @@ def compute_results(eqs: Equations, task: Task) -> jax.Array:
 
 
 def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
-  """One operand in [lo, max_number]; 'digits' picks the length first."""
+  """One operand in [lo, max_number]; 'digits' picks the length first.
+
+  'mixed' tosses a coin between the two for each operand.
+  """
   hi = task.max_number
+  if weighting == 'mixed':
+    k_coin, k_uniform, k_digits = jax.random.split(key, 3)
+    return jnp.where(
+      jax.random.bernoulli(k_coin),
+      _sample_operand(k_uniform, task, lo, 'uniform'),
+      _sample_operand(k_digits, task, lo, 'digits'),
+    )
   if weighting == 'uniform':
     return jax.random.randint(key, (), lo, hi + 1, jnp.int32)
   k_len, k_val = jax.random.split(key)
   # Every number of digits that [lo, hi] holds is equally likely, so small
   # operands, where the post's model made most mistakes, are seen far more
   # often. Starting at lo's length keeps every draw inside [lo, hi].
-  n_digits = jax.random.randint(
-      k_len, (), len(str(lo)), task.operand_width + 1)
+  n_digits = jax.random.randint(k_len, (), len(str(lo)), task.operand_width + 1)
   pow10 = jnp.asarray([10**d for d in range(task.operand_width + 1)])
   d_lo = jnp.maximum(jnp.where(n_digits == 1, 0, pow10[n_digits - 1]), lo)
   d_hi = jnp.minimum(pow10[n_digits] - 1, hi)
@@ -291,12 +298,12 @@ def _sample_one(key: jax.Array, task: Task, weighting: str) -> Equations:
 
 
 def sample_equations(
-    key: jax.Array,
-    task: Task,
-    n: int,
-    *,
-    start: int | jax.Array = 0,
-    weighting: str = 'uniform',
+  key: jax.Array,
+  task: Task,
+  n: int,
+  *,
+  start: int | jax.Array = 0,
+  weighting: str = 'uniform',
 ) -> Equations:
   """`n` random equations; example `i` depends only on `key` and `start + i`.
 
@@ -304,7 +311,7 @@ def sample_equations(
   same whatever the number of devices.
   """
   keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
-      start + jnp.arange(n, dtype=jnp.int32)
+    start + jnp.arange(n, dtype=jnp.int32)
   )
   return jax.vmap(lambda k: _sample_one(k, task, weighting))(keys)
 
@@ -333,14 +340,14 @@ def is_held_out(eqs: Equations, split: float, salt: int = 0) -> jax.Array:
 
 
 def sample_training_equations(
-    key: jax.Array,
-    task: Task,
-    n: int,
-    *,
-    split: float,
-    salt: int = 0,
-    start: int | jax.Array = 0,
-    weighting: str = 'uniform',
+  key: jax.Array,
+  task: Task,
+  n: int,
+  *,
+  split: float,
+  salt: int = 0,
+  start: int | jax.Array = 0,
+  weighting: str = 'uniform',
 ) -> Equations:
   """Fresh equations that are never held out: rejected ones are redrawn."""
   eqs = sample_equations(key, task, n, start=start, weighting=weighting)
@@ -350,8 +357,11 @@ def sample_training_equations(
   def redraw(carry):
     attempt, eqs = carry
     fresh = sample_equations(
-        jax.random.fold_in(key, -1 - attempt), task, n, start=start,
-        weighting=weighting,
+      jax.random.fold_in(key, -1 - attempt),
+      task,
+      n,
+      start=start,
+      weighting=weighting,
     )
     bad = is_held_out(eqs, split, salt)[:, None]
     eqs = Equations(*(jnp.where(bad, f, e) for f, e in zip(fresh, eqs)))
@@ -400,7 +410,7 @@ def encode_source(eqs: Equations, task: Task) -> jax.Array:
       op_ids = jnp.asarray([voc.op_id(c) for c in task.operators], jnp.int32)
       space = jnp.full((batch,), voc.space_id, jnp.int32)
       tokens.append(
-          jnp.stack([space, op_ids[eqs.ops_BxK1[:, k]], space], axis=1)
+        jnp.stack([space, op_ids[eqs.ops_BxK1[:, k]], space], axis=1)
       )
       valid.append(jnp.ones((batch, 3), bool))
   tokens_BxL = jnp.concatenate(tokens, axis=1)
@@ -467,7 +477,7 @@ def decode_target(tgt_BxT: jax.Array, task: Task):
 
 def make_batch(eqs: Equations, task: Task) -> Batch:
   return Batch(
-      encode_source(eqs, task), encode_target(compute_results(eqs, task), task)
+    encode_source(eqs, task), encode_target(compute_results(eqs, task), task)
   )
 
 
@@ -481,8 +491,8 @@ def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
   op, rem = idx_B // (n_a * n_b), idx_B % (n_a * n_b)
   a, b = task.min_number + rem // n_b, b_min + rem % n_b
   return Equations(
-      jnp.stack([a, b], axis=1).astype(jnp.int32),
-      op[:, None].astype(jnp.int32),
+    jnp.stack([a, b], axis=1).astype(jnp.int32),
+    op[:, None].astype(jnp.int32),
   )
 
 
@@ -517,33 +527,50 @@ def n_test_examples(n_examples: int, split: float) -> int:
   return int(round(split * n_examples))  # The post's `round(split * n)`.
 
 
-def _log_operand_weight(x: jax.Array, task: Task) -> jax.Array:
-  """log weight of operands under 'digits': every length equally likely."""
+def _log_operand_prob(x: jax.Array, task: Task, weighting: str):
+  """log probability of operands `x` under `_sample_operand`'s weighting."""
   lo, hi, width = task.min_number, task.max_number, task.operand_width
-  counts = [max(0, min(hi, 10**n - 1) - max(lo, 10 ** (n - 1) if n > 1 else 0)
-                + 1) for n in range(width + 1)]
-  counts = jnp.asarray([max(c, 1) for c in counts], jnp.float32)
-  return -jnp.log(counts[_n_digits(x, width)])
+  counts = np.asarray(
+    [
+      max(0, min(hi, 10**n - 1) - max(lo, 10 ** (n - 1) if n > 1 else 0) + 1)
+      for n in range(width + 1)
+    ]
+  )
+  uniform = -np.log(hi - lo + 1)
+  digits = jnp.asarray(
+    -np.log(np.maximum(counts, 1)) - np.log(np.sum(counts > 0)), jnp.float32
+  )
+  digits = digits[_n_digits(x, width)]
+  if weighting == 'uniform':
+    return jnp.full(x.shape, uniform, jnp.float32)
+  if weighting == 'digits':
+    return digits
+  return jnp.logaddexp(np.log(0.5) + uniform, np.log(0.5) + digits)
 
 
 def seed_dataset(
-    key: jax.Array, task: Task, n_examples: int, split: float,
-    distinct_operands: bool = True, weighting: str = 'uniform',
+  key: jax.Array,
+  task: Task,
+  n_examples: int,
+  split: float,
+  distinct_operands: bool = True,
+  weighting: str = 'uniform',
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
 
   `distinct_operands` keeps only pairs with a != b, as the post's
   `itertools.permutations` does; the first `split` fraction is the test set.
-  With `weighting='digits'` the sample is still of distinct equations, but
-  drawn (Gumbel top-k, a weighted sample without replacement) so that every
-  operand length is equally likely: short operands are no longer rare.
+  With `weighting='digits'` (or 'mixed') the sample is still of distinct
+  equations, but drawn (Gumbel top-k, a weighted sample without replacement)
+  as `sample_equations` draws operands: every operand length equally likely
+  (or, for 'mixed', half of the time), so short operands are no longer rare.
   """
   size = task.grid_size
   if weighting == 'uniform':
     perm = jax.random.permutation(key, size)
   else:
     every = grid_equations(jnp.arange(size), task)
-    log_w = _log_operand_weight(every.operands_BxK, task).sum(axis=1)
+    log_w = _log_operand_prob(every.operands_BxK, task, weighting).sum(axis=1)
     perm = jnp.argsort(-(log_w + jax.random.gumbel(key, (size,))))
   if distinct_operands:
     eqs = grid_equations(perm, task)
@@ -553,8 +580,7 @@ def seed_dataset(
     size -= n_ops * n_b  # Every b of the grid is also a value of a.
   if n_examples > size:
     raise ConfigError(
-        f'n_examples={n_examples}: the task has only {size} distinct'
-        ' equations'
+      f'n_examples={n_examples}: the task has only {size} distinct equations'
     )
   n_test = n_test_examples(n_examples, split)
   chosen = perm[:n_examples]
@@ -568,12 +594,17 @@ def seed_dataset(
 
 
 def stream_test_set(
-    key: jax.Array, task: Task, n_test: int, split: float, salt: int = 0,
+  key: jax.Array,
+  task: Task,
+  n_test: int,
+  split: float,
+  salt: int = 0,
 ) -> Dataset:
   """`n_test` held-out equations, distinct where the task has a grid."""
   if task.has_grid:
-    candidates = grid_equations(jax.random.permutation(key, task.grid_size),
-                                task)
+    candidates = grid_equations(
+      jax.random.permutation(key, task.grid_size), task
+    )
   else:
     n_draw = int(n_test / max(split, 1e-6) * 1.5) + 4096
     candidates = sample_equations(key, task, n_draw)
@@ -581,8 +612,8 @@ def stream_test_set(
   n_held = int(np.sum(np.asarray(held)))
   if n_held < n_test:
     raise ConfigError(
-        f'n_examples={n_test} held-out equations asked for, but split={split}'
-        f' holds out only {n_held} here; raise split or lower n_examples'
+      f'n_examples={n_test} held-out equations asked for, but split={split}'
+      f' holds out only {n_held} here; raise split or lower n_examples'
     )
   order = jnp.argsort(~held, stable=True)[:n_test]
   return _dataset(Equations(*(x[order] for x in candidates)), task)

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import json
 import time
-from typing import Any, Callable
+from typing import Any
 
 import jax
 from jax import lax
@@ -39,8 +39,16 @@ def _score(model, variables, eqs: data.Equations, task: data.Task):
   return pred_BxT.astype(jnp.int8), right_BxT.sum(-1).astype(jnp.int8)
 
 
-def grid_chunks(variables, first, *, model, task: data.Task, chunk: int,
-                n_chunks: int, axis_name=None):
+def grid_chunks(
+  variables,
+  first,
+  *,
+  model,
+  task: data.Task,
+  chunk: int,
+  n_chunks: int,
+  axis_name=None,
+):
   """Answers of grid equations [first + d * n_chunks * chunk, ...) for device d.
 
   Returns (pred_NxT int8, n_right_N int8) for N = n_chunks * chunk indices;
@@ -58,12 +66,14 @@ def grid_chunks(variables, first, *, model, task: data.Task, chunk: int,
   return pred.reshape(-1, task.tgt_len), n_right.reshape(-1)
 
 
-def equations_chunks(variables, eqs: data.Equations, *, model,
-                     task: data.Task, chunk: int):
+def equations_chunks(
+  variables, eqs: data.Equations, *, model, task: data.Task, chunk: int
+):
   """Answers of given equations (a multiple of `chunk`), chunk by chunk."""
   eqs_c = data.Equations(*(x.reshape(-1, chunk, x.shape[-1]) for x in eqs))
   pred, n_right = lax.map(
-      lambda e: _score(model, variables, data.Equations(*e), task), eqs_c)
+    lambda e: _score(model, variables, data.Equations(*e), task), eqs_c
+  )
   return pred.reshape(-1, task.tgt_len), n_right.reshape(-1)
 
 
@@ -84,15 +94,25 @@ class GridEvaluator:
     per_call = -(-size // self.progress_parts)
     self.n_chunks = max(1, -(-per_call // (self.chunk * n)))
     self.per_call = self.n_chunks * self.chunk * n
-    fn = functools.partial(grid_chunks, model=self.model, task=self.task,
-                           chunk=self.chunk, n_chunks=self.n_chunks)
+    fn = functools.partial(
+      grid_chunks,
+      model=self.model,
+      task=self.task,
+      chunk=self.chunk,
+      n_chunks=self.n_chunks,
+    )
     if self.devices.mode == 'jit':
       self._fn = jax.jit(functools.partial(fn, axis_name=None))
     else:
-      self._fn = jax.jit(jax.shard_map(
+      self._fn = jax.jit(
+        jax.shard_map(
           functools.partial(fn, axis_name=parallel.AXIS),
-          mesh=self.devices.mesh, in_specs=(P(), P()),
-          out_specs=(P(parallel.AXIS), P(parallel.AXIS)), check_vma=False))
+          mesh=self.devices.mesh,
+          in_specs=(P(), P()),
+          out_specs=(P(parallel.AXIS), P(parallel.AXIS)),
+          check_vma=False,
+        )
+      )
 
   def __call__(self, variables, progress: bool = True):
     """(pred [N, T] int8, n_right [N] int8) for the whole grid of N."""
@@ -119,11 +139,12 @@ def _summary(n_right, tgt_len, mask=None):
   n = int(n_right.size)
   wrong = int(np.sum(n_right < tgt_len))
   return dict(
-      equations=n,
-      errors=wrong,
-      exact_match=(n - wrong) / n if n else float('nan'),
-      char_accuracy=float(np.sum(n_right, dtype=np.int64)) / (n * tgt_len)
-      if n else float('nan'),
+    equations=n,
+    errors=wrong,
+    exact_match=(n - wrong) / n if n else float('nan'),
+    char_accuracy=float(np.sum(n_right, dtype=np.int64)) / (n * tgt_len)
+    if n
+    else float('nan'),
   )
 
 
@@ -133,23 +154,23 @@ def analyse(operands_NxK, n_right_N, seen_N, task: data.Task) -> dict:
   wrong = n_right_N < tgt_len
   smallest = operands_NxK.min(axis=1)
   sizes = {
-      'an operand below 10': smallest < 10,
-      'smallest operand 10..99': (smallest >= 10) & (smallest < 100),
-      'all operands 100 or more': smallest >= 100,
+    'an operand below 10': smallest < 10,
+    'smallest operand 10..99': (smallest >= 10) & (smallest < 100),
+    'all operands 100 or more': smallest >= 100,
   }
   n_wrong_chars = tgt_len - n_right_N[wrong]
   result = dict(
-      **_summary(n_right_N, tgt_len),
-      never_trained_on=_summary(n_right_N, tgt_len, ~seen_N),
-      all_equations=_summary(n_right_N, tgt_len),
-      errors_by_operand_size={
-          name: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
-          for name, m in sizes.items()
-      },
-      errors_by_characters_wrong=dict(
-          one=int(np.sum(n_wrong_chars == 1)),
-          more=int(np.sum(n_wrong_chars > 1)),
-      ),
+    **_summary(n_right_N, tgt_len),
+    never_trained_on=_summary(n_right_N, tgt_len, ~seen_N),
+    all_equations=_summary(n_right_N, tgt_len),
+    errors_by_operand_size={
+      name: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
+      for name, m in sizes.items()
+    },
+    errors_by_characters_wrong=dict(
+      one=int(np.sum(n_wrong_chars == 1)),
+      more=int(np.sum(n_wrong_chars > 1)),
+    ),
   )
   return result
 
@@ -171,16 +192,24 @@ def answer_text(pred_T, task: data.Task) -> str:
   return repr(text)
 
 
-def write_errors(path, task, operands_NxK, ops_NxK1, pred_NxT, n_right_N,
-                 seen_N=None) -> None:
+def write_errors(
+  path, task, operands_NxK, ops_NxK1, pred_NxT, n_right_N, seen_N=None
+) -> None:
   """One line per wrong equation: `a + b = predicted (expected E)`."""
   wrong = np.nonzero(n_right_N < task.tgt_len)[0]
-  expected = np.asarray(data.compute_results(
-      data.Equations(jnp.asarray(operands_NxK[wrong]),
-                     jnp.asarray(ops_NxK1[wrong])), task))
+  expected = np.asarray(
+    data.compute_results(
+      data.Equations(
+        jnp.asarray(operands_NxK[wrong]), jnp.asarray(ops_NxK1[wrong])
+      ),
+      task,
+    )
+  )
   with open(path, 'w') as f:
-    f.write(f'# {len(wrong)} wrong equations: equation = prediction'
-            ' (expected), * marks equations seen in training\n')
+    f.write(
+      f'# {len(wrong)} wrong equations: equation = prediction'
+      ' (expected), * marks equations seen in training\n'
+    )
     for j, i in enumerate(wrong):
       text = task.text(operands_NxK[i], ops_NxK1[i])
       shown = answer_text(pred_NxT[i], task)
@@ -188,8 +217,9 @@ def write_errors(path, task, operands_NxK, ops_NxK1, pred_NxT, n_right_N,
       f.write(f'{text} = {shown} (expected {expected[j]}){mark}\n')
 
 
-def seen_mask(eqs: data.Equations, task: data.Task, config,
-              train_set: data.Dataset | None) -> np.ndarray:
+def seen_mask(
+  eqs: data.Equations, task: data.Task, config, train_set: data.Dataset | None
+) -> np.ndarray:
   """Which equations training may have used: the sample, or all not held out."""
   if config.dataset == 'seed':
     seen = np.zeros(task.grid_size, bool)
@@ -201,8 +231,7 @@ def seen_mask(eqs: data.Equations, task: data.Task, config,
 def random_held_out(key, task: data.Task, n: int, split: float, salt: int):
   """`n` random equations from the held-out part, never trained on."""
   chunks, found, i = [], 0, 0
-  draw = jax.jit(functools.partial(data.sample_equations, task=task,
-                                   n=65_536))
+  draw = jax.jit(functools.partial(data.sample_equations, task=task, n=65_536))
   while found < n:
     eqs = draw(jax.random.fold_in(key, i))
     held = np.asarray(data.is_held_out(eqs, split, salt))
@@ -212,8 +241,9 @@ def random_held_out(key, task: data.Task, n: int, split: float, salt: int):
   return data.Equations(*(np.concatenate(c)[:n] for c in zip(*chunks)))
 
 
-def run_evaluation(config, workdir: str, setup, variables,
-                   devices: parallel.Devices, train_set) -> dict:
+def run_evaluation(
+  config, workdir: str, setup, variables, devices: parallel.Devices, train_set
+) -> dict:
   """Evaluates the grid (or random held-out equations); writes the files."""
   task, model = setup.task, setup.model
   say = metrics_lib.say
@@ -225,28 +255,41 @@ def run_evaluation(config, workdir: str, setup, variables,
     eqs = data.grid_equations(jnp.arange(task.grid_size), task)
     mode = 'grid'
   else:
-    eqs = random_held_out(jax.random.key(config.seed + 1), task,
-                          config.eval_random, config.split, config.seed)
+    eqs = random_held_out(
+      jax.random.key(config.seed + 1),
+      task,
+      config.eval_random,
+      config.split,
+      config.seed,
+    )
     chunk = min(config.eval_chunk, 8192)
     n_pad = -len(eqs.operands_BxK) % chunk
-    padded = data.Equations(*(np.concatenate([x, np.repeat(x[-1:], n_pad, 0)])
-                              for x in eqs))
-    fn = jax.jit(functools.partial(equations_chunks, model=model, task=task,
-                                   chunk=chunk))
-    pred, n_right = (np.asarray(x)[:config.eval_random]
-                     for x in fn(devices.place(variables), padded))
+    padded = data.Equations(
+      *(np.concatenate([x, np.repeat(x[-1:], n_pad, 0)]) for x in eqs)
+    )
+    fn = jax.jit(
+      functools.partial(equations_chunks, model=model, task=task, chunk=chunk)
+    )
+    pred, n_right = (
+      np.asarray(x)[: config.eval_random]
+      for x in fn(devices.place(variables), padded)
+    )
     seconds = time.perf_counter() - start
     mode = 'random'
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
   seen = seen_mask(eqs, task, config, train_set)
-  result = dict(mode=mode, task=task_description(task),
-                seconds=round(seconds, 3), **analyse(operands, n_right, seen,
-                                                     task))
+  result = dict(
+    mode=mode,
+    task=task_description(task),
+    seconds=round(seconds, 3),
+    **analyse(operands, n_right, seen, task),
+  )
   if not metrics_lib.is_main_process():
     return result
   errors_file = 'grid_errors.txt' if mode == 'grid' else 'errors.txt'
-  write_errors(f'{workdir}/{errors_file}', task, operands, ops, pred, n_right,
-               seen)
+  write_errors(
+    f'{workdir}/{errors_file}', task, operands, ops, pred, n_right, seen
+  )
   with open(f'{workdir}/eval.json', 'w') as f:
     json.dump(result, f, indent=2)
   if mode == 'grid':
@@ -256,43 +299,57 @@ def run_evaluation(config, workdir: str, setup, variables,
     b_values = np.arange(task.max_number - n_b + 1, task.max_number + 1)
     if n_ops == 1:
       plots.grid_plot(
-          correct, a_values, b_values, f'{workdir}/grid.png',
-          title=f"{result['errors']:,} wrong of {result['equations']:,}:"
-                f" a {task.operators} b, green right, red wrong")
+        correct,
+        a_values,
+        b_values,
+        f'{workdir}/grid.png',
+        title=f'{result["errors"]:,} wrong of {result["equations"]:,}:'
+        f' a {task.operators} b, green right, red wrong',
+      )
   say(summary_text(result, workdir, errors_file))
   return result
 
 
 def task_description(task: data.Task) -> str:
   ops = ' '.join(task.operators)
-  return (f'{task.n_terms} terms in {task.min_number}..{task.max_number},'
-          f' operators {ops}')
+  return (
+    f'{task.n_terms} terms in {task.min_number}..{task.max_number},'
+    f' operators {ops}'
+  )
 
 
 def summary_text(result: dict, workdir: str, errors_file: str) -> str:
-  what = ('every equation of the grid' if result['mode'] == 'grid' else
-          f"{result['equations']:,} random held-out equations (no 2-D grid"
-          ' for more than two operands)')
+  what = (
+    'every equation of the grid'
+    if result['mode'] == 'grid'
+    else f'{result["equations"]:,} random held-out equations (no 2-D grid'
+    ' for more than two operands)'
+  )
   lines = [
-      f"Evaluated {what} in {result['seconds']:.2f}s: {result['task']}",
-      f"  exact-match {result['exact_match']:.6f}"
-      f" ({result['errors']:,} wrong of {result['equations']:,}),"
-      f" per-character {result['char_accuracy']:.6f}",
+    f'Evaluated {what} in {result["seconds"]:.2f}s: {result["task"]}',
+    f'  exact-match {result["exact_match"]:.6f}'
+    f' ({result["errors"]:,} wrong of {result["equations"]:,}),'
+    f' per-character {result["char_accuracy"]:.6f}',
   ]
   unseen = result['never_trained_on']
   if unseen['equations']:
     lines.append(
-        f"  never trained on: exact-match {unseen['exact_match']:.6f}"
-        f" ({unseen['errors']:,} wrong of {unseen['equations']:,}),"
-        f" per-character {unseen['char_accuracy']:.6f}")
+      f'  never trained on: exact-match {unseen["exact_match"]:.6f}'
+      f' ({unseen["errors"]:,} wrong of {unseen["equations"]:,}),'
+      f' per-character {unseen["char_accuracy"]:.6f}'
+    )
   lines.append('  errors by operand size:')
   for name, c in result['errors_by_operand_size'].items():
-    lines.append(f"    {name:<26} {c['errors']:>9,} of {c['equations']:,}")
+    lines.append(f'    {name:<26} {c["errors"]:>9,} of {c["equations"]:,}')
   chars = result['errors_by_characters_wrong']
-  lines.append(f"  wrong answers with one character wrong: {chars['one']:,},"
-               f" more: {chars['more']:,}")
-  lines.append(f'  wrote {workdir}/eval.json, {workdir}/{errors_file}'
-               + (f', {workdir}/grid.png' if result['mode'] == 'grid' else ''))
+  lines.append(
+    f'  wrong answers with one character wrong: {chars["one"]:,},'
+    f' more: {chars["more"]:,}'
+  )
+  lines.append(
+    f'  wrote {workdir}/eval.json, {workdir}/{errors_file}'
+    + (f', {workdir}/grid.png' if result['mode'] == 'grid' else '')
+  )
   return '\n'.join(lines)
 
 
@@ -309,16 +366,19 @@ def parse_expression(text: str, task: data.Task):
   spaces. Raises ValueError with one line naming the problem.
   """
   if len(text) > MAX_EXPRESSION_CHARS:
-    raise ValueError(f'expression of {len(text):,} characters; at most'
-                     f' {MAX_EXPRESSION_CHARS} are read')
-  voc = task.vocab
+    raise ValueError(
+      f'expression of {len(text):,} characters; at most'
+      f' {MAX_EXPRESSION_CHARS} are read'
+    )
   numbers, ops, digits = [], [], ''
   expect_number = True
   for pos, char in enumerate(text + ' '):
     if char in vocab_lib.DIGITS:
       if not expect_number and not digits:
-        raise ValueError(f'a number at position {pos} follows a number;'
-                         ' an operator must come between')
+        raise ValueError(
+          f'a number at position {pos} follows a number;'
+          ' an operator must come between'
+        )
       digits += char
       continue
     if digits:
@@ -328,32 +388,41 @@ def parse_expression(text: str, task: data.Task):
       continue
     if char in vocab_lib.OPERATORS:
       if char not in task.operators:
-        raise ValueError(f'operator {char!r} at position {pos}: this model'
-                         f' knows only {" ".join(task.operators)}')
+        raise ValueError(
+          f'operator {char!r} at position {pos}: this model'
+          f' knows only {" ".join(task.operators)}'
+        )
       if expect_number:
-        raise ValueError(f'operator {char!r} at position {pos} needs a number'
-                         ' before it')
+        raise ValueError(
+          f'operator {char!r} at position {pos} needs a number before it'
+        )
       ops.append(char)
       expect_number = True
       continue
     allowed = ', '.join(repr(c) for c in vocab_lib.DIGITS + task.operators)
-    raise ValueError(f'unknown character {ascii(char)} at position {pos};'
-                     f' allowed: {allowed} and spaces')
+    raise ValueError(
+      f'unknown character {ascii(char)} at position {pos};'
+      f' allowed: {allowed} and spaces'
+    )
   if not numbers:
     raise ValueError('empty expression')
   if expect_number:
     raise ValueError(f'expression ends with operator {ops[-1]!r}')
   if len(numbers) != task.n_terms:
-    raise ValueError(f'{len(numbers)} numbers; this model answers exactly'
-                     f' {task.n_terms}')
+    raise ValueError(
+      f'{len(numbers)} numbers; this model answers exactly {task.n_terms}'
+    )
   operands = []
   for digits_text in numbers:
     stripped = digits_text.lstrip('0') or '0'
     if len(stripped) > len(str(task.max_number)) or not (
-        task.min_number <= int(stripped) <= task.max_number):
+      task.min_number <= int(stripped) <= task.max_number
+    ):
       shown = stripped if len(stripped) <= 12 else stripped[:12] + '...'
-      raise ValueError(f'operand {shown} is outside the trained range'
-                       f' {task.min_number}..{task.max_number}')
+      raise ValueError(
+        f'operand {shown} is outside the trained range'
+        f' {task.min_number}..{task.max_number}'
+      )
     operands.append(int(stripped))
   for op, x in zip(ops, operands[1:]):
     if op == '/' and x == 0:
@@ -384,9 +453,13 @@ class Predictor:
     n = len(operands_NxK)
     size = 1 << max(0, (n - 1).bit_length())  # Few shapes, few compiles.
     pad = lambda x: np.concatenate([x, np.repeat(x[:1], size - n, 0)])
-    pred = np.asarray(self._answer(self.variables,
-                                   jnp.asarray(pad(operands_NxK), jnp.int32),
-                                   jnp.asarray(pad(ops_NxK1), jnp.int32)))[:n]
+    pred = np.asarray(
+      self._answer(
+        self.variables,
+        jnp.asarray(pad(operands_NxK), jnp.int32),
+        jnp.asarray(pad(ops_NxK1), jnp.int32),
+      )
+    )[:n]
     values, valid = data.decode_target(pred, self.task)
     return values, valid, pred
 
@@ -422,4 +495,3 @@ class Predictor:
 def _printable(line: str, limit: int = 40) -> str:
   shown = ascii(line[:limit])
   return shown + ('...' if len(line) > limit else '')
-

@@ -30,7 +30,7 @@ class MetricWriter:
     self.path = path
 
   def truncate_after(self, epoch: int) -> None:
-    """Keeps only lines of epochs <= `epoch`, as a resumed run restarts there."""
+    """Keeps the lines of epochs <= `epoch`: a resumed run restarts there."""
     if not is_main_process() or not os.path.exists(self.path):
       return
     kept = [r for r in self.read() if r.get('epoch', 0) <= epoch]
@@ -61,11 +61,11 @@ class MetricWriter:
 def format_epoch(row: dict, epochs: int) -> str:
   width = len(str(epochs))
   return (
-      f"epoch {row['epoch']:{width}d}/{epochs}  {row['elapsed_s']:7.1f}s"
-      f"  loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}"
-      f"  char_acc {row['val_char_accuracy']:.4f}"
-      f"  exact {row['val_exact_match']:.4f}"
-      f" ({row['val_wrong']} wrong of {row['val_count']})"
+    f'epoch {row["epoch"]:{width}d}/{epochs}  {row["elapsed_s"]:7.1f}s'
+    f'  loss {row["train_loss"]:.4f}  val_loss {row["val_loss"]:.4f}'
+    f'  char_acc {row["val_char_accuracy"]:.4f}'
+    f'  exact {row["val_exact_match"]:.4f}'
+    f' ({row["val_wrong"]} wrong of {row["val_count"]})'
   )
 
 
@@ -86,8 +86,9 @@ class Progress:
     elapsed = time.perf_counter() - self.start
     if self.tty:
       bar = '#' * int(30 * frac)
-      self.stream.write(f'\r{self.label} [{bar:<30}] {done:,}/{self.total:,}'
-                        f' {elapsed:5.1f}s')
+      self.stream.write(
+        f'\r{self.label} [{bar:<30}] {done:,}/{self.total:,} {elapsed:5.1f}s'
+      )
       if done >= self.total:
         self.stream.write('\n')
       self.stream.flush()
@@ -95,6 +96,7 @@ class Progress:
       quarter = math.floor(frac * 4)
       if quarter > self._last_report:
         self._last_report = quarter
-        self.stream.write(f'{self.label}: {done:,}/{self.total:,}'
-                          f' ({elapsed:.1f}s)\n')
+        self.stream.write(
+          f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n'
+        )
         self.stream.flush()

@@ -17,7 +17,8 @@ is a zero input row and is masked out of the recurrence, so the post's Keras
 weights load unchanged (`from_keras`).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 import functools
 from typing import Any
 
@@ -59,15 +60,15 @@ def initializers(scheme: str) -> dict[str, Initializer]:
   """
   if scheme == 'keras':
     return dict(
-        kernel=nn.initializers.glorot_uniform(),
-        recurrent=nn.initializers.orthogonal(),
-        forget_bias=1.0,
+      kernel=nn.initializers.glorot_uniform(),
+      recurrent=nn.initializers.orthogonal(),
+      forget_bias=1.0,
     )
   if scheme == 'flax':
     return dict(
-        kernel=nn.initializers.lecun_normal(),
-        recurrent=nn.initializers.orthogonal(),
-        forget_bias=0.0,
+      kernel=nn.initializers.lecun_normal(),
+      recurrent=nn.initializers.orthogonal(),
+      forget_bias=0.0,
     )
   raise ValueError(f"init={scheme!r}: must be 'keras' or 'flax'")
 
@@ -94,9 +95,9 @@ class _BiStep(nn.Module):
   @nn.compact
   def __call__(self, carry, xs, const):
     kernel_2xHx4H = self.param(
-        'recurrent_kernel',
-        _stacked(self.recurrent_init),
-        (2, self.hidden, 4 * self.hidden),
+      'recurrent_kernel',
+      _stacked(self.recurrent_init),
+      (2, self.hidden, 4 * self.hidden),
     )
     h_2xBxH, c_2xBxH = carry
     x, mask_2xB = xs
@@ -133,8 +134,16 @@ class BiLSTM(nn.Module):
   init_scheme: str = 'keras'
 
   @nn.compact
-  def __call__(self, *, ids_BxS=None, x_BxTxF=None, x_BxF=None, length=None,
-               mask_BxT=None, n_symbols=None):
+  def __call__(
+    self,
+    *,
+    ids_BxS=None,
+    x_BxTxF=None,
+    x_BxF=None,
+    length=None,
+    mask_BxT=None,
+    n_symbols=None,
+  ):
     h4 = 4 * self.hidden
     inits = initializers(self.init_scheme)
 
@@ -142,7 +151,7 @@ class BiLSTM(nn.Module):
       return self.param('kernel', _stacked(inits['kernel']), (2, n_in, h4))
 
     bias_2x4H = self.param(
-        'bias', _lstm_bias(self.hidden, inits['forget_bias']), (2, h4)
+      'bias', _lstm_bias(self.hidden, inits['forget_bias']), (2, h4)
     )
     xp_const = None
     if ids_BxS is not None:
@@ -158,9 +167,10 @@ class BiLSTM(nn.Module):
     elif x_BxTxF is not None:
       k_2xFx4H = kernel(x_BxTxF.shape[-1])
       xp_2xTxBx4H = jnp.einsum('btf,dfg->dtbg', x_BxTxF, k_2xFx4H)
-      xp_Sx2xBx4H = jnp.stack(
-          [xp_2xTxBx4H[0], xp_2xTxBx4H[1, ::-1]], axis=1
-      ) + bias_2x4H[:, None, :]
+      xp_Sx2xBx4H = (
+        jnp.stack([xp_2xTxBx4H[0], xp_2xTxBx4H[1, ::-1]], axis=1)
+        + bias_2x4H[:, None, :]
+      )
       batch, length = x_BxTxF.shape[:2]
     else:
       k_2xFx4H = kernel(x_BxF.shape[-1])
@@ -174,21 +184,21 @@ class BiLSTM(nn.Module):
       mask_Sx2xB = jnp.stack([mask_TxB, mask_TxB[::-1]], axis=1)
 
     scan = nn.scan(
-        functools.partial(_BiStep, gather=ids_BxS is not None),
-        variable_broadcast='params',
-        split_rngs={'params': False},
-        in_axes=(0, nn.broadcast),
-        out_axes=0,
-        length=length,
+      functools.partial(_BiStep, gather=ids_BxS is not None),
+      variable_broadcast='params',
+      split_rngs={'params': False},
+      in_axes=(0, nn.broadcast),
+      out_axes=0,
+      length=length,
     )
     zeros = jnp.zeros((2, batch, self.hidden), jnp.float32)
     (h_2xBxH, _), out_Tx2xBxH = scan(
-        self.hidden, inits['recurrent'], name='recurrence'
+      self.hidden, inits['recurrent'], name='recurrence'
     )((zeros, zeros), (xp_Sx2xBx4H, mask_Sx2xB), xp_const)
     if not self.return_sequences:
       return jnp.concatenate([h_2xBxH[0], h_2xBxH[1]], axis=-1)
     out_TxBx2H = jnp.concatenate(
-        [out_Tx2xBxH[:, 0], out_Tx2xBxH[::-1, 1]], axis=-1
+      [out_Tx2xBxH[:, 0], out_Tx2xBxH[::-1, 1]], axis=-1
     )
     return out_TxBx2H.transpose(1, 0, 2)
 
@@ -222,23 +232,30 @@ class Seq2Seq(nn.Module):
     x_BxSx2H = None
     for layer in range(self.enc_layers):
       last = layer == self.enc_layers - 1
-      lstm = BiLSTM(self.hidden, return_sequences=not last, init_scheme=self.init_scheme,
-                    name=f'encoder_{layer}')
+      lstm = BiLSTM(
+        self.hidden,
+        return_sequences=not last,
+        init_scheme=self.init_scheme,
+        name=f'encoder_{layer}',
+      )
       if layer == 0:
-        out = lstm(ids_BxS=src_BxS, mask_BxT=mask_BxS,
-                   n_symbols=self.n_symbols)
+        out = lstm(ids_BxS=src_BxS, mask_BxT=mask_BxS, n_symbols=self.n_symbols)
       else:
         out = lstm(x_BxTxF=x_BxSx2H, mask_BxT=mask_BxS)
       x_BxSx2H = out
     summary_Bx2H = self._norm(x_BxSx2H, train, axis_name, 'encoder_norm')
     summary_Bx2H = nn.Dropout(self.dropout, deterministic=not train)(
-        summary_Bx2H
+      summary_Bx2H
     )
 
     y_BxTx2H = None
     for layer in range(self.dec_layers):
-      lstm = BiLSTM(self.hidden, return_sequences=True, init_scheme=self.init_scheme,
-                    name=f'decoder_{layer}')
+      lstm = BiLSTM(
+        self.hidden,
+        return_sequences=True,
+        init_scheme=self.init_scheme,
+        name=f'decoder_{layer}',
+      )
       if layer == 0:
         y_BxTx2H = lstm(x_BxF=summary_Bx2H, length=self.tgt_len)
       else:
@@ -247,7 +264,7 @@ class Seq2Seq(nn.Module):
     y_BxTx2H = nn.Dropout(self.dropout, deterministic=not train)(y_BxTx2H)
     dense_init = initializers(self.init_scheme)['kernel']
     return nn.Dense(self.n_symbols, kernel_init=dense_init, name='output')(
-        y_BxTx2H
+      y_BxTx2H
     )
 
   def _norm(self, x, train, axis_name, name):
@@ -255,22 +272,26 @@ class Seq2Seq(nn.Module):
       return x
     # Keras' BatchNormalization defaults, so the post's statistics carry over.
     return nn.BatchNorm(
-        use_running_average=not train, momentum=0.99, epsilon=1e-3,
-        axis_name=axis_name if train else None, name=name,
+      use_running_average=not train,
+      momentum=0.99,
+      epsilon=1e-3,
+      axis_name=axis_name if train else None,
+      name=name,
     )(x)
 
 
-def from_config(config: ml_collections.ConfigDict, n_symbols: int,
-                tgt_len: int) -> Seq2Seq:
+def from_config(
+  config: ml_collections.ConfigDict, n_symbols: int, tgt_len: int
+) -> Seq2Seq:
   return Seq2Seq(
-      n_symbols=n_symbols,
-      tgt_len=tgt_len,
-      hidden=config.hidden_size,
-      enc_layers=config.enc_layers,
-      dec_layers=config.dec_layers,
-      batch_norm=config.batch_norm,
-      dropout=config.dropout,
-      init_scheme=config.init_scheme,
+    n_symbols=n_symbols,
+    tgt_len=tgt_len,
+    hidden=config.hidden_size,
+    enc_layers=config.enc_layers,
+    dec_layers=config.dec_layers,
+    batch_norm=config.batch_norm,
+    dropout=config.dropout,
+    init_scheme=config.init_scheme,
   )
 
 
@@ -281,7 +302,7 @@ def count_parameters(variables: Mapping[str, Any]) -> tuple[int, int]:
     return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
 
   return size(variables.get('params', {})), size(
-      variables.get('batch_stats', {})
+    variables.get('batch_stats', {})
   )
 
 
@@ -299,32 +320,39 @@ def from_keras(weights: Mapping[str, np.ndarray]) -> dict[str, Any]:
 
   def lstm(side):
     def both(name):
-      return f32(np.stack([weights[f'{side}_fw_{name}'],
-                           weights[f'{side}_bw_{name}']]))
+      return f32(
+        np.stack([weights[f'{side}_fw_{name}'], weights[f'{side}_bw_{name}']])
+      )
 
     return {
-        'kernel': both('kernel'),
-        'bias': both('bias'),
-        'recurrence': {'recurrent_kernel': both('recurrent_kernel')},
+      'kernel': both('kernel'),
+      'bias': both('bias'),
+      'recurrence': {'recurrent_kernel': both('recurrent_kernel')},
     }
 
   def norm(i):
     return (
-        {'scale': f32(weights[f'bn{i}_gamma']),
-         'bias': f32(weights[f'bn{i}_beta'])},
-        {'mean': f32(weights[f'bn{i}_moving_mean']),
-         'var': f32(weights[f'bn{i}_moving_variance'])},
+      {
+        'scale': f32(weights[f'bn{i}_gamma']),
+        'bias': f32(weights[f'bn{i}_beta']),
+      },
+      {
+        'mean': f32(weights[f'bn{i}_moving_mean']),
+        'var': f32(weights[f'bn{i}_moving_variance']),
+      },
     )
 
   (p1, s1), (p2, s2) = norm(1), norm(2)
   return {
-      'params': {
-          'encoder_0': lstm('enc'),
-          'encoder_norm': p1,
-          'decoder_0': lstm('dec'),
-          'decoder_norm': p2,
-          'output': {'kernel': f32(weights['dense_kernel']),
-                     'bias': f32(weights['dense_bias'])},
+    'params': {
+      'encoder_0': lstm('enc'),
+      'encoder_norm': p1,
+      'decoder_0': lstm('dec'),
+      'decoder_norm': p2,
+      'output': {
+        'kernel': f32(weights['dense_kernel']),
+        'bias': f32(weights['dense_bias']),
       },
-      'batch_stats': {'encoder_norm': s1, 'decoder_norm': s2},
+    },
+    'batch_stats': {'encoder_norm': s1, 'decoder_norm': s2},
   }

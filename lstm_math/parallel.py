@@ -14,16 +14,17 @@ and keeps the train state in the matching layout:
 checkpoints and evaluation.
 """
 
+from collections.abc import Callable
 import dataclasses
 import functools
 import os
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
+import numpy as np
 
 AXIS = 'data'
 # Measured with 8 fake CPU devices (bench/parallel.py): see README.
@@ -61,8 +62,9 @@ class Devices:
     if self.mode == 'pmap':
       n, stacked = self.count, NamedSharding(self.mesh, P(AXIS))
       return jax.device_put(
-          jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))),
-                       tree), stacked)
+        jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), tree),
+        stacked,
+      )
     return self.place(tree)
 
   def place(self, tree):
@@ -78,15 +80,16 @@ class Devices:
     """
     if self.mode == 'pmap' and replicated:
       return jax.tree.map(
-          lambda s: jax.ShapeDtypeStruct((self.count, *s.shape), s.dtype),
-          shapes)
+        lambda s: jax.ShapeDtypeStruct((self.count, *s.shape), s.dtype), shapes
+      )
     if self.mode == 'jit':
       sharding = jax.sharding.SingleDeviceSharding(self.mesh.devices.flat[0])
     else:
       sharding = NamedSharding(self.mesh, P())
     return jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
-        shapes)
+      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
+      shapes,
+    )
 
   def canonical(self, tree):
     """The single-copy view of a tree placed by `replicate`."""
@@ -98,14 +101,23 @@ class Devices:
     """Compiles `fn(state, train_set, key, *, axis_name)` for these devices."""
     donate_argnums = (0,) if donate else ()
     if self.mode == 'jit':
-      return jax.jit(functools.partial(fn, axis_name=None),
-                     donate_argnums=donate_argnums)
+      return jax.jit(
+        functools.partial(fn, axis_name=None), donate_argnums=donate_argnums
+      )
     if self.mode == 'pmap':
-      return jax.pmap(functools.partial(fn, axis_name=AXIS), axis_name=AXIS,
-                      in_axes=(0, None, None), donate_argnums=donate_argnums)
+      return jax.pmap(
+        functools.partial(fn, axis_name=AXIS),
+        axis_name=AXIS,
+        in_axes=(0, None, None),
+        donate_argnums=donate_argnums,
+      )
     mapped = jax.shard_map(
-        functools.partial(fn, axis_name=AXIS), mesh=self.mesh,
-        in_specs=(P(), P(), P()), out_specs=(P(), P()), check_vma=False)
+      functools.partial(fn, axis_name=AXIS),
+      mesh=self.mesh,
+      in_specs=(P(), P(), P()),
+      out_specs=(P(), P()),
+      check_vma=False,
+    )
     return jax.jit(mapped, donate_argnums=donate_argnums)
 
 

@@ -23,12 +23,18 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   ax_loss.set_yscale('log')
   ax_loss.set(xlabel='epoch', ylabel='cross-entropy loss', title='loss')
   for key, style in (('char_accuracy', '-'), ('exact_match', '--')):
-    ax_acc.plot(epochs, [r[f'train_{key}'] for r in rows], style,
-                label=f'train {key}')
-    ax_acc.plot(epochs, [r[f'val_{key}'] for r in rows], style,
-                label=f'test {key}')
-  ax_acc.set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1.01),
-             title='accuracy (exact-match: whole answer right)')
+    ax_acc.plot(
+      epochs, [r[f'train_{key}'] for r in rows], style, label=f'train {key}'
+    )
+    ax_acc.plot(
+      epochs, [r[f'val_{key}'] for r in rows], style, label=f'test {key}'
+    )
+  ax_acc.set(
+    xlabel='epoch',
+    ylabel='accuracy',
+    ylim=(0, 1.01),
+    title='accuracy (exact-match: whole answer right)',
+  )
   for ax in (ax_loss, ax_acc):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -39,8 +45,13 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   plt.close(fig)
 
 
-def grid_plot(correct_AxB: np.ndarray, a_values: np.ndarray,
-              b_values: np.ndarray, path: str, title: str = '') -> None:
+def grid_plot(
+  correct_AxB: np.ndarray,
+  a_values: np.ndarray,
+  b_values: np.ndarray,
+  path: str,
+  title: str = '',
+) -> None:
   """The post's green/red picture as an image: one pixel per equation.
 
   Wrong equations are also ringed in red, so that a single error in a
@@ -52,18 +63,32 @@ def grid_plot(correct_AxB: np.ndarray, a_values: np.ndarray,
   rgb[correct_AxB] = (46, 160, 67)
   rgb[~correct_AxB] = (220, 20, 20)
   scale = max(1.0, 1000 / max(n_a, n_b))
-  fig, ax = plt.subplots(figsize=(n_b * scale / 100 + 1.5,
-                                  n_a * scale / 100 + 1.2), dpi=100)
-  extent = (b_values[0] - 0.5, b_values[-1] + 0.5,
-            a_values[-1] + 0.5, a_values[0] - 0.5)
+  fig, ax = plt.subplots(
+    figsize=(n_b * scale / 100 + 1.5, n_a * scale / 100 + 1.2), dpi=100
+  )
+  extent = (
+    b_values[0] - 0.5,
+    b_values[-1] + 0.5,
+    a_values[-1] + 0.5,
+    a_values[0] - 0.5,
+  )
   ax.imshow(rgb, extent=extent, interpolation='nearest', aspect='equal')
   wrong_a, wrong_b = np.nonzero(~correct_AxB)
   if 0 < len(wrong_a) <= 5000:
-    ax.scatter(b_values[wrong_b], a_values[wrong_a], s=60,
-               facecolors='none', edgecolors='red', linewidths=0.8)
+    ax.scatter(
+      b_values[wrong_b],
+      a_values[wrong_a],
+      s=60,
+      facecolors='none',
+      edgecolors='red',
+      linewidths=0.8,
+    )
   n_wrong = int((~correct_AxB).sum())
-  ax.set(xlabel='b', ylabel='a',
-         title=title or f'{n_wrong:,} wrong of {correct_AxB.size:,}')
+  ax.set(
+    xlabel='b',
+    ylabel='a',
+    title=title or f'{n_wrong:,} wrong of {correct_AxB.size:,}',
+  )
   ax.invert_yaxis()
   fig.tight_layout()
   fig.savefig(path, dpi=100)

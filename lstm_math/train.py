@@ -10,10 +10,8 @@ one `lax.scan`, making each device's slice of every batch on the device.
 import concurrent.futures
 import dataclasses
 import functools
-import json
 import os
 import signal
-import sys
 import time
 from typing import Any
 
@@ -65,20 +63,21 @@ def make_setup(config: ml_collections.ConfigDict) -> Setup:
   task = data.Task.from_config(config)
   if config.dataset == 'seed':
     n_train = config.n_examples - data.n_test_examples(
-        config.n_examples, config.split)
+      config.n_examples, config.split
+    )
     steps = n_train // config.batch_size  # The last partial batch is dropped.
   else:
     steps = config.steps_per_epoch
   return Setup(
-      task=task,
-      model=model_lib.from_config(config, task.vocab.size, task.tgt_len),
-      batch_size=config.batch_size,
-      steps_per_epoch=steps,
-      dataset=config.dataset,
-      split=config.split,
-      weighting=config.weighting,
-      seed=config.seed,
-      dropout=config.dropout > 0,
+    task=task,
+    model=model_lib.from_config(config, task.vocab.size, task.tgt_len),
+    batch_size=config.batch_size,
+    steps_per_epoch=steps,
+    dataset=config.dataset,
+    split=config.split,
+    weighting=config.weighting,
+    seed=config.seed,
+    dropout=config.dropout > 0,
   )
 
 
@@ -89,7 +88,8 @@ def make_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int):
     lr = optax.cosine_decay_schedule(lr, total)
   elif config.schedule == 'warmup_cosine':
     lr = optax.warmup_cosine_decay_schedule(
-        0.0, lr, config.warmup_epochs * steps_per_epoch, total)
+      0.0, lr, config.warmup_epochs * steps_per_epoch, total
+    )
   adam = optax.adam(lr, eps=config.adam_eps)
   if config.grad_clip > 0:
     return optax.chain(optax.clip_by_global_norm(config.grad_clip), adam)
@@ -101,12 +101,12 @@ def create_train_state(setup: Setup, tx, key: jax.Array) -> TrainState:
   src = jnp.zeros((2, setup.task.src_len), jnp.int32)
   variables = setup.model.init(key, src)
   return TrainState(
-      step=jnp.zeros((), jnp.int32),
-      params=variables['params'],
-      batch_stats=variables.get('batch_stats', {}),
-      opt_state=tx.init(variables['params']),
-      apply_fn=setup.model.apply,
-      tx=tx,
+    step=jnp.zeros((), jnp.int32),
+    params=variables['params'],
+    batch_stats=variables.get('batch_stats', {}),
+    opt_state=tx.init(variables['params']),
+    apply_fn=setup.model.apply,
+    tx=tx,
   )
 
 
@@ -115,13 +115,14 @@ def sequence_metrics(logits_BxTxV, tgt_BxT, weight_B=None):
   if weight_B is None:
     weight_B = jnp.ones(tgt_BxT.shape[:1], jnp.float32)
   loss_BxT = optax.softmax_cross_entropy_with_integer_labels(
-      logits_BxTxV, tgt_BxT)
+    logits_BxTxV, tgt_BxT
+  )
   right_BxT = jnp.argmax(logits_BxTxV, -1) == tgt_BxT
   return dict(
-      loss=jnp.sum(loss_BxT.mean(-1) * weight_B),
-      char_accuracy=jnp.sum(right_BxT.mean(-1) * weight_B),
-      exact_match=jnp.sum(right_BxT.all(-1) * weight_B),
-      count=jnp.sum(weight_B),
+    loss=jnp.sum(loss_BxT.mean(-1) * weight_B),
+    char_accuracy=jnp.sum(right_BxT.mean(-1) * weight_B),
+    exact_match=jnp.sum(right_BxT.all(-1) * weight_B),
+    count=jnp.sum(weight_B),
   )
 
 
@@ -132,8 +133,13 @@ def _mean(sums, axis_name):
   return {k: v / count for k, v in sums.items()}
 
 
-def train_step(state: TrainState, batch: data.Batch, *, axis_name=None,
-               key: jax.Array | None = None):
+def train_step(
+  state: TrainState,
+  batch: data.Batch,
+  *,
+  axis_name=None,
+  key: jax.Array | None = None,
+):
   """One Adam step on this device's `batch`; (new state, metrics).
 
   `key` (for dropout) is folded with the step, so no key lives in the state.
@@ -144,32 +150,40 @@ def train_step(state: TrainState, batch: data.Batch, *, axis_name=None,
 
   def loss_fn(params):
     logits, updates = state.apply_fn(
-        {'params': params, 'batch_stats': state.batch_stats},
-        batch.src_BxS, train=True, axis_name=axis_name,
-        mutable=['batch_stats'], rngs=rngs)
+      {'params': params, 'batch_stats': state.batch_stats},
+      batch.src_BxS,
+      train=True,
+      axis_name=axis_name,
+      mutable=['batch_stats'],
+      rngs=rngs,
+    )
     sums = sequence_metrics(logits, batch.tgt_BxT)
     return sums['loss'] / sums['count'], (sums, updates)
 
   grads, (sums, updates) = jax.grad(loss_fn, has_aux=True)(state.params)
   if axis_name is not None:
     grads = lax.pmean(grads, axis_name)
-  param_updates, opt_state = state.tx.update(grads, state.opt_state,
-                                             state.params)
+  param_updates, opt_state = state.tx.update(
+    grads, state.opt_state, state.params
+  )
   state = state.replace(
-      step=state.step + 1,
-      params=optax.apply_updates(state.params, param_updates),
-      batch_stats=updates.get('batch_stats', state.batch_stats),
-      opt_state=opt_state,
+    step=state.step + 1,
+    params=optax.apply_updates(state.params, param_updates),
+    batch_stats=updates.get('batch_stats', state.batch_stats),
+    opt_state=opt_state,
   )
   return state, _mean(sums, axis_name)
 
 
-def eval_metrics(state: TrainState, batch: data.Batch, weight_B=None, *,
-                 axis_name=None):
+def eval_metrics(
+  state: TrainState, batch: data.Batch, weight_B=None, *, axis_name=None
+):
   """Mean loss, char_accuracy and exact_match of `batch`, in eval mode."""
   logits = state.apply_fn(
-      {'params': state.params, 'batch_stats': state.batch_stats},
-      batch.src_BxS, train=False)
+    {'params': state.params, 'batch_stats': state.batch_stats},
+    batch.src_BxS,
+    train=False,
+  )
   return _mean(sequence_metrics(logits, batch.tgt_BxT, weight_B), axis_name)
 
 
@@ -179,9 +193,15 @@ def _device_slice(global_rows, n_local, axis_name):
   return lax.dynamic_slice_in_dim(global_rows, index * n_local, n_local)
 
 
-def train_epoch(state: TrainState, train_set: data.Dataset | None,
-                base_key: jax.Array, *, setup: Setup, n_devices: int = 1,
-                axis_name=None):
+def train_epoch(
+  state: TrainState,
+  train_set: data.Dataset | None,
+  base_key: jax.Array,
+  *,
+  setup: Setup,
+  n_devices: int = 1,
+  axis_name=None,
+):
   """One epoch as a single `lax.scan`; (state, mean train metrics).
 
   Every batch is a function of `base_key` and the step number in the state,
@@ -194,24 +214,32 @@ def train_epoch(state: TrainState, train_set: data.Dataset | None,
   dropout_key = k_dropout if setup.dropout else None
 
   if setup.dataset == 'seed':
-    perm = jax.random.permutation(jax.random.fold_in(k_shuffle, epoch),
-                                  train_set.size)
+    perm = jax.random.permutation(
+      jax.random.fold_in(k_shuffle, epoch), train_set.size
+    )
     n_used = setup.steps_per_epoch * setup.batch_size
     rows_NxB = perm[:n_used].reshape(setup.steps_per_epoch, setup.batch_size)
 
     def get_batch(step, s):
       del step
       rows = _device_slice(rows_NxB[s], n_local, axis_name)
-      return data.Batch(train_set.batch.src_BxS[rows],
-                        train_set.batch.tgt_BxT[rows])
+      return data.Batch(
+        train_set.batch.src_BxS[rows], train_set.batch.tgt_BxT[rows]
+      )
   else:
+
     def get_batch(step, s):
       del s
       index = 0 if axis_name is None else lax.axis_index(axis_name)
       eqs = data.sample_training_equations(
-          jax.random.fold_in(k_stream, step), setup.task, n_local,
-          split=setup.split, salt=setup.seed, start=index * n_local,
-          weighting=setup.weighting)
+        jax.random.fold_in(k_stream, step),
+        setup.task,
+        n_local,
+        split=setup.split,
+        salt=setup.seed,
+        start=index * n_local,
+        weighting=setup.weighting,
+      )
       return data.make_batch(eqs, setup.task)
 
   def body(state, s):
@@ -238,11 +266,18 @@ def build_datasets(config, setup: Setup, key):
   """(train set or None when streaming, test set), on the device."""
   if config.dataset == 'seed':
     make = jax.jit(data.seed_dataset, static_argnums=(1, 2, 3, 4, 5))
-    return make(key, setup.task, config.n_examples, config.split,
-                config.distinct_operands, config.weighting)
+    return make(
+      key,
+      setup.task,
+      config.n_examples,
+      config.split,
+      config.distinct_operands,
+      config.weighting,
+    )
   n_test = data.n_test_examples(config.n_examples, config.split)
-  return None, data.stream_test_set(key, setup.task, n_test, config.split,
-                                    salt=config.seed)
+  return None, data.stream_test_set(
+    key, setup.task, n_test, config.split, salt=config.seed
+  )
 
 
 def check_workdir(workdir: str) -> None:
@@ -257,7 +292,8 @@ def check_workdir(workdir: str) -> None:
     os.remove(probe)
   except OSError as e:
     raise data.ConfigError(
-        f'workdir {workdir!r} is not writable: {e.strerror or e}') from None
+      f'workdir {workdir!r} is not writable: {e.strerror or e}'
+    ) from None
 
 
 def show_examples(title, setup, state, test_set, count, key) -> None:
@@ -265,12 +301,17 @@ def show_examples(title, setup, state, test_set, count, key) -> None:
   if count <= 0:
     return
   count = min(count, test_set.size)
-  rows = np.asarray(jax.random.choice(key, test_set.size, (count,),
-                                      replace=False))
+  rows = np.asarray(
+    jax.random.choice(key, test_set.size, (count,), replace=False)
+  )
   # The whole test set at once: one shape, one compilation for every call.
-  pred = np.asarray(_predict_test_set(
-      setup.model, {'params': state.params, 'batch_stats': state.batch_stats},
-      test_set.batch.src_BxS))[rows]
+  pred = np.asarray(
+    _predict_test_set(
+      setup.model,
+      {'params': state.params, 'batch_stats': state.batch_stats},
+      test_set.batch.src_BxS,
+    )
+  )[rows]
   voc, task = setup.task.vocab, setup.task
   width = task.src_len + 2
   metrics_lib.say(title)
@@ -281,8 +322,10 @@ def show_examples(title, setup, state, test_set, count, key) -> None:
     question = task.text(operands[i], ops[i])
     got, want = voc.decode(pred[i]), voc.decode(tgt[i])
     mark = 'right' if np.array_equal(np.asarray(pred[i]), tgt[i]) else 'WRONG'
-    metrics_lib.say(f'  {question:<{width}} = {got!r:<{task.tgt_len + 3}}'
-                    f' (expected {want!r})  {mark}')
+    metrics_lib.say(
+      f'  {question:<{width}} = {got!r:<{task.tgt_len + 3}}'
+      f' (expected {want!r})  {mark}'
+    )
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -310,8 +353,10 @@ class _StopFlag:
     if self.requested:  # A second Ctrl-C stops at once.
       raise KeyboardInterrupt
     self.requested = True
-    metrics_lib.say(f'\ncaught {signal.Signals(signum).name}: stopping after'
-                    ' this epoch (again to stop now)')
+    metrics_lib.say(
+      f'\ncaught {signal.Signals(signum).name}: stopping after'
+      ' this epoch (again to stop now)'
+    )
 
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
@@ -326,8 +371,9 @@ def _compile_in_background(fn, *abstract_args):
   return future
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       config_path: str = '') -> dict:
+def train_and_evaluate(
+  config: ml_collections.ConfigDict, workdir: str, config_path: str = ''
+) -> dict:
   """Trains as the config says, resuming from `workdir`; evaluates the grid.
 
   Returns the last epoch's metrics and, when run, the evaluation summary.
@@ -343,43 +389,56 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
 
-  say(f'JAX {jax.__version__}, backend {jax.default_backend()},'
-      f' {jax.device_count()} device(s): {jax.devices()[0].device_kind};'
-      f' running {devices.mode} on {devices.count}')
+  say(
+    f'JAX {jax.__version__}, backend {jax.default_backend()},'
+    f' {jax.device_count()} device(s): {jax.devices()[0].device_kind};'
+    f' running {devices.mode} on {devices.count}'
+  )
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
 
   k_data, k_init, k_train = run_keys(config.seed)
   tx = make_optimizer(config, setup.steps_per_epoch)
   init = functools.partial(create_train_state, setup, tx)
-  epoch_fn = devices.map_epoch(functools.partial(
-      train_epoch, setup=setup, n_devices=devices.count))
+  epoch_fn = devices.map_epoch(
+    functools.partial(train_epoch, setup=setup, n_devices=devices.count)
+  )
   # Compile the epoch (the longest compilation) on another thread, from
   # shapes alone, while this one makes the data and the initial state.
   compiling = _compile_in_background(
-      epoch_fn,
-      devices.abstract(jax.eval_shape(init, k_init), replicated=True),
-      devices.abstract(
-          jax.eval_shape(lambda k: build_datasets(config, setup, k)[0],
-                         k_data) if config.dataset == 'seed' else None,
-          replicated=False),
-      devices.abstract(jax.eval_shape(lambda k: k, k_train),
-                       replicated=False))
+    epoch_fn,
+    devices.abstract(jax.eval_shape(init, k_init), replicated=True),
+    devices.abstract(
+      jax.eval_shape(lambda k: build_datasets(config, setup, k)[0], k_data)
+      if config.dataset == 'seed'
+      else None,
+      replicated=False,
+    ),
+    devices.abstract(jax.eval_shape(lambda k: k, k_train), replicated=False),
+  )
   train_set, test_set = build_datasets(config, setup, k_data)
   state = jax.jit(init)(k_init)
   n_params, n_stats = model_lib.count_parameters(
-      {'params': state.params, 'batch_stats': state.batch_stats})
+    {'params': state.params, 'batch_stats': state.batch_stats}
+  )
   task = setup.task
-  train_desc = (f'{train_set.size:,} training equations' if train_set else
-                f'fresh equations every step ({setup.steps_per_epoch} steps'
-                ' an epoch)')
-  say(f'model: {n_params:,} trainable parameters, {n_stats} batch-norm'
-      f' statistics; {task.vocab.size} symbols, source {task.src_len},'
-      f' target {task.tgt_len}')
-  say(f'data: {evaluate.task_description(task)}; {train_desc};'
-      f' {test_set.size:,} test equations')
+  train_desc = (
+    f'{train_set.size:,} training equations'
+    if train_set
+    else f'fresh equations every step ({setup.steps_per_epoch} steps an epoch)'
+  )
+  say(
+    f'model: {n_params:,} trainable parameters, {n_stats} batch-norm'
+    f' statistics; {task.vocab.size} symbols, source {task.src_len},'
+    f' target {task.tgt_len}'
+  )
+  say(
+    f'data: {evaluate.task_description(task)}; {train_desc};'
+    f' {test_set.size:,} test equations'
+  )
 
-  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'),
-                                     say=say)
+  ckpt = checkpoint_lib.Checkpointer(
+    os.path.join(workdir, 'checkpoints'), say=say
+  )
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   first_epoch = 1
   restored = ckpt.restore_latest(state, say=say)
@@ -398,8 +457,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   eval_fn = jax.jit(eval_metrics)
   if first_epoch == 1:
-    show_examples('examples before training:', setup, state, test_set,
-                  config.examples_before, jax.random.fold_in(k_data, 1))
+    show_examples(
+      'examples before training:',
+      setup,
+      state,
+      test_set,
+      config.examples_before,
+      jax.random.fold_in(k_data, 1),
+    )
 
   epoch_fn = compiling.result()
   placed = devices.replicate(state)
@@ -417,19 +482,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       train_metrics = devices.canonical(train_metrics)
       val, train_metrics = jax.device_get((val, train_metrics))
       row = dict(
-          epoch=epoch,
-          step=int(state.step),
-          elapsed_s=round(elapsed_before + time.perf_counter() - t_loop, 3),
-          **{f'train_{k}': float(v) for k, v in train_metrics.items()},
-          **{f'val_{k}': float(v) for k, v in val.items()},
-          val_count=test_set.size,
-          val_wrong=int(round(test_set.size * (1 - float(val['exact_match'])))),
+        epoch=epoch,
+        step=int(state.step),
+        elapsed_s=round(elapsed_before + time.perf_counter() - t_loop, 3),
+        **{f'train_{k}': float(v) for k, v in train_metrics.items()},
+        **{f'val_{k}': float(v) for k, v in val.items()},
+        val_count=test_set.size,
+        val_wrong=int(round(test_set.size * (1 - float(val['exact_match'])))),
       )
       if not all(np.isfinite([row['train_loss'], row['val_loss']])):
         raise TrainingDiverged(
-            f'epoch {epoch}: loss is {row["train_loss"]} (train),'
-            f' {row["val_loss"]} (test); lower learning_rate'
-            f' ({config.learning_rate}) or set grad_clip')
+          f'epoch {epoch}: loss is {row["train_loss"]} (train),'
+          f' {row["val_loss"]} (test); lower learning_rate'
+          f' ({config.learning_rate}) or set grad_clip'
+        )
       if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
         ckpt.save(epoch, state, row['val_loss'])
       best_loss = min(best_loss, row['val_loss'])
@@ -438,34 +504,51 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       last_row = row
       say(metrics_lib.format_epoch(row, config.epochs))
       if config.stop_exact and row['val_exact_match'] >= config.stop_exact:
-        say(f'test exact-match {row["val_exact_match"]:.4f} reached'
-            f' stop_exact={config.stop_exact}: stopping')
+        say(
+          f'test exact-match {row["val_exact_match"]:.4f} reached'
+          f' stop_exact={config.stop_exact}: stopping'
+        )
         break
       if stop.requested:
         break
 
   if metrics_lib.is_main_process() and rows:
-    plots.accuracy_plot(rows, os.path.join(workdir, 'accuracy.png'),
-                        title=evaluate.task_description(task))
+    plots.accuracy_plot(
+      rows,
+      os.path.join(workdir, 'accuracy.png'),
+      title=evaluate.task_description(task),
+    )
   best = ckpt.best_epoch()
   if best is not None and best != int(state.step) // setup.steps_per_epoch:
     state = ckpt.restore(best, state)
-    say(f'reloaded the best checkpoint (epoch {best}, val_loss'
-        f' {ckpt.best_val_loss():.5f})')
+    say(
+      f'reloaded the best checkpoint (epoch {best}, val_loss'
+      f' {ckpt.best_val_loss():.5f})'
+    )
   ckpt.close()
-  show_examples('examples after training:', setup, state, test_set,
-                config.examples_after, jax.random.fold_in(k_data, 2))
+  show_examples(
+    'examples after training:',
+    setup,
+    state,
+    test_set,
+    config.examples_after,
+    jax.random.fold_in(k_data, 2),
+  )
   summary = dict(last_epoch=last_row, best_epoch=best)
   if config.eval_grid:
     summary['eval'] = evaluate.run_evaluation(
-        config, workdir, setup,
-        {'params': state.params, 'batch_stats': state.batch_stats}, devices,
-        train_set)
+      config,
+      workdir,
+      setup,
+      {'params': state.params, 'batch_stats': state.batch_stats},
+      devices,
+      train_set,
+    )
   return summary
 
 
 def load_trained(config, workdir: str):
-  """(setup, variables, devices, train set) of the best checkpoint in workdir."""
+  """(setup, variables, devices, train set) of the workdir's best checkpoint."""
   parallel.maybe_initialize_distributed(config.distributed)
   devices = parallel.make_devices(config.parallel)
   config_lib.validate(config, devices.count)
@@ -474,12 +557,13 @@ def load_trained(config, workdir: str):
   best = ckpt.best_epoch()
   if best is None:
     raise data.ConfigError(
-        f'workdir {workdir!r} has no checkpoint; train first with'
-        ' --mode=train')
+      f'workdir {workdir!r} has no checkpoint; train first with --mode=train'
+    )
   k_data, k_init, _ = run_keys(config.seed)
   tx = make_optimizer(config, setup.steps_per_epoch)
-  template = jax.eval_shape(functools.partial(create_train_state, setup, tx),
-                            k_init)
+  template = jax.eval_shape(
+    functools.partial(create_train_state, setup, tx), k_init
+  )
   state = ckpt.restore(best, template)
   ckpt.close()
   train_set, _ = build_datasets(config, setup, k_data)

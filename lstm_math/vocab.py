@@ -8,7 +8,8 @@ Padding is not a symbol the model reads or writes: it has the id just past
 the task's last symbol and enters the model as a zero vector, as in the post.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 import dataclasses
 
 import numpy as np
@@ -38,8 +39,8 @@ class Vocab:
     unknown = [c for c in self.operators if c not in OPERATORS]
     if unknown or not self.operators:
       raise ValueError(
-          f'operators={self.operators!r}: each must be one of {OPERATORS!r}'
-          ' and at least one is needed'
+        f'operators={self.operators!r}: each must be one of {OPERATORS!r}'
+        ' and at least one is needed'
       )
     # Canonical order and no repeats, so that equal tasks share ids.
     canonical = ''.join(c for c in OPERATORS if c in self.operators)
@@ -68,7 +69,7 @@ class Vocab:
 
   @property
   def minus_id(self) -> int:
-    """Id of `-`, which also writes negative results even without subtraction."""
+    """Id of `-`, the operator and the sign of negative results."""
     if '-' in self.operators:
       return self.symbols.index('-')
     raise ValueError('this vocabulary has no minus sign')
@@ -88,14 +89,14 @@ class Vocab:
       if char not in self.symbols:
         allowed = ', '.join(_show(c) for c in self.symbols)
         raise ValueError(
-            f'unknown character {_show(char)} at position {pos} of'
-            f' {text[:40]!r}; allowed: {allowed}'
+          f'unknown character {_show(char)} at position {pos} of'
+          f' {text[:40]!r}; allowed: {allowed}'
         )
       ids.append(self.symbols.index(char))
     if length is not None:
       if len(ids) > length:
         raise ValueError(
-            f'{text[:40]!r} has {len(ids)} characters; at most {length} fit'
+          f'{text[:40]!r} has {len(ids)} characters; at most {length} fit'
         )
       ids += [self.pad_id] * (length - len(ids))
     return np.asarray(ids, np.int32)

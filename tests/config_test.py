@@ -20,39 +20,44 @@ def load(path):
 
 
 @pytest.mark.parametrize(
-    'path', sorted(glob.glob(os.path.join(ROOT, 'configs', '*.py'))),
-    ids=os.path.basename)
+  'path',
+  sorted(glob.glob(os.path.join(ROOT, 'configs', '*.py'))),
+  ids=os.path.basename,
+)
 def test_every_config_is_valid_and_documented(path):
   module = load(path)
   config = module.get_config()
   config_lib.validate(config)
   assert 'python launch.py --config=configs/' in module.__doc__, (
-      f'{path}: the docstring must start with the command that runs it')
+    f'{path}: the docstring must start with the command that runs it'
+  )
 
 
 BAD = [
-    (dict(batch_size=0), 'batch_size=0: must be a positive integer'),
-    (dict(learning_rate=-0.1), 'learning_rate=-0.1: must be a number in'),
-    (dict(learning_rate=float('nan')), 'learning_rate=nan'),
-    (dict(min_number=5, max_number=3), 'max_number=3: must be >= min_number'),
-    (dict(min_number=-2), 'min_number=-2: must be an integer >= 0'),
-    (dict(operators='+x'), "operators='\\+x': each must be one of"),
-    (dict(operators=''), "operators='': each must be one of"),
-    (dict(n_terms=1), 'n_terms=1: must be an integer from 2 to 6'),
-    (dict(n_terms=4, operators='*'), 'beyond int32'),
-    (dict(split=1.5), 'split=1.5: must be a number between 0 and 1'),
-    (dict(dataset='web'), "dataset='web': must be 'seed' or 'stream'"),
-    (dict(dataset='stream'), 'steps_per_epoch=0: dataset=.stream. needs'),
-    (dict(n_terms=3, operators='+'), "dataset='seed' with n_terms=3"),
-    (dict(n_examples=2_000_000), 'n_examples=2000000: the task has only'),
-    (dict(max_number=9, n_examples=80), 'batch_size=256: larger than the'),
-    (dict(parallel='gpu'), "parallel='gpu': must be auto, jit, pmap"),
-    (dict(epochs=0), 'epochs=0: must be a positive integer'),
-    (dict(init_scheme='he'), "init_scheme='he'"),
-    (dict(dropout=1.0), 'dropout=1.0: must be a number in'),
-    (dict(weighting='log'), "weighting='log'"),
-    (dict(schedule='warmup_cosine', warmup_epochs=300),
-     'warmup_epochs=300: must be below epochs=200'),
+  (dict(batch_size=0), 'batch_size=0: must be a positive integer'),
+  (dict(learning_rate=-0.1), 'learning_rate=-0.1: must be a number in'),
+  (dict(learning_rate=float('nan')), 'learning_rate=nan'),
+  (dict(min_number=5, max_number=3), 'max_number=3: must be >= min_number'),
+  (dict(min_number=-2), 'min_number=-2: must be an integer >= 0'),
+  (dict(operators='+x'), "operators='\\+x': each must be one of"),
+  (dict(operators=''), "operators='': each must be one of"),
+  (dict(n_terms=1), 'n_terms=1: must be an integer from 2 to 6'),
+  (dict(n_terms=4, operators='*'), 'beyond int32'),
+  (dict(split=1.5), 'split=1.5: must be a number between 0 and 1'),
+  (dict(dataset='web'), "dataset='web': must be 'seed' or 'stream'"),
+  (dict(dataset='stream'), 'steps_per_epoch=0: dataset=.stream. needs'),
+  (dict(n_terms=3, operators='+'), "dataset='seed' with n_terms=3"),
+  (dict(n_examples=2_000_000), 'n_examples=2000000: the task has only'),
+  (dict(max_number=9, n_examples=80), 'batch_size=256: larger than the'),
+  (dict(parallel='gpu'), "parallel='gpu': must be auto, jit, pmap"),
+  (dict(epochs=0), 'epochs=0: must be a positive integer'),
+  (dict(init_scheme='he'), "init_scheme='he'"),
+  (dict(dropout=1.0), 'dropout=1.0: must be a number in'),
+  (dict(weighting='log'), "weighting='log'"),
+  (
+    dict(schedule='warmup_cosine', warmup_epochs=300),
+    'warmup_epochs=300: must be below epochs=200',
+  ),
 ]
 
 
@@ -68,7 +73,9 @@ def test_bad_configs_name_the_field(overrides, message):
 def test_unknown_field_is_named():
   config = config_lib.base()
   config.batch_sise = 12
-  with pytest.raises(data.ConfigError, match='unknown config field.*batch_sise'):
+  with pytest.raises(
+    data.ConfigError, match='unknown config field.*batch_sise'
+  ):
     config_lib.validate(config)
 
 

@@ -22,12 +22,12 @@ _make_batch = data.make_batch
 _held_out = data.is_held_out
 # Jitted where a new shape would make eager ops compile one by one.
 _sample_training = jax.jit(
-    data.sample_training_equations,
-    static_argnames=('task', 'n', 'split', 'weighting'),
+  data.sample_training_equations,
+  static_argnames=('task', 'n', 'split', 'weighting'),
 )
 _seed_dataset = jax.jit(
-    data.seed_dataset,
-    static_argnames=('task', 'n_examples', 'split', 'distinct_operands'),
+  data.seed_dataset,
+  static_argnames=('task', 'n_examples', 'split', 'distinct_operands'),
 )
 N = 2000  # One batch size, so that eager ops hit the cache.
 
@@ -46,13 +46,16 @@ def _equations(task, texts):
     operands.append([int(w) for w in words[::2]])
     ops.append([task.operators.index(w) for w in words[1::2]])
   return data.Equations(
-      jnp.asarray(np.resize(operands, (N, task.n_terms)), jnp.int32),
-      jnp.asarray(np.resize(ops, (N, task.n_terms - 1)), jnp.int32))
+    jnp.asarray(np.resize(operands, (N, task.n_terms)), jnp.int32),
+    jnp.asarray(np.resize(ops, (N, task.n_terms - 1)), jnp.int32),
+  )
 
 
 def _as_lists(eqs):
-  return (np.asarray(eqs.operands_BxK).tolist(),
-          np.asarray(eqs.ops_BxK1).tolist())
+  return (
+    np.asarray(eqs.operands_BxK).tolist(),
+    np.asarray(eqs.ops_BxK1).tolist(),
+  )
 
 
 def _reference_result(operands, ops):
@@ -77,8 +80,12 @@ def _left_to_right(operands, ops):
   """Evaluation without precedence: differs from the right answer often."""
   value = operands[0]
   for op, x in zip(ops, operands[1:], strict=True):
-    value = {'+': value + x, '-': value - x, '*': value * x,
-             '/': value // x if x else 0}[op]
+    value = {
+      '+': value + x,
+      '-': value - x,
+      '*': value * x,
+      '/': value // x if x else 0,
+    }[op]
   return value
 
 
@@ -108,16 +115,16 @@ def _format_target(task, result):
 
 
 class ShapesTest(chex.TestCase):
-
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.named_parameters(
-      ('addition', ADDITION),
-      ('mixed_3_terms', MIXED3),
-        )
+    ('addition', ADDITION),
+    ('mixed_3_terms', MIXED3),
+  )
   def test_sample_and_batch(self, task):
     n = N
     sample = self.variant(
-        functools.partial(data.sample_equations, task=task, n=n))
+      functools.partial(data.sample_equations, task=task, n=n)
+    )
     eqs = sample(jax.random.key(0))
     chex.assert_shape(eqs.operands_BxK, (n, task.n_terms))
     chex.assert_shape(eqs.ops_BxK1, (n, task.n_terms - 1))
@@ -128,16 +135,17 @@ class ShapesTest(chex.TestCase):
     chex.assert_shape(batch.tgt_BxT, (n, task.tgt_len))
     chex.assert_type([batch.src_BxS, batch.tgt_BxT], jnp.int32)
 
-    results = self.variant(
-        functools.partial(data.compute_results, task=task))(eqs)
+    results = self.variant(functools.partial(data.compute_results, task=task))(
+      eqs
+    )
     chex.assert_shape(results, (n,))
     chex.assert_type(results, jnp.int32)
 
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.named_parameters(
-      ('addition', ADDITION),
-      ('plus_minus', data.Task(operators='+-', max_number=99)),
-      ('division', data.Task(operators='/', min_number=3, max_number=50)),
+    ('addition', ADDITION),
+    ('plus_minus', data.Task(operators='+-', max_number=99)),
+    ('division', data.Task(operators='/', min_number=3, max_number=50)),
   )
   def test_grid_equations(self, task):
     idx = jnp.arange(0, task.grid_size, task.grid_size // 7, dtype=jnp.int32)
@@ -146,8 +154,9 @@ class ShapesTest(chex.TestCase):
     chex.assert_shape(eqs.ops_BxK1, (idx.shape[0], 1))
     chex.assert_type([eqs.operands_BxK, eqs.ops_BxK1], jnp.int32)
     back = self.variant(functools.partial(data.grid_index, task=task))(eqs)
-    np.testing.assert_array_equal(back, idx, err_msg='grid_index is not the'
-                                  ' inverse of grid_equations')
+    np.testing.assert_array_equal(
+      back, idx, err_msg='grid_index is not the inverse of grid_equations'
+    )
 
   def test_task_lengths(self):
     # '999 + 999' + end; '1998' + end.
@@ -163,7 +172,6 @@ class ShapesTest(chex.TestCase):
 
 
 class EncodingTest(parameterized.TestCase):
-
   def _check(self, task, operands, ops, results, batch):
     voc = task.vocab
     src = np.asarray(batch.src_BxS)
@@ -172,102 +180,175 @@ class EncodingTest(parameterized.TestCase):
       want_src = _format_source(task, xs, os_)
       got_src = voc.decode(src[i])
       self.assertEqual(
-          got_src, want_src, msg=f'source of equation {i} ({xs}, {os_})')
+        got_src, want_src, msg=f'source of equation {i} ({xs}, {os_})'
+      )
       n = len(want_src)
-      self.assertEqual(src[i, n], voc.eos_id,
-                       msg=f'source {want_src!r} must end with the end id')
-      self.assertTrue((src[i, n + 1:] == voc.pad_id).all(),
-                      msg=f'source {want_src!r}: pad ids after the end id')
+      self.assertEqual(
+        src[i, n],
+        voc.eos_id,
+        msg=f'source {want_src!r} must end with the end id',
+      )
+      self.assertTrue(
+        (src[i, n + 1 :] == voc.pad_id).all(),
+        msg=f'source {want_src!r}: pad ids after the end id',
+      )
       want_tgt = _format_target(task, results[i])
-      self.assertEqual(voc.decode(tgt[i]), want_tgt,
-                       msg=f'target of {want_src!r} = {results[i]}')
-      self.assertEqual(tgt[i, -1], voc.eos_id,
-                       msg=f'target of {want_src!r} must end with end id')
+      self.assertEqual(
+        voc.decode(tgt[i]),
+        want_tgt,
+        msg=f'target of {want_src!r} = {results[i]}',
+      )
+      self.assertEqual(
+        tgt[i, -1],
+        voc.eos_id,
+        msg=f'target of {want_src!r} must end with end id',
+      )
 
   @parameterized.named_parameters(
-      ('zeros', ADDITION, '0 + 0', '0 + 0', '   0'),
-      ('post', ADDITION, '89 + 7', '89 + 7', '  96'),
-      ('carry_longer', ADDITION, '999 + 999', '999 + 999', '1998'),
-      ('negative', data.Task(operators='+-'), '7 - 89', '7 - 89', '  -82'),
-      ('most_negative', data.Task(operators='+-'), '0 - 999', '0 - 999',
-       ' -999'),
-      ('precedence', data.Task(operators='+-*', n_terms=3), '83 - 744 * 33',
-       '83 - 744 * 33', '    -24469'),
-      ('pad_operands', data.Task(pad_operands=True), '7 + 89', '007 + 089',
-       '  96'),
-      ('reverse_source', data.Task(reverse_source=True), '120 + 3',
-       '021 + 3', ' 123'),
-      ('reverse_padded_source',
-       data.Task(reverse_source=True, pad_operands=True), '7 + 89',
-       '700 + 980', '  96'),
-      ('reverse_target', data.Task(reverse_target=True), '89 + 7', '89 + 7',
-       '69  '),
-      ('pad_result', data.Task(pad_result=True), '89 + 7', '89 + 7', '0096'),
-      ('pad_negative_result', data.Task(operators='+-', pad_result=True),
-       '7 - 89', '7 - 89', '-0082'),
-      ('pad_positive_result', data.Task(operators='+-', pad_result=True),
-       '89 - 7', '89 - 7', ' 0082'),
-      ('all_switches',
-       data.Task(operators='+-', pad_operands=True, pad_result=True,
-                 reverse_source=True, reverse_target=True),
-       '7 - 89', '700 - 980', '2800-'),
+    ('zeros', ADDITION, '0 + 0', '0 + 0', '   0'),
+    ('post', ADDITION, '89 + 7', '89 + 7', '  96'),
+    ('carry_longer', ADDITION, '999 + 999', '999 + 999', '1998'),
+    ('negative', data.Task(operators='+-'), '7 - 89', '7 - 89', '  -82'),
+    ('most_negative', data.Task(operators='+-'), '0 - 999', '0 - 999', ' -999'),
+    (
+      'precedence',
+      data.Task(operators='+-*', n_terms=3),
+      '83 - 744 * 33',
+      '83 - 744 * 33',
+      '    -24469',
+    ),
+    (
+      'pad_operands',
+      data.Task(pad_operands=True),
+      '7 + 89',
+      '007 + 089',
+      '  96',
+    ),
+    (
+      'reverse_source',
+      data.Task(reverse_source=True),
+      '120 + 3',
+      '021 + 3',
+      ' 123',
+    ),
+    (
+      'reverse_padded_source',
+      data.Task(reverse_source=True, pad_operands=True),
+      '7 + 89',
+      '700 + 980',
+      '  96',
+    ),
+    (
+      'reverse_target',
+      data.Task(reverse_target=True),
+      '89 + 7',
+      '89 + 7',
+      '69  ',
+    ),
+    ('pad_result', data.Task(pad_result=True), '89 + 7', '89 + 7', '0096'),
+    (
+      'pad_negative_result',
+      data.Task(operators='+-', pad_result=True),
+      '7 - 89',
+      '7 - 89',
+      '-0082',
+    ),
+    (
+      'pad_positive_result',
+      data.Task(operators='+-', pad_result=True),
+      '89 - 7',
+      '89 - 7',
+      ' 0082',
+    ),
+    (
+      'all_switches',
+      data.Task(
+        operators='+-',
+        pad_operands=True,
+        pad_result=True,
+        reverse_source=True,
+        reverse_target=True,
+      ),
+      '7 - 89',
+      '700 - 980',
+      '2800-',
+    ),
   )
   def test_written_as_people_write(self, task, text, want_src, want_tgt):
     eqs = _equations(task, [text])
     batch = data.make_batch(eqs, task)
     voc = task.vocab
     self.assertEqual(voc.decode(batch.src_BxS[0]), want_src)
-    self.assertEqual(voc.decode(batch.tgt_BxT[0]), want_tgt,
-                     msg=f'target of {text!r} under {task}')
+    self.assertEqual(
+      voc.decode(batch.tgt_BxT[0]),
+      want_tgt,
+      msg=f'target of {text!r} under {task}',
+    )
     self.assertEqual(batch.tgt_BxT.shape, (N, len(want_tgt) + 1))
     self.assertEqual(int(batch.tgt_BxT[0, -1]), voc.eos_id)
-    self.assertEqual(want_src, _format_source(task, *map(
-        lambda x: x[0], _as_lists(eqs))), msg='the test helper disagrees')
+    self.assertEqual(
+      want_src,
+      _format_source(task, *map(lambda x: x[0], _as_lists(eqs))),
+      msg='the test helper disagrees',
+    )
 
   @parameterized.named_parameters(
-      ('addition', ADDITION, 'uniform'),
-      ('addition_short', ADDITION, 'digits'),
-      ('plus_minus', data.Task(operators='+-'), 'digits'),
-      ('mixed_3_terms', MIXED3, 'digits'),
-      ('division_min', data.Task(operators='+/', min_number=5), 'digits'),
-      ('all_switches',
-       data.Task(operators='+-', pad_operands=True, pad_result=True,
-                 reverse_source=True, reverse_target=True), 'digits'),
-      ('reversed_small', data.Task(max_number=99, reverse_source=True,
-                                   reverse_target=True), 'digits'),
+    ('addition', ADDITION, 'uniform'),
+    ('addition_short', ADDITION, 'digits'),
+    ('plus_minus', data.Task(operators='+-'), 'digits'),
+    ('mixed_3_terms', MIXED3, 'digits'),
+    ('division_min', data.Task(operators='+/', min_number=5), 'digits'),
+    (
+      'all_switches',
+      data.Task(
+        operators='+-',
+        pad_operands=True,
+        pad_result=True,
+        reverse_source=True,
+        reverse_target=True,
+      ),
+      'digits',
+    ),
+    (
+      'reversed_small',
+      data.Task(max_number=99, reverse_source=True, reverse_target=True),
+      'digits',
+    ),
   )
   def test_random_round_trip(self, task, weighting):
     eqs = _sample(jax.random.key(1), task=task, n=N, weighting=weighting)
     batch = _make_batch(eqs, task=task)
     operands, ops = _as_lists(eqs)
-    results = [_reference_result(x, [task.operators[i] for i in o])
-               for x, o in zip(operands, ops, strict=True)]
+    results = [
+      _reference_result(x, [task.operators[i] for i in o])
+      for x, o in zip(operands, ops, strict=True)
+    ]
     self._check(task, operands, ops, results, batch)
     values, valid = data.decode_target(batch.tgt_BxT, task)
     self.assertTrue(valid.all(), msg='decode_target rejects true targets')
-    np.testing.assert_array_equal(values, results,
-                                  err_msg='decode_target misreads targets')
+    np.testing.assert_array_equal(
+      values, results, err_msg='decode_target misreads targets'
+    )
 
 
 # ------------------------------------------------------------ results ---
 
 
 class ResultsTest(parameterized.TestCase):
-
   @parameterized.named_parameters(
-      ('sum', '2 + 3 + 4', 9),
-      ('times_first', '2 + 3 * 4', 14),
-      ('times_last', '2 * 3 + 4', 10),
-      ('divide_after_minus', '20 - 6 / 4', 19),
-      ('divide_then_times', '8 / 2 * 3', 12),
-      ('times_then_divide', '7 * 3 / 2', 10),
-      ('divide_twice', '8 / 3 / 2', 1),
-      ('minus_left_assoc', '1 - 2 - 3', -4),
-      ('minus_then_plus', '1 - 2 + 3', 2),
-      ('zero_dividend', '0 / 7 + 1', 1),
-      ('truncate', '999 / 1000 + 0', 0),
-      ('big', '999 * 999 * 999', 997002999),
-      ('negative', '0 - 999 * 999', -998001),
+    ('sum', '2 + 3 + 4', 9),
+    ('times_first', '2 + 3 * 4', 14),
+    ('times_last', '2 * 3 + 4', 10),
+    ('divide_after_minus', '20 - 6 / 4', 19),
+    ('divide_then_times', '8 / 2 * 3', 12),
+    ('times_then_divide', '7 * 3 / 2', 10),
+    ('divide_twice', '8 / 3 / 2', 1),
+    ('minus_left_assoc', '1 - 2 - 3', -4),
+    ('minus_then_plus', '1 - 2 + 3', 2),
+    ('zero_dividend', '0 / 7 + 1', 1),
+    ('truncate', '999 / 1000 + 0', 0),
+    ('big', '999 * 999 * 999', 997002999),
+    ('negative', '0 - 999 * 999', -998001),
   )
   def test_hand_computed(self, text, want):
     task = data.Task(operators='+-*/', n_terms=3, max_number=1000)
@@ -285,13 +366,13 @@ class ResultsTest(parameterized.TestCase):
     self.assertEqual(int(data.compute_results(eqs, task)[0]), -24338)
 
   @parameterized.named_parameters(
-      ('plus', data.Task(operators='+')),
-      ('minus', data.Task(operators='-')),
-      ('times', data.Task(operators='*')),
-      ('divide', data.Task(operators='/')),
-      ('divide_3_terms', data.Task(operators='*/', n_terms=3)),
-      ('mixed_3_terms', MIXED3),
-      ('mixed_4_terms', data.Task(operators='+-*/', n_terms=4, max_number=99)),
+    ('plus', data.Task(operators='+')),
+    ('minus', data.Task(operators='-')),
+    ('times', data.Task(operators='*')),
+    ('divide', data.Task(operators='/')),
+    ('divide_3_terms', data.Task(operators='*/', n_terms=3)),
+    ('mixed_3_terms', MIXED3),
+    ('mixed_4_terms', data.Task(operators='+-*/', n_terms=4, max_number=99)),
   )
   def test_matches_python_integers(self, task):
     n = N
@@ -305,19 +386,23 @@ class ResultsTest(parameterized.TestCase):
         want = _reference_result(x, chars)
         text = task.text(x, o)
         self.assertEqual(r, want, msg=f'{text} = {want}, got {r}')
-        self.assertEqual(task.python_result(x, o), want,
-                         msg=f'Task.python_result({text})')
+        self.assertEqual(
+          task.python_result(x, o), want, msg=f'Task.python_result({text})'
+        )
         lo, hi = task.result_range
         self.assertBetween(r, lo, hi, msg=f'{text}: outside result_range')
         n_precedence += want != _left_to_right(x, chars)
       if task.n_terms > 2 and set(task.operators) & set('+-'):
-        self.assertGreater(n_precedence, n // 10, msg='too few equations'
-                           ' where precedence matters to test it')
+        self.assertGreater(
+          n_precedence,
+          n // 10,
+          msg='too few equations where precedence matters to test it',
+        )
 
   @parameterized.named_parameters(
-      ('divide', data.Task(operators='/', max_number=9)),
-      ('plus_divide', data.Task(operators='+/', n_terms=3, max_number=9)),
-      ('mixed', data.Task(operators='+-*/', n_terms=4, max_number=9)),
+    ('divide', data.Task(operators='/', max_number=9)),
+    ('plus_divide', data.Task(operators='+/', n_terms=3, max_number=9)),
+    ('mixed', data.Task(operators='+-*/', n_terms=4, max_number=9)),
   )
   def test_no_division_by_zero(self, task):
     div = task.operators.index('/')
@@ -326,18 +411,23 @@ class ResultsTest(parameterized.TestCase):
       after = np.asarray(eqs.operands_BxK[:, 1:])
       is_div = np.asarray(eqs.ops_BxK1) == div
       self.assertTrue(is_div.any())
-      self.assertEqual(int((after[is_div] == 0).sum()), 0,
-                       msg=f'{weighting}: a divisor after / is 0')
+      self.assertEqual(
+        int((after[is_div] == 0).sum()),
+        0,
+        msg=f'{weighting}: a divisor after / is 0',
+      )
       # Zero is common elsewhere, so the rule is what keeps it out.
-      self.assertGreater(int((np.asarray(eqs.operands_BxK[:, 0]) == 0).sum()),
-                         30, msg='zero should be a common first operand')
+      self.assertGreater(
+        int((np.asarray(eqs.operands_BxK[:, 0]) == 0).sum()),
+        30,
+        msg='zero should be a common first operand',
+      )
 
 
 # ----------------------------------------------------------- sampling ---
 
 
 class SamplingTest(parameterized.TestCase):
-
   def test_same_key_same_data_different_keys_differ(self):
     task = MIXED3
     a = _sample(jax.random.key(5), task=task, n=N, weighting='uniform')
@@ -345,21 +435,22 @@ class SamplingTest(parameterized.TestCase):
     c = _sample(jax.random.key(6), task=task, n=N, weighting='uniform')
     chex.assert_trees_all_equal(a, b)
     differ = np.asarray(a.operands_BxK) != np.asarray(c.operands_BxK)
-    self.assertGreater(differ.mean(), 0.9,
-                       msg='different keys should give different operands')
+    self.assertGreater(
+      differ.mean(), 0.9, msg='different keys should give different operands'
+    )
     self.assertFalse(np.array_equal(a.ops_BxK1, c.ops_BxK1))
 
   def test_example_depends_only_on_its_index(self):
     whole = _sample(jax.random.key(2), ADDITION, N)
     part = _sample(jax.random.key(2), ADDITION, N, start=500)
     chex.assert_trees_all_equal(
-        data.Equations(*(x[:-500] for x in part)),
-        data.Equations(*(x[500:] for x in whole)))
+      data.Equations(*(x[:-500] for x in part)),
+      data.Equations(*(x[500:] for x in whole)),
+    )
 
   def test_digits_weighting_favours_short_operands(self):
     def small_fraction(weighting):
-      eqs = _sample(jax.random.key(0), task=ADDITION, n=N,
-                    weighting=weighting)
+      eqs = _sample(jax.random.key(0), task=ADDITION, n=N, weighting=weighting)
       return float(np.mean(np.asarray(eqs.operands_BxK) < 10))
 
     uniform, digits = small_fraction('uniform'), small_fraction('digits')
@@ -374,19 +465,24 @@ class SamplingTest(parameterized.TestCase):
     lengths = np.char.str_len(np.asarray(eqs.operands_BxK).astype(str))
     for n_digits in (2, 3, 4):
       share = float(np.mean(lengths == n_digits))
-      self.assertBetween(share, 0.28, 0.39,
-                         msg=f'{share:.3f} of operands have {n_digits} digits')
+      self.assertBetween(
+        share, 0.28, 0.39, msg=f'{share:.3f} of operands have {n_digits} digits'
+      )
 
   @parameterized.named_parameters(
-      ('addition', data.Task()),
-      ('high_min', data.Task(min_number=500)),
-      ('min_in_between', data.Task(min_number=37, max_number=1234)),
-      ('one_value', data.Task(min_number=42, max_number=42)),
-      ('divide', data.Task(operators='/', max_number=9)),
-      ('divide_min', data.Task(operators='+/', n_terms=3, min_number=120,
-                               max_number=345)),
-      ('mixed', data.Task(operators='+-*/', n_terms=3, min_number=2,
-                          max_number=150)),
+    ('addition', data.Task()),
+    ('high_min', data.Task(min_number=500)),
+    ('min_in_between', data.Task(min_number=37, max_number=1234)),
+    ('one_value', data.Task(min_number=42, max_number=42)),
+    ('divide', data.Task(operators='/', max_number=9)),
+    (
+      'divide_min',
+      data.Task(operators='+/', n_terms=3, min_number=120, max_number=345),
+    ),
+    (
+      'mixed',
+      data.Task(operators='+-*/', n_terms=3, min_number=2, max_number=150),
+    ),
   )
   def test_operands_stay_in_range(self, task):
     for weighting in ('uniform', 'digits'):
@@ -394,11 +490,15 @@ class SamplingTest(parameterized.TestCase):
       x = np.asarray(eqs.operands_BxK)
       ops = np.asarray(eqs.ops_BxK1)
       self.assertGreaterEqual(
-          int(x.min()), task.min_number,
-          msg=f'{weighting}: operand below min_number {task.min_number}')
+        int(x.min()),
+        task.min_number,
+        msg=f'{weighting}: operand below min_number {task.min_number}',
+      )
       self.assertLessEqual(
-          int(x.max()), task.max_number,
-          msg=f'{weighting}: operand above max_number {task.max_number}')
+        int(x.max()),
+        task.max_number,
+        msg=f'{weighting}: operand above max_number {task.max_number}',
+      )
       self.assertTrue(((ops >= 0) & (ops < len(task.operators))).all())
       if '/' in task.operators:
         after_div = x[:, 1:][ops == task.operators.index('/')]
@@ -413,26 +513,34 @@ class SamplingTest(parameterized.TestCase):
 
 
 class StreamingTest(parameterized.TestCase):
-
   def test_training_never_sees_held_out(self):
     split = 0.3
     for seed in range(3):
       key = jax.random.key(seed)
       plain = _sample(key, ADDITION, N)
       plain_held = np.asarray(_held_out(plain, split))
-      self.assertBetween(plain_held.mean(), 0.25, 0.35,
-                         msg=f'{plain_held.mean():.3f} held out, not ~{split}')
+      self.assertBetween(
+        plain_held.mean(),
+        0.25,
+        0.35,
+        msg=f'{plain_held.mean():.3f} held out, not ~{split}',
+      )
       eqs = _sample_training(key, task=ADDITION, n=N, split=split)
       held = np.asarray(_held_out(eqs, split))
-      self.assertFalse(held.any(), msg=f'key {seed}: {held.sum()} held-out'
-                       ' equations in the training stream')
+      self.assertFalse(
+        held.any(),
+        msg=f'key {seed}: {held.sum()} held-out'
+        ' equations in the training stream',
+      )
       # Accepted equations are kept as they were; rejected ones redrawn.
       np.testing.assert_array_equal(
-          np.asarray(eqs.operands_BxK)[~plain_held],
-          np.asarray(plain.operands_BxK)[~plain_held])
+        np.asarray(eqs.operands_BxK)[~plain_held],
+        np.asarray(plain.operands_BxK)[~plain_held],
+      )
       redrawn = np.asarray(eqs.operands_BxK)[plain_held]
       self.assertGreater(
-          np.mean(redrawn != np.asarray(plain.operands_BxK)[plain_held]), 0.9)
+        np.mean(redrawn != np.asarray(plain.operands_BxK)[plain_held]), 0.9
+      )
 
   def test_held_out_depends_on_salt(self):
     eqs = _sample(jax.random.key(0), ADDITION, N)
@@ -443,8 +551,10 @@ class StreamingTest(parameterized.TestCase):
   def test_stream_test_set_grid(self):
     test = data.stream_test_set(jax.random.key(0), ADDITION, N, split=0.3)
     self.assertEqual(test.size, N)
-    self.assertTrue(np.asarray(_held_out(test.eqs, 0.3)).all(),
-                    msg='the test set must hold only held-out equations')
+    self.assertTrue(
+      np.asarray(_held_out(test.eqs, 0.3)).all(),
+      msg='the test set must hold only held-out equations',
+    )
     idx = np.asarray(data.grid_index(test.eqs, ADDITION))
     self.assertLen(set(idx.tolist()), N, msg='test equations must differ')
     chex.assert_trees_all_equal(test.batch, _make_batch(test.eqs, ADDITION))
@@ -452,8 +562,10 @@ class StreamingTest(parameterized.TestCase):
   def test_stream_test_set_without_grid(self):
     test = data.stream_test_set(jax.random.key(0), MIXED3, N, split=0.5)
     self.assertEqual(test.size, N)
-    self.assertTrue(np.asarray(_held_out(test.eqs, 0.5)).all(),
-                    msg='the test set must hold only held-out equations')
+    self.assertTrue(
+      np.asarray(_held_out(test.eqs, 0.5)).all(),
+      msg='the test set must hold only held-out equations',
+    )
 
   def test_stream_test_set_too_small(self):
     task = data.Task(max_number=9)
@@ -465,7 +577,6 @@ class StreamingTest(parameterized.TestCase):
 
 
 class GridTest(parameterized.TestCase):
-
   def test_grid_covers_every_pair_once(self):
     task = data.Task(max_number=99)
     self.assertEqual(task.grid_shape, (1, 100, 100))
@@ -474,8 +585,11 @@ class GridTest(parameterized.TestCase):
     eqs = data.grid_equations(idx, task)
     np.testing.assert_array_equal(data.grid_index(eqs, task), idx)
     pairs = set(map(tuple, np.asarray(eqs.operands_BxK).tolist()))
-    self.assertEqual(pairs, set(itertools.product(range(100), repeat=2)),
-                     msg='the grid misses or repeats (a, b) pairs')
+    self.assertEqual(
+      pairs,
+      set(itertools.product(range(100), repeat=2)),
+      msg='the grid misses or repeats (a, b) pairs',
+    )
     self.assertTrue((np.asarray(eqs.ops_BxK1) == 0).all())
 
   def test_division_grid_starts_b_at_one(self):
@@ -499,10 +613,10 @@ class GridTest(parameterized.TestCase):
     np.testing.assert_array_equal(ops[:10_000], 0)
     np.testing.assert_array_equal(ops[10_000:], 1)
     pairs = np.asarray(eqs.operands_BxK).tolist()
-    triples = {(o, a, b) for o, (a, b) in
-               zip(ops.tolist(), pairs, strict=True)}
+    triples = {(o, a, b) for o, (a, b) in zip(ops.tolist(), pairs, strict=True)}
     self.assertEqual(
-        triples, set(itertools.product(range(2), range(100), range(100))))
+      triples, set(itertools.product(range(2), range(100), range(100)))
+    )
     np.testing.assert_array_equal(data.grid_index(eqs, task), idx)
 
   def test_min_number_grid(self):
@@ -511,8 +625,13 @@ class GridTest(parameterized.TestCase):
     eqs = data.grid_equations(jnp.arange(task.grid_size), task)
     x = np.asarray(eqs.operands_BxK)
     self.assertEqual((x.min(), x.max()), (3, 12))
-    self.assertLen({tuple(r) for r in np.concatenate(
-        [x, np.asarray(eqs.ops_BxK1)], axis=1).tolist()}, 200)
+    self.assertLen(
+      {
+        tuple(r)
+        for r in np.concatenate([x, np.asarray(eqs.ops_BxK1)], axis=1).tolist()
+      },
+      200,
+    )
 
   def test_grid_needs_two_terms(self):
     with pytest.raises(ValueError, match='n_terms=3'):
@@ -523,10 +642,10 @@ class GridTest(parameterized.TestCase):
 
 
 class SeedDatasetTest(parameterized.TestCase):
-
   def test_posts_split(self):
     train, test = _seed_dataset(
-        jax.random.key(0), task=ADDITION, n_examples=30_000, split=0.1)
+      jax.random.key(0), task=ADDITION, n_examples=30_000, split=0.1
+    )
     self.assertEqual((train.size, test.size), (27_000, 3_000))
     chex.assert_shape(train.batch.src_BxS, (27_000, ADDITION.src_len))
     chex.assert_shape(test.batch.tgt_BxT, (3_000, ADDITION.tgt_len))
@@ -545,47 +664,67 @@ class SeedDatasetTest(parameterized.TestCase):
     voc = ADDITION.vocab
     for i in range(0, 3_000, 97):
       x, (o,) = test.eqs.operands_BxK[i].tolist(), test.eqs.ops_BxK1[i]
-      self.assertEqual(voc.decode(test.batch.src_BxS[i]),
-                       f'{x[0]} + {x[1]}')
-      self.assertEqual(voc.decode(test.batch.tgt_BxT[i]),
-                       str(x[0] + x[1]).rjust(4))
+      self.assertEqual(voc.decode(test.batch.src_BxS[i]), f'{x[0]} + {x[1]}')
+      self.assertEqual(
+        voc.decode(test.batch.tgt_BxT[i]), str(x[0] + x[1]).rjust(4)
+      )
       self.assertEqual(int(o), 0)
 
   @parameterized.named_parameters(
-      ('addition', data.Task(max_number=9), 90),
-      ('division', data.Task(operators='/', max_number=9), 81),
-      ('plus_minus', data.Task(operators='+-', max_number=9), 180),
+    ('addition', data.Task(max_number=9), 90),
+    ('division', data.Task(operators='/', max_number=9), 81),
+    ('plus_minus', data.Task(operators='+-', max_number=9), 180),
   )
   def test_every_distinct_pair_fits(self, task, n_distinct):
     train, test = _seed_dataset(
-        jax.random.key(0), task=task, n_examples=n_distinct, split=0.2)
+      jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
+    )
     self.assertEqual(test.size, round(0.2 * n_distinct))
-    eqs = data.Equations(*(jnp.concatenate([x, y]) for x, y in
-                           zip(train.eqs, test.eqs, strict=True)))
+    eqs = data.Equations(
+      *(
+        jnp.concatenate([x, y])
+        for x, y in zip(train.eqs, test.eqs, strict=True)
+      )
+    )
     a, b = np.asarray(eqs.operands_BxK).T
     self.assertFalse((a == b).any(), msg='a == b kept')
-    self.assertLen(set(np.asarray(data.grid_index(eqs, task)).tolist()),
-                   n_distinct, msg='every distinct pair, each once')
+    self.assertLen(
+      set(np.asarray(data.grid_index(eqs, task)).tolist()),
+      n_distinct,
+      msg='every distinct pair, each once',
+    )
     with pytest.raises(data.ConfigError, match=f'n_examples={n_distinct + 1}'):
       _seed_dataset(
-          jax.random.key(0), task=task, n_examples=n_distinct + 1, split=0.2)
+        jax.random.key(0), task=task, n_examples=n_distinct + 1, split=0.2
+      )
     # The same key gives the same data, another key another order.
     again = _seed_dataset(
-        jax.random.key(0), task=task, n_examples=n_distinct, split=0.2)
+      jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
+    )
     chex.assert_trees_all_equal((train, test), again)
     other = _seed_dataset(
-        jax.random.key(1), task=task, n_examples=n_distinct, split=0.2)
-    self.assertFalse(np.array_equal(other[0].eqs.operands_BxK,
-                                    train.eqs.operands_BxK))
+      jax.random.key(1), task=task, n_examples=n_distinct, split=0.2
+    )
+    self.assertFalse(
+      np.array_equal(other[0].eqs.operands_BxK, train.eqs.operands_BxK)
+    )
 
   def test_all_pairs_when_operands_may_repeat(self):
     task = data.Task(max_number=9)
-    train, test = _seed_dataset(jax.random.key(0), task=task,
-                                n_examples=100, split=0.1,
-                                distinct_operands=False)
+    train, test = _seed_dataset(
+      jax.random.key(0),
+      task=task,
+      n_examples=100,
+      split=0.1,
+      distinct_operands=False,
+    )
     self.assertEqual((train.size, test.size), (90, 10))
-    eqs = data.Equations(*(jnp.concatenate([x, y]) for x, y in
-                           zip(train.eqs, test.eqs, strict=True)))
+    eqs = data.Equations(
+      *(
+        jnp.concatenate([x, y])
+        for x, y in zip(train.eqs, test.eqs, strict=True)
+      )
+    )
     a, b = np.asarray(eqs.operands_BxK).T
     self.assertEqual(int((a == b).sum()), 10, msg='all 10 pairs a == b')
     self.assertLen(set(np.asarray(data.grid_index(eqs, task)).tolist()), 100)
@@ -595,23 +734,30 @@ class SeedDatasetTest(parameterized.TestCase):
 
 
 class ConfigErrorTest(parameterized.TestCase):
-
   @parameterized.named_parameters(
-      ('one_term', dict(n_terms=1), 'n_terms=1'),
-      ('float_terms', dict(n_terms=2.0), 'n_terms=2.0'),
-      ('negative_min', dict(min_number=-1), 'min_number=-1'),
-      ('max_below_min', dict(min_number=5, max_number=3), 'max_number=3'),
-      ('unknown_operator', dict(operators='x'), "operators='x'"),
-      ('no_operator', dict(operators=''), "operators=''"),
-      ('overflow', dict(operators='*', n_terms=4, max_number=999),
-       'n_terms=4'),
-      ('overflow_mixed', dict(operators='+*', n_terms=5, max_number=99),
-       'n_terms=5'),
-      ('division_by_zero_only', dict(operators='/', max_number=0),
-       'max_number=0'),
-      ('mixed_division_by_zero_only', dict(operators='+/', max_number=0),
-       'max_number=0'),
-      ('huge_max', dict(max_number=2**30), 'max_number='),
+    ('one_term', dict(n_terms=1), 'n_terms=1'),
+    ('float_terms', dict(n_terms=2.0), 'n_terms=2.0'),
+    ('negative_min', dict(min_number=-1), 'min_number=-1'),
+    ('max_below_min', dict(min_number=5, max_number=3), 'max_number=3'),
+    ('unknown_operator', dict(operators='x'), "operators='x'"),
+    ('no_operator', dict(operators=''), "operators=''"),
+    ('overflow', dict(operators='*', n_terms=4, max_number=999), 'n_terms=4'),
+    (
+      'overflow_mixed',
+      dict(operators='+*', n_terms=5, max_number=99),
+      'n_terms=5',
+    ),
+    (
+      'division_by_zero_only',
+      dict(operators='/', max_number=0),
+      'max_number=0',
+    ),
+    (
+      'mixed_division_by_zero_only',
+      dict(operators='+/', max_number=0),
+      'max_number=0',
+    ),
+    ('huge_max', dict(max_number=2**30), 'max_number='),
   )
   def test_bad_task_raises(self, kwargs, field):
     with pytest.raises(data.ConfigError, match=re.escape(field)):
@@ -624,8 +770,9 @@ class ConfigErrorTest(parameterized.TestCase):
   def test_largest_tasks_that_fit(self):
     # 215**4 < 2**31 - 1 < 216**4: the check is exact, not conservative.
     self.assertEqual(
-        data.Task(operators='*', n_terms=4, max_number=215).result_range,
-        (0, 215**4))
+      data.Task(operators='*', n_terms=4, max_number=215).result_range,
+      (0, 215**4),
+    )
     with pytest.raises(data.ConfigError, match='int32'):
       data.Task(operators='*', n_terms=4, max_number=216)
 

@@ -29,7 +29,8 @@ def model_and_variables():
   train_set, _ = train.build_datasets(c, setup, k_data)
   tx = train.make_optimizer(c, setup.steps_per_epoch)
   state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
-      k_init)
+    k_init
+  )
   epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
   for _ in range(12):
     state, _ = epoch(state, train_set, k_train)
@@ -41,8 +42,9 @@ def test_grid_agrees_with_predict_and_python(model_and_variables):
   config, setup, variables, _ = model_and_variables
   task = setup.task
   devices = parallel.make_devices('jit')
-  pred, n_right = evaluate.GridEvaluator(setup.model, task, devices,
-                                         chunk=512)(variables, progress=False)
+  pred, n_right = evaluate.GridEvaluator(setup.model, task, devices, chunk=512)(
+    variables, progress=False
+  )
   assert pred.shape == (2_500, task.tgt_len)
   eqs = data.grid_equations(jnp.arange(task.grid_size), task)
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
@@ -58,8 +60,11 @@ def test_grid_agrees_with_predict_and_python(model_and_variables):
 def test_grid_evaluation_does_not_retrace(model_and_variables):
   _, setup, variables, _ = model_and_variables
   fn = chex.assert_max_traces(evaluate.grid_chunks, n=1)
-  run = jax.jit(functools.partial(fn, model=setup.model, task=setup.task,
-                                  chunk=256, n_chunks=2))
+  run = jax.jit(
+    functools.partial(
+      fn, model=setup.model, task=setup.task, chunk=256, n_chunks=2
+    )
+  )
   for first in (0, 512, 1024, 1536):
     run(variables, jnp.int32(first))
 
@@ -69,20 +74,25 @@ def test_one_and_eight_devices_give_the_same_map(model_and_variables):
   maps = []
   for mode, n in (('jit', 1), ('shard_map', 8), ('pmap', 8)):
     devices = parallel.make_devices(mode, n)
-    pred, n_right = evaluate.GridEvaluator(setup.model, setup.task, devices,
-                                           chunk=128)(variables,
-                                                      progress=False)
+    pred, n_right = evaluate.GridEvaluator(
+      setup.model, setup.task, devices, chunk=128
+    )(variables, progress=False)
     maps.append((pred, n_right))
   for pred, n_right in maps[1:]:
     np.testing.assert_array_equal(pred, maps[0][0])
     np.testing.assert_array_equal(n_right, maps[0][1])
 
 
-def test_run_evaluation_writes_consistent_files(model_and_variables,
-                                                tmp_path):
+def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
   config, setup, variables, train_set = model_and_variables
-  result = evaluate.run_evaluation(config, str(tmp_path), setup, variables,
-                                   parallel.make_devices('jit'), train_set)
+  result = evaluate.run_evaluation(
+    config,
+    str(tmp_path),
+    setup,
+    variables,
+    parallel.make_devices('jit'),
+    train_set,
+  )
   assert result['equations'] == 2_500
   assert result['never_trained_on']['equations'] == 2_500 - train_set.size
   sizes = result['errors_by_operand_size']
@@ -109,9 +119,13 @@ def test_random_evaluation_without_a_grid(tmp_path):
   tx = train.make_optimizer(c, 1)
   state = train.create_train_state(setup, tx, k_init)
   result = evaluate.run_evaluation(
-      c, str(tmp_path), setup,
-      {'params': state.params, 'batch_stats': state.batch_stats},
-      parallel.make_devices('jit'), None)
+    c,
+    str(tmp_path),
+    setup,
+    {'params': state.params, 'batch_stats': state.batch_stats},
+    parallel.make_devices('jit'),
+    None,
+  )
   assert result['mode'] == 'random'
   assert result['equations'] == 3_000
   assert result['never_trained_on']['equations'] == 3_000
@@ -119,7 +133,9 @@ def test_random_evaluation_without_a_grid(tmp_path):
   assert not (tmp_path / 'grid.png').exists()
 
 
-@pytest.mark.parametrize('text, message', [
+@pytest.mark.parametrize(
+  'text, message',
+  [
     ('31 x 87', "unknown character 'x' at position 3"),
     ('31 * 87', "operator '\\*' at position 3: this model knows only \\+"),
     ('31 + 870', 'operand 870 is outside the trained range 0..49'),
@@ -130,7 +146,8 @@ def test_random_evaluation_without_a_grid(tmp_path):
     ('', 'empty expression'),
     ('3 1 + 2', 'follows a number'),
     ('31 + 8\u00e9', "unknown character '\\\\xe9'"),
-])
+  ],
+)
 def test_parse_expression_refuses_bad_input(text, message):
   task = data.Task(max_number=49)
   with pytest.raises(ValueError, match=message):

@@ -20,9 +20,9 @@ from lstm_math import model
 from lstm_math import vocab as vocab_lib
 
 _FIXTURE = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)),
-    'testdata',
-    'keras_seed_parity.npz',
+  os.path.dirname(os.path.abspath(__file__)),
+  'testdata',
+  'keras_seed_parity.npz',
 )
 _N_SYMBOLS = 13  # The post's addition: 0-9, '+', ' ', '\0'.
 _TGT_LEN = 5
@@ -78,7 +78,7 @@ def _equations(length):
   # The longest is 10 characters with its end: no padding at length 10.
   texts = ['1 + 2', '12 + 345', '999 + 999', '7 + 80']
   return jnp.asarray(
-      np.stack([vocab.encode(t + vocab_lib.EOS, length) for t in texts])
+    np.stack([vocab.encode(t + vocab_lib.EOS, length) for t in texts])
   )
 
 
@@ -91,24 +91,24 @@ class KerasParityTest(absltest.TestCase):
     keras = _keras()
     chars = ''.join(chr(c) for c in keras['chars'])
     self.assertEqual(
-        chars,
-        vocab_lib.Vocab('+').symbols,
-        msg='the fixture character table differs from Vocab("+").symbols',
+      chars,
+      vocab_lib.Vocab('+').symbols,
+      msg='the fixture character table differs from Vocab("+").symbols',
     )
     x_onehot = keras['x_onehot']
     np.testing.assert_array_equal(
-        x_onehot.sum(-1),
-        np.ones(x_onehot.shape[:2]),
-        err_msg='each input step of the fixture should be exactly one-hot',
+      x_onehot.sum(-1),
+      np.ones(x_onehot.shape[:2]),
+      err_msg='each input step of the fixture should be exactly one-hot',
     )
     vocab = vocab_lib.Vocab('+')
     want = np.stack(
-        [vocab.encode(str(e) + vocab_lib.EOS) for e in keras['equations']]
+      [vocab.encode(str(e) + vocab_lib.EOS) for e in keras['equations']]
     )
     np.testing.assert_array_equal(
-        np.asarray(_keras_ids()),
-        want,
-        err_msg='argmax of x_onehot should be Vocab.encode(equation + EOS)',
+      np.asarray(_keras_ids()),
+      want,
+      err_msg='argmax of x_onehot should be Vocab.encode(equation + EOS)',
     )
 
   def test_reproduces_keras_probabilities(self):
@@ -117,34 +117,34 @@ class KerasParityTest(absltest.TestCase):
     chex.assert_shape(logits, keras['probs'].shape)
     probs = jax.nn.softmax(logits, axis=-1)
     chex.assert_trees_all_close(
-        probs,
-        keras['probs'],
-        atol=1e-5,
-        rtol=0,
-        custom_message=(
-            'softmax(Seq2Seq(from_keras(weights))) should equal the Keras '
-            f'model.predict probabilities; max |diff| = '
-            f'{_max_abs_diff(probs, keras["probs"]):.3g}'
-        ),
+      probs,
+      keras['probs'],
+      atol=1e-5,
+      rtol=0,
+      custom_message=(
+        'softmax(Seq2Seq(from_keras(weights))) should equal the Keras '
+        f'model.predict probabilities; max |diff| = '
+        f'{_max_abs_diff(probs, keras["probs"]):.3g}'
+      ),
     )
     np.testing.assert_array_equal(
-        np.asarray(probs.argmax(-1)),
-        keras['probs'].argmax(-1),
-        err_msg='predicted characters differ from the Keras predictions',
+      np.asarray(probs.argmax(-1)),
+      keras['probs'].argmax(-1),
+      err_msg='predicted characters differ from the Keras predictions',
     )
 
   def test_converted_variables_match_init(self):
     converted = _keras_variables()
     initialised = _seed_variables()
     chex.assert_trees_all_equal_structs(
-        converted,
-        initialised,
-        custom_message='from_keras and Seq2Seq.init give different trees',
+      converted,
+      initialised,
+      custom_message='from_keras and Seq2Seq.init give different trees',
     )
     chex.assert_trees_all_equal_shapes_and_dtypes(
-        converted,
-        initialised,
-        custom_message='from_keras and Seq2Seq.init give different shapes',
+      converted,
+      initialised,
+      custom_message='from_keras and Seq2Seq.init give different shapes',
     )
 
 
@@ -155,14 +155,14 @@ class ParameterCountTest(absltest.TestCase):
     # Keras' summary of the post's model: 15,893 trainable parameters and
     # 160 non-trainable ones (the two batch norms' moving mean and variance).
     self.assertEqual(
-        model.count_parameters(_seed_variables()),
-        (15_893, 160),
-        msg='(trainable, batch-norm statistics) of the seed Seq2Seq',
+      model.count_parameters(_seed_variables()),
+      (15_893, 160),
+      msg='(trainable, batch-norm statistics) of the seed Seq2Seq',
     )
     self.assertEqual(
-        model.count_parameters(_keras_variables()),
-        (15_893, 160),
-        msg='(trainable, batch-norm statistics) of from_keras(fixture)',
+      model.count_parameters(_keras_variables()),
+      (15_893, 160),
+      msg='(trainable, batch-norm statistics) of from_keras(fixture)',
     )
 
 
@@ -170,14 +170,15 @@ class OutputShapeTest(parameterized.TestCase):
   """Every configuration maps [B, S] ids to finite logits [B, T, V]."""
 
   @parameterized.named_parameters(
-      dict(testcase_name='deep', overrides=dict(enc_layers=2, dec_layers=2)),
-      dict(testcase_name='no_batch_norm', overrides=dict(batch_norm=False)),
-      dict(testcase_name='dropout_train', overrides=dict(dropout=0.2),
-           train=True),
-      dict(testcase_name='flax_init', overrides=dict(init_scheme='flax')),
-      dict(testcase_name='hidden_8', overrides=dict(hidden=8)),
-      dict(testcase_name='all_operators', overrides=dict(n_symbols=16)),
-      dict(testcase_name='long_target', overrides=dict(tgt_len=11)),
+    dict(testcase_name='deep', overrides=dict(enc_layers=2, dec_layers=2)),
+    dict(testcase_name='no_batch_norm', overrides=dict(batch_norm=False)),
+    dict(
+      testcase_name='dropout_train', overrides=dict(dropout=0.2), train=True
+    ),
+    dict(testcase_name='flax_init', overrides=dict(init_scheme='flax')),
+    dict(testcase_name='hidden_8', overrides=dict(hidden=8)),
+    dict(testcase_name='all_operators', overrides=dict(n_symbols=16)),
+    dict(testcase_name='long_target', overrides=dict(tgt_len=11)),
   )
   def test_logits_shape_and_finite(self, overrides, train=False):
     kwargs = dict(n_symbols=_N_SYMBOLS, tgt_len=_TGT_LEN) | overrides
@@ -189,7 +190,7 @@ class OutputShapeTest(parameterized.TestCase):
     ids = np.random.default_rng(1).integers(0, n_symbols, (batch, src_len))
     lengths = np.array([src_len, 5, 3, 1])[:, None]
     ids = jnp.asarray(
-        np.where(np.arange(src_len) < lengths, ids, n_symbols), jnp.int32
+      np.where(np.arange(src_len) < lengths, ids, n_symbols), jnp.int32
     )
 
     @jax.jit  # Init and two applies in one compilation, to save time.
@@ -200,23 +201,28 @@ class OutputShapeTest(parameterized.TestCase):
       logits = []
       for seed in (2, 3):
         out, updates = net.apply(
-            variables, ids, train=True,
-            rngs={'dropout': jax.random.key(seed)}, mutable=['batch_stats'],
+          variables,
+          ids,
+          train=True,
+          rngs={'dropout': jax.random.key(seed)},
+          mutable=['batch_stats'],
         )
         logits.append(out)
       return logits[0], updates, logits[1]
 
     logits, updates, other = init_and_apply(ids)
     chex.assert_shape(
-        logits, (batch, tgt_len, n_symbols),
-        custom_message=f'logits of Seq2Seq({overrides})',
+      logits,
+      (batch, tgt_len, n_symbols),
+      custom_message=f'logits of Seq2Seq({overrides})',
     )
     chex.assert_tree_all_finite(logits)
     chex.assert_tree_all_finite(updates)
     if train:
       self.assertGreater(
-          _max_abs_diff(logits, other), 1e-4,
-          msg='train-mode dropout should make the logits depend on the key',
+        _max_abs_diff(logits, other),
+        1e-4,
+        msg='train-mode dropout should make the logits depend on the key',
       )
 
 
@@ -224,8 +230,8 @@ def _randomise(params, seed, scale=0.5):
   """Normal values shaped like `params`, so that no bias is trivially zero."""
   rng = np.random.default_rng(seed)
   return jax.tree.map(
-      lambda x: jnp.asarray(scale * rng.standard_normal(x.shape), x.dtype),
-      params,
+    lambda x: jnp.asarray(scale * rng.standard_normal(x.shape), x.dtype),
+    params,
   )
 
 
@@ -233,7 +239,7 @@ def _to_optimized_cell(params, direction):
   """Our BiLSTM params of one direction as `nn.OptimizedLSTMCell` params."""
   kernels = jnp.split(params['kernel'][direction], 4, axis=-1)
   recurrent = jnp.split(
-      params['recurrence']['recurrent_kernel'][direction], 4, axis=-1
+    params['recurrence']['recurrent_kernel'][direction], 4, axis=-1
   )
   biases = jnp.split(params['bias'][direction], 4, axis=-1)
   cell = {}
@@ -253,12 +259,13 @@ class BiLSTMReferenceTest(absltest.TestCase):
     super().setUpClass()
     batch, steps, features = 3, 7, 5
     rng = np.random.default_rng(0)
-    cls.x = jnp.asarray(rng.standard_normal((batch, steps, features)),
-                        jnp.float32)
+    cls.x = jnp.asarray(
+      rng.standard_normal((batch, steps, features)), jnp.float32
+    )
     layer = model.BiLSTM(cls.hidden, return_sequences=True)
     # Only the shapes of init: every value is replaced by _randomise.
     shapes = jax.eval_shape(
-        lambda key: layer.init(key, x_BxTxF=cls.x), jax.random.key(1)
+      lambda key: layer.init(key, x_BxTxF=cls.x), jax.random.key(1)
     )['params']
     cls.params = _randomise(shapes, seed=2)
 
@@ -279,58 +286,68 @@ class BiLSTMReferenceTest(absltest.TestCase):
   def test_mapped_params_fit_optimized_cell(self):
     # Guards the mapping itself: it must be exactly the cell's own tree.
     want = jax.eval_shape(
-        nn.RNN(nn.OptimizedLSTMCell(self.hidden)).init,
-        jax.random.key(0), self.x,
+      nn.RNN(nn.OptimizedLSTMCell(self.hidden)).init,
+      jax.random.key(0),
+      self.x,
     )
     chex.assert_trees_all_equal_shapes(
-        _to_optimized_cell(self.params, 0), want,
-        custom_message='mapped params do not fit nn.OptimizedLSTMCell',
+      _to_optimized_cell(self.params, 0),
+      want,
+      custom_message='mapped params do not fit nn.OptimizedLSTMCell',
     )
 
   def test_sequences_equal_optimized_lstm_cell(self):
     out = model.BiLSTM(self.hidden, return_sequences=True).apply(
-        {'params': self.params}, x_BxTxF=self.x
+      {'params': self.params}, x_BxTxF=self.x
     )
     chex.assert_shape(out, self.x.shape[:2] + (2 * self.hidden,))
     (want_fw, want_bw), _ = self._reference(self.x)
     chex.assert_trees_all_close(
-        out[..., : self.hidden], want_fw, atol=1e-5,
-        custom_message='forward half vs nn.RNN(OptimizedLSTMCell)',
+      out[..., : self.hidden],
+      want_fw,
+      atol=1e-5,
+      custom_message='forward half vs nn.RNN(OptimizedLSTMCell)',
     )
     chex.assert_trees_all_close(
-        out[..., self.hidden :], want_bw, atol=1e-5,
-        custom_message=(
-            'backward half vs nn.RNN(OptimizedLSTMCell, reverse=True,'
-            ' keep_order=True)'
-        ),
+      out[..., self.hidden :],
+      want_bw,
+      atol=1e-5,
+      custom_message=(
+        'backward half vs nn.RNN(OptimizedLSTMCell, reverse=True,'
+        ' keep_order=True)'
+      ),
     )
 
   def test_final_states_equal_optimized_lstm_cell(self):
     out = model.BiLSTM(self.hidden, return_sequences=False).apply(
-        {'params': self.params}, x_BxTxF=self.x
+      {'params': self.params}, x_BxTxF=self.x
     )
     _, (h_fw, h_bw) = self._reference(self.x)
     chex.assert_trees_all_close(
-        out, jnp.concatenate([h_fw, h_bw], axis=-1), atol=1e-5,
-        custom_message='return_sequences=False should be [h_fw, h_bw]',
+      out,
+      jnp.concatenate([h_fw, h_bw], axis=-1),
+      atol=1e-5,
+      custom_message='return_sequences=False should be [h_fw, h_bw]',
     )
 
   def test_token_ids_equal_one_hot_sequence(self):
     # The gather path must compute the one-hot product; padding (id V) is a
     # zero input row, as in the post.
     n_symbols = 5  # = the feature count of self.x, so the params fit.
-    ids = jnp.array([[0, 4, 2, 1, 3, 5, 5], [3, 3, 0, 5, 5, 5, 5],
-                     [1, 2, 3, 4, 0, 1, 2]], jnp.int32)
-    layer = model.BiLSTM(self.hidden, return_sequences=True)
-    got = layer.apply(
-        {'params': self.params}, ids_BxS=ids, n_symbols=n_symbols
+    ids = jnp.array(
+      [[0, 4, 2, 1, 3, 5, 5], [3, 3, 0, 5, 5, 5, 5], [1, 2, 3, 4, 0, 1, 2]],
+      jnp.int32,
     )
+    layer = model.BiLSTM(self.hidden, return_sequences=True)
+    got = layer.apply({'params': self.params}, ids_BxS=ids, n_symbols=n_symbols)
     x = jax.nn.one_hot(ids, n_symbols)
     self.assertEqual(float(x[0, -1].sum()), 0.0, msg='pad is not a zero row')
     (want_fw, want_bw), _ = self._reference(x)
     chex.assert_trees_all_close(
-        got, jnp.concatenate([want_fw, want_bw], axis=-1), atol=1e-5,
-        custom_message='BiLSTM(ids_BxS) vs OptimizedLSTMCell on one-hots',
+      got,
+      jnp.concatenate([want_fw, want_bw], axis=-1),
+      atol=1e-5,
+      custom_message='BiLSTM(ids_BxS) vs OptimizedLSTMCell on one-hots',
     )
 
   def test_repeated_vector_equals_repeated_sequence(self):
@@ -342,8 +359,10 @@ class BiLSTMReferenceTest(absltest.TestCase):
     x = jnp.repeat(vector[:, None], length, axis=1)
     (want_fw, want_bw), _ = self._reference(x)
     chex.assert_trees_all_close(
-        got, jnp.concatenate([want_fw, want_bw], axis=-1), atol=1e-5,
-        custom_message='BiLSTM(x_BxF, length) vs OptimizedLSTMCell',
+      got,
+      jnp.concatenate([want_fw, want_bw], axis=-1),
+      atol=1e-5,
+      custom_message='BiLSTM(x_BxF, length) vs OptimizedLSTMCell',
     )
 
 
@@ -360,35 +379,39 @@ class PaddingTest(absltest.TestCase):
     def summaries(ids_short, ids_long):
       # Initialised once, at the short length; the variables fit any length.
       variables = layer.init(
-          jax.random.key(0), ids_BxS=ids_short,
-          mask_BxT=ids_short != _N_SYMBOLS, n_symbols=_N_SYMBOLS,
+        jax.random.key(0),
+        ids_BxS=ids_short,
+        mask_BxT=ids_short != _N_SYMBOLS,
+        n_symbols=_N_SYMBOLS,
       )
 
       def summary(ids, masked):
         mask = ids != _N_SYMBOLS if masked else None
         return layer.apply(
-            variables, ids_BxS=ids, mask_BxT=mask, n_symbols=_N_SYMBOLS
+          variables, ids_BxS=ids, mask_BxT=mask, n_symbols=_N_SYMBOLS
         )
 
       return {
-          masked: (summary(ids_short, masked), summary(ids_long, masked))
-          for masked in (True, False)
+        masked: (summary(ids_short, masked), summary(ids_long, masked))
+        for masked in (True, False)
       }
 
     out = summaries(ids_short, ids_long)
     chex.assert_trees_all_close(
-        *out[True], atol=1e-6,
-        custom_message=(
-            f'masked summary differs between padding to {self.short} and'
-            f' {self.long}'
-        ),
+      *out[True],
+      atol=1e-6,
+      custom_message=(
+        f'masked summary differs between padding to {self.short} and'
+        f' {self.long}'
+      ),
     )
     # Without the mask, padding steps are zero inputs that still move the
     # state, so the comparison above would fail: it tests the mask.
     unmasked = _max_abs_diff(*out[False])
     self.assertGreater(
-        unmasked, 1e-3,
-        msg='without a mask the summary should depend on the padding',
+      unmasked,
+      1e-3,
+      msg='without a mask the summary should depend on the padding',
     )
 
   def test_model_logits_ignore_trailing_padding(self):
@@ -396,16 +419,17 @@ class PaddingTest(absltest.TestCase):
     net = _seed_model()
     ids_short, ids_long = _equations(self.short), _equations(self.long)
     both = jax.jit(
-        lambda v, a, b: (net.apply(v, a, train=False),
-                         net.apply(v, b, train=False))
+      lambda v, a, b: (
+        net.apply(v, a, train=False),
+        net.apply(v, b, train=False),
+      )
     )
     chex.assert_trees_all_close(
-        *both(_keras_variables(), ids_short, ids_long),
-        atol=1e-5,
-        custom_message=(
-            f'Seq2Seq logits differ between padding to {self.short} and'
-            f' {self.long}'
-        ),
+      *both(_keras_variables(), ids_short, ids_long),
+      atol=1e-5,
+      custom_message=(
+        f'Seq2Seq logits differ between padding to {self.short} and {self.long}'
+      ),
     )
 
 
@@ -418,11 +442,11 @@ class ApplyModesTest(chex.TestCase):
     apply = self.variant(functools.partial(net.apply, train=False))
     logits = apply(_keras_variables(), _keras_ids()[:_VARIANT_ROWS])
     chex.assert_trees_all_close(
-        jax.nn.softmax(logits, axis=-1),
-        _keras()['probs'][:_VARIANT_ROWS],
-        atol=1e-5,
-        rtol=0,
-        custom_message='apply under this jit variant vs Keras probabilities',
+      jax.nn.softmax(logits, axis=-1),
+      _keras()['probs'][:_VARIANT_ROWS],
+      atol=1e-5,
+      rtol=0,
+      custom_message='apply under this jit variant vs Keras probabilities',
     )
 
   def test_eval_is_deterministic_and_keeps_batch_stats(self):
@@ -432,16 +456,17 @@ class ApplyModesTest(chex.TestCase):
     variables = _keras_variables()
     ids = _keras_ids()[:_VARIANT_ROWS]
     apply = jax.jit(
-        lambda v, ids: net.apply(v, ids, train=False, mutable=['batch_stats'])
+      lambda v, ids: net.apply(v, ids, train=False, mutable=['batch_stats'])
     )
     first, updates = apply(variables, ids)
     second, _ = apply(variables, ids)
     chex.assert_trees_all_equal(
-        first, second, custom_message='two eval-mode calls differ'
+      first, second, custom_message='two eval-mode calls differ'
     )
     chex.assert_trees_all_equal(
-        updates['batch_stats'], variables['batch_stats'],
-        custom_message='eval mode changed batch_stats',
+      updates['batch_stats'],
+      variables['batch_stats'],
+      custom_message='eval mode changed batch_stats',
     )
 
   def test_train_updates_batch_stats_with_keras_momentum(self):
@@ -449,10 +474,13 @@ class ApplyModesTest(chex.TestCase):
     variables = _keras_variables()
     ids = _keras_ids()[:_VARIANT_ROWS]
     apply = jax.jit(
-        lambda v, ids: net.apply(
-            v, ids, train=True, mutable=['batch_stats', 'intermediates'],
-            capture_intermediates=lambda mdl, _: isinstance(mdl, model.BiLSTM),
-        )
+      lambda v, ids: net.apply(
+        v,
+        ids,
+        train=True,
+        mutable=['batch_stats', 'intermediates'],
+        capture_intermediates=lambda mdl, _: isinstance(mdl, model.BiLSTM),
+      )
     )
     _, updates = apply(variables, ids)
     new_stats = updates['batch_stats']
@@ -460,23 +488,26 @@ class ApplyModesTest(chex.TestCase):
     for name in ('encoder_norm', 'decoder_norm'):
       for stat in ('mean', 'var'):
         self.assertGreater(
-            _max_abs_diff(new_stats[name][stat], old_stats[name][stat]), 0,
-            msg=f'train mode left batch_stats[{name!r}][{stat!r}] unchanged',
+          _max_abs_diff(new_stats[name][stat], old_stats[name][stat]),
+          0,
+          msg=f'train mode left batch_stats[{name!r}][{stat!r}] unchanged',
         )
     # The moving averages follow Keras' BatchNormalization (momentum 0.99).
     inputs = {
-        'encoder_norm': updates['intermediates']['encoder_0']['__call__'][0],
-        'decoder_norm': updates['intermediates']['decoder_0']['__call__'][0],
+      'encoder_norm': updates['intermediates']['encoder_0']['__call__'][0],
+      'decoder_norm': updates['intermediates']['decoder_0']['__call__'][0],
     }
     for name, x in inputs.items():
       axes = tuple(range(x.ndim - 1))
       want = {
-          'mean': 0.99 * old_stats[name]['mean'] + 0.01 * x.mean(axes),
-          'var': 0.99 * old_stats[name]['var'] + 0.01 * x.var(axes),
+        'mean': 0.99 * old_stats[name]['mean'] + 0.01 * x.mean(axes),
+        'var': 0.99 * old_stats[name]['var'] + 0.01 * x.var(axes),
       }
       chex.assert_trees_all_close(
-          new_stats[name], want, atol=1e-5,
-          custom_message=f'{name} moving statistics are not momentum 0.99',
+        new_stats[name],
+        want,
+        atol=1e-5,
+        custom_message=f'{name} moving statistics are not momentum 0.99',
       )
 
 
@@ -496,9 +527,10 @@ class InitialisationTest(parameterized.TestCase):
     want = np.zeros((2, 4 * h), np.float32)
     want[:, h : 2 * h] = 1.0
     np.testing.assert_array_equal(
-        bias, want,
-        err_msg=f'{layer} bias: forget gate (block 2 of i,f,g,o) should be 1,'
-        ' all others 0',
+      bias,
+      want,
+      err_msg=f'{layer} bias: forget gate (block 2 of i,f,g,o) should be 1,'
+      ' all others 0',
     )
 
   @parameterized.parameters('encoder_0', 'decoder_0')
@@ -508,56 +540,66 @@ class InitialisationTest(parameterized.TestCase):
     for direction in range(2):
       k = kernel[direction]
       chex.assert_trees_all_close(
-          k @ k.T, jnp.eye(self.hidden), atol=1e-5,
-          custom_message=f'{layer} recurrent kernel {direction}: K @ K.T != I',
+        k @ k.T,
+        jnp.eye(self.hidden),
+        atol=1e-5,
+        custom_message=f'{layer} recurrent kernel {direction}: K @ K.T != I',
       )
     self.assertGreater(
-        _max_abs_diff(kernel[0], kernel[1]), 0.1,
-        msg=f'{layer}: both directions got the same recurrent kernel',
+      _max_abs_diff(kernel[0], kernel[1]),
+      0.1,
+      msg=f'{layer}: both directions got the same recurrent kernel',
     )
 
   @parameterized.parameters(
-      (('encoder_0', 'kernel'),), (('decoder_0', 'kernel'),),
-      (('output', 'kernel'),),
+    (('encoder_0', 'kernel'),),
+    (('decoder_0', 'kernel'),),
+    (('output', 'kernel'),),
   )
   def test_keras_input_kernels_are_glorot_uniform(self, path):
     kernel = np.asarray(self.params[path[0]][path[1]])
     fan_in, fan_out = kernel.shape[-2:]
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     self.assertLessEqual(
-        np.abs(kernel).max(), limit,
-        msg=f'{path} exceeds the Glorot-uniform limit {limit:.4f}',
+      np.abs(kernel).max(),
+      limit,
+      msg=f'{path} exceeds the Glorot-uniform limit {limit:.4f}',
     )
     # Uniform on [-limit, limit]: fills the range, std = limit / sqrt(3).
     self.assertGreater(
-        np.abs(kernel).max(), 0.9 * limit,
-        msg=f'{path} does not reach the Glorot-uniform range',
+      np.abs(kernel).max(),
+      0.9 * limit,
+      msg=f'{path} does not reach the Glorot-uniform range',
     )
     np.testing.assert_allclose(
-        kernel.std(), limit / np.sqrt(3), rtol=0.1,
-        err_msg=f'{path} spread is not Glorot-uniform',
+      kernel.std(),
+      limit / np.sqrt(3),
+      rtol=0.1,
+      err_msg=f'{path} spread is not Glorot-uniform',
     )
     if kernel.ndim == 3:
       self.assertGreater(
-          _max_abs_diff(kernel[0], kernel[1]), 0.1,
-          msg=f'{path}: both directions got the same kernel',
+        _max_abs_diff(kernel[0], kernel[1]),
+        0.1,
+        msg=f'{path}: both directions got the same kernel',
       )
 
   def test_flax_scheme_has_zero_biases(self):
     layer = model.BiLSTM(self.hidden, init_scheme='flax')
     x = jnp.zeros((2, 3))
     params = jax.jit(lambda key: layer.init(key, x_BxF=x, length=1))(
-        jax.random.key(0)
+      jax.random.key(0)
     )['params']
     np.testing.assert_array_equal(
-        params['bias'], np.zeros((2, 4 * self.hidden)),
-        err_msg="init_scheme='flax': the LSTM bias should be all zero",
+      params['bias'],
+      np.zeros((2, 4 * self.hidden)),
+      err_msg="init_scheme='flax': the LSTM bias should be all zero",
     )
 
   def test_unknown_scheme_is_rejected(self):
     with self.assertRaisesRegex(ValueError, "'keras' or 'flax'"):
       _seed_model(init_scheme='glorot').init(
-          jax.random.key(0), jnp.zeros((1, 4), jnp.int32)
+        jax.random.key(0), jnp.zeros((1, 4), jnp.int32)
       )
 
 

@@ -36,17 +36,22 @@ def test_parser_answers_any_text_with_a_result_or_a_value_error(text):
   assert all(0 <= x <= 99 for x in operands)
   # The canonical text reads back as the same equation.
   assert evaluate.parse_expression(TASK.text(operands, ops), TASK) == (
-      operands, ops)
+    operands,
+    ops,
+  )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.integers(0, 99), min_size=3, max_size=3),
-       st.lists(st.sampled_from('+-*/'), min_size=2, max_size=2),
-       st.sampled_from(['', ' ', '  ']))
+@given(
+  st.lists(st.integers(0, 99), min_size=3, max_size=3),
+  st.lists(st.sampled_from('+-*/'), min_size=2, max_size=2),
+  st.sampled_from(['', ' ', '  ']),
+)
 def test_parser_reads_every_well_formed_expression(operands, ops, gap):
   ops = [op if op != '/' or x else '+' for op, x in zip(ops, operands[1:])]
   text = gap.join(
-      [str(operands[0])] + [f'{op}{gap}{x}' for op, x in zip(ops, operands[1:])])
+    [str(operands[0])] + [f'{op}{gap}{x}' for op, x in zip(ops, operands[1:])]
+  )
   got_operands, got_ops = evaluate.parse_expression(text, TASK)
   assert got_operands == operands
   assert [TASK.operators[o] for o in got_ops] == ops
@@ -54,22 +59,33 @@ def test_parser_reads_every_well_formed_expression(operands, ops, gap):
 
 @pytest.fixture(scope='module')
 def predictor():
-  model = model_lib.Seq2Seq(n_symbols=TASK.vocab.size, tgt_len=TASK.tgt_len,
-                            hidden=8)
-  variables = model.init(jax.random.key(0),
-                         jnp.zeros((1, TASK.src_len), jnp.int32))
+  model = model_lib.Seq2Seq(
+    n_symbols=TASK.vocab.size, tgt_len=TASK.tgt_len, hidden=8
+  )
+  variables = model.init(
+    jax.random.key(0), jnp.zeros((1, TASK.src_len), jnp.int32)
+  )
   return evaluate.Predictor(model, TASK, variables)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.one_of(st.text(max_size=30),
-                          st.from_regex(r'\A[0-9]{1,3} ?[-+*/] ?[0-9]{1,3} ?'
-                                        r'[-+*/] ?[0-9]{1,3}\Z')),
-                min_size=1, max_size=6))
+@given(
+  st.lists(
+    st.one_of(
+      st.text(max_size=30),
+      st.from_regex(
+        r'\A[0-9]{1,3} ?[-+*/] ?[0-9]{1,3} ?'
+        r'[-+*/] ?[0-9]{1,3}\Z'
+      ),
+    ),
+    min_size=1,
+    max_size=6,
+  )
+)
 def test_predict_answers_every_line_without_crashing(predictor, lines):
   results = predictor(lines)
   assert len(results) == len(lines)
-  for line, (ok, text) in zip(lines, results):
+  for ok, text in results:
     assert '\n' not in text
     if ok:
       assert ' = ' in text, text
@@ -107,8 +123,9 @@ def test_corrupt_checkpoint_falls_back_to_the_previous_one(tmp_path):
           f.write(b'\x00garbage')
   messages = []
   ckpt = checkpoint_lib.Checkpointer(str(tmp_path), say=messages.append)
-  state, epoch = ckpt.restore_latest({'w': jnp.zeros((64,))},
-                                     say=messages.append)
+  state, epoch = ckpt.restore_latest(
+    {'w': jnp.zeros((64,))}, say=messages.append
+  )
   assert epoch == 1 and float(state['w'][0]) == 1.0
   assert len(messages) == 1 and 'epoch 2' in messages[0], messages
   assert 'unreadable' in messages[0] and '\n' not in messages[0]
@@ -125,8 +142,9 @@ def test_damaged_checkpoint_data_falls_back_to_the_previous_one(tmp_path):
         f.write(b'\x00garbage')
   messages = []
   ckpt = checkpoint_lib.Checkpointer(str(tmp_path), say=messages.append)
-  state, epoch = ckpt.restore_latest({'w': jnp.zeros((64,))},
-                                     say=messages.append)
+  state, epoch = ckpt.restore_latest(
+    {'w': jnp.zeros((64,))}, say=messages.append
+  )
   assert epoch == 1 and float(state['w'][0]) == 1.0
   assert len(messages) == 1 and 'epoch 2' in messages[0], messages
 
@@ -139,12 +157,23 @@ def test_no_readable_checkpoint_returns_none(tmp_path):
 def launch(workdir, *extra):
   env = dict(os.environ, XLA_FLAGS='', PYTHONWARNINGS='ignore')
   return subprocess.Popen(
-      [sys.executable, os.path.join(ROOT, 'launch.py'),
-       '--config=configs/tiny.py', f'--workdir={workdir}',
-       '--config.n_examples=9000', '--config.epochs=4',
-       '--config.eval_grid=False', '--config.parallel=jit', *extra],
-      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-      text=True)
+    [
+      sys.executable,
+      os.path.join(ROOT, 'launch.py'),
+      '--config=configs/tiny.py',
+      f'--workdir={workdir}',
+      '--config.n_examples=9000',
+      '--config.epochs=4',
+      '--config.eval_grid=False',
+      '--config.parallel=jit',
+      *extra,
+    ],
+    cwd=ROOT,
+    env=env,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.STDOUT,
+    text=True,
+  )
 
 
 def metric_rows(workdir):
@@ -152,6 +181,7 @@ def metric_rows(workdir):
   if not os.path.exists(path):
     return []
   import json  # pylint: disable=g-import-not-at-top
+
   return [json.loads(line) for line in open(path) if line.endswith('\n')]
 
 

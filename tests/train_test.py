@@ -38,15 +38,17 @@ def fresh(config):
   train_set, test_set = train.build_datasets(config, setup, k_data)
   tx = train.make_optimizer(config, setup.steps_per_epoch)
   state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
-      k_init)
+    k_init
+  )
   return setup, state, train_set, test_set, k_train
 
 
 def run_epochs(config, mode, n_devices, n_epochs):
   setup, state, train_set, _, key = fresh(config)
   devices = parallel.make_devices(mode, n_devices)
-  epoch_fn = devices.map_epoch(functools.partial(
-      train.train_epoch, setup=setup, n_devices=devices.count))
+  epoch_fn = devices.map_epoch(
+    functools.partial(train.train_epoch, setup=setup, n_devices=devices.count)
+  )
   placed = devices.replicate(state)
   train_set = devices.place(train_set) if train_set else None
   losses = []
@@ -67,13 +69,13 @@ def test_train_step_learns_on_a_small_problem():
   losses = []
   for i in range(150):
     rows = (jnp.arange(64) + 64 * i) % train_set.size
-    state, metrics = step(state, data.Batch(*(x[rows] for x in
-                                              train_set.batch)))
+    state, metrics = step(
+      state, data.Batch(*(x[rows] for x in train_set.batch))
+    )
     losses.append(float(metrics['loss']))
   after = evaluate(state, test_set.batch)
   assert np.mean(losses[-10:]) < 0.6 * np.mean(losses[:10]), losses[::10]
-  assert after['char_accuracy'] > before['char_accuracy'] + 0.3, (before,
-                                                                 after)
+  assert after['char_accuracy'] > before['char_accuracy'] + 0.3, (before, after)
   assert int(state.step) == 150
 
 
@@ -91,10 +93,15 @@ def test_pmap_shard_map_and_jit_reach_the_same_state(dataset):
   for mode in ('pmap', 'shard_map'):
     multi, loss_8 = run_epochs(config, mode, 8, 2)
     chex.assert_trees_all_close(
-        multi.params, single.params, atol=2e-4, rtol=2e-3,
-        custom_message=f'{mode} on 8 devices vs jit on 1')
-    chex.assert_trees_all_close(multi.batch_stats, single.batch_stats,
-                                atol=2e-4, rtol=2e-3)
+      multi.params,
+      single.params,
+      atol=2e-4,
+      rtol=2e-3,
+      custom_message=f'{mode} on 8 devices vs jit on 1',
+    )
+    chex.assert_trees_all_close(
+      multi.batch_stats, single.batch_stats, atol=2e-4, rtol=2e-3
+    )
     np.testing.assert_allclose(loss_8, loss_1, rtol=1e-4)
     assert int(multi.step) == int(single.step)
 
@@ -139,14 +146,25 @@ def trained(tmp_path_factory):
 
 def test_training_writes_every_output(trained):
   workdir, summary = trained
-  for name in ('config.json', 'metrics.jsonl', 'accuracy.png', 'eval.json',
-               'grid.png', 'grid_errors.txt'):
+  for name in (
+    'config.json',
+    'metrics.jsonl',
+    'accuracy.png',
+    'eval.json',
+    'grid.png',
+    'grid_errors.txt',
+  ):
     path = os.path.join(workdir, name)
     assert os.path.getsize(path) > 0, f'{name} missing or empty'
   rows = read_rows(workdir)
   assert [r['epoch'] for r in rows] == [1, 2, 3]
-  for key in ('train_loss', 'val_loss', 'val_char_accuracy',
-              'val_exact_match', 'train_exact_match'):
+  for key in (
+    'train_loss',
+    'val_loss',
+    'val_char_accuracy',
+    'val_exact_match',
+    'train_exact_match',
+  ):
     assert all(np.isfinite(r[key]) for r in rows), key
   assert rows[-1]['train_loss'] < rows[0]['train_loss']
   result = json.load(open(os.path.join(workdir, 'eval.json')))
@@ -156,12 +174,12 @@ def test_training_writes_every_output(trained):
 
 
 def test_same_seed_same_metrics_and_resume_continues_the_same_run(
-    trained, tmp_path):
+  trained, tmp_path
+):
   workdir, _ = trained
   full = read_rows(workdir)
   resumed_dir = str(tmp_path / 'resumed')
-  train.train_and_evaluate(tiny_config(epochs=1, eval_grid=False),
-                           resumed_dir)
+  train.train_and_evaluate(tiny_config(epochs=1, eval_grid=False), resumed_dir)
   train.train_and_evaluate(tiny_config(eval_grid=False), resumed_dir)
   resumed = read_rows(resumed_dir)
   assert [r['epoch'] for r in resumed] == [1, 2, 3]
@@ -192,11 +210,13 @@ def test_checkpoint_from_8_devices_continues_on_1(trained, tmp_path, mode):
   reference = read_rows(workdir)
   moved = str(tmp_path / 'moved')
   train.train_and_evaluate(
-      tiny_config(epochs=1, parallel=mode, eval_grid=False), moved)
+    tiny_config(epochs=1, parallel=mode, eval_grid=False), moved
+  )
   train.train_and_evaluate(tiny_config(epochs=2, eval_grid=False), moved)
   rows = read_rows(moved)
   assert [r['epoch'] for r in rows] == [1, 2]
   for got, want in zip(rows, reference):
     for key in ('train_loss', 'val_loss'):
-      np.testing.assert_allclose(got[key], want[key], rtol=2e-3,
-                                 err_msg=f'{key} of epoch {got["epoch"]}')
+      np.testing.assert_allclose(
+        got[key], want[key], rtol=2e-3, err_msg=f'{key} of epoch {got["epoch"]}'
+      )

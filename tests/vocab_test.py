@@ -11,56 +11,63 @@ from lstm_math import vocab as vocab_lib
 
 
 class SymbolsTest(parameterized.TestCase):
-
   def test_addition_is_the_posts_13_symbols(self):
     voc = vocab_lib.Vocab('+')
     self.assertEqual(
-        voc.symbols, '0123456789+ \0',
-        msg=f'addition symbols are {voc.symbols!r}, not the post\'s order',
+      voc.symbols,
+      '0123456789+ \0',
+      msg=f"addition symbols are {voc.symbols!r}, not the post's order",
     )
     self.assertEqual(voc.size, 13, msg='the post has 13 addition symbols')
 
   @parameterized.named_parameters(
-      ('plus', '+', '0123456789+ \0'),
-      ('minus', '-', '0123456789- \0'),
-      ('times', '*', '0123456789* \0'),
-      ('divide', '/', '0123456789/ \0'),
-      ('plus_minus', '+-', '0123456789+- \0'),
-      ('all_in_order', '+-*/', '0123456789+-*/ \0'),
-      ('all_shuffled', '/*-+', '0123456789+-*/ \0'),
-      ('times_plus', '*+', '0123456789+* \0'),
-      ('repeated', '++--', '0123456789+- \0'),
+    ('plus', '+', '0123456789+ \0'),
+    ('minus', '-', '0123456789- \0'),
+    ('times', '*', '0123456789* \0'),
+    ('divide', '/', '0123456789/ \0'),
+    ('plus_minus', '+-', '0123456789+- \0'),
+    ('all_in_order', '+-*/', '0123456789+-*/ \0'),
+    ('all_shuffled', '/*-+', '0123456789+-*/ \0'),
+    ('times_plus', '*+', '0123456789+* \0'),
+    ('repeated', '++--', '0123456789+- \0'),
   )
   def test_symbol_order(self, operators, expected):
     voc = vocab_lib.Vocab(operators)
     self.assertEqual(
-        voc.symbols, expected,
-        msg=f'Vocab({operators!r}) must list digits, then its operators in'
-        ' +-*/ order, then space and end',
+      voc.symbols,
+      expected,
+      msg=f'Vocab({operators!r}) must list digits, then its operators in'
+      ' +-*/ order, then space and end',
     )
     self.assertEqual(voc.size, len(expected))
 
   @parameterized.named_parameters(
-      ('plus', '+'), ('mixed', '+-*/'), ('divide', '/'))
+    ('plus', '+'), ('mixed', '+-*/'), ('divide', '/')
+  )
   def test_special_ids(self, operators):
     voc = vocab_lib.Vocab(operators)
-    self.assertEqual(voc.pad_id, voc.size, msg='pad id must be just past'
-                     ' the last symbol')
+    self.assertEqual(
+      voc.pad_id, voc.size, msg='pad id must be just past the last symbol'
+    )
     self.assertEqual(voc.eos_id, voc.size - 1, msg='end is the last symbol')
     self.assertEqual(voc.space_id, voc.size - 2, msg='space precedes end')
     self.assertEqual(voc.symbols[voc.eos_id], '\0')
     self.assertEqual(voc.symbols[voc.space_id], ' ')
     for op in voc.operators:
-      self.assertEqual(voc.symbols[voc.op_id(op)], op,
-                       msg=f'op_id({op!r}) points at the wrong symbol')
+      self.assertEqual(
+        voc.symbols[voc.op_id(op)],
+        op,
+        msg=f'op_id({op!r}) points at the wrong symbol',
+      )
 
   def test_digit_id_is_its_value(self):
     for operators in ('+', '-', '+-*/'):
       voc = vocab_lib.Vocab(operators)
       for d in range(10):
         self.assertEqual(
-            int(voc.encode(str(d))[0]), d,
-            msg=f'Vocab({operators!r}): digit {d} has another id',
+          int(voc.encode(str(d))[0]),
+          d,
+          msg=f'Vocab({operators!r}): digit {d} has another id',
         )
 
   def test_minus_id(self):
@@ -70,36 +77,44 @@ class SymbolsTest(parameterized.TestCase):
       _ = vocab_lib.Vocab('+').minus_id
 
   def test_equal_operator_sets_give_equal_vocabs(self):
-    self.assertEqual(vocab_lib.Vocab('-+'), vocab_lib.Vocab('+-'),
-                     msg='operators are canonicalised, so the vocabs match')
+    self.assertEqual(
+      vocab_lib.Vocab('-+'),
+      vocab_lib.Vocab('+-'),
+      msg='operators are canonicalised, so the vocabs match',
+    )
     self.assertEqual(hash(vocab_lib.Vocab('*/')), hash(vocab_lib.Vocab('/*')))
 
   @parameterized.named_parameters(
-      ('unknown', 'x'), ('empty', ''), ('one_bad', '+x'), ('caret', '^'),
-      ('digit', '1'), ('space', ' '))
+    ('unknown', 'x'),
+    ('empty', ''),
+    ('one_bad', '+x'),
+    ('caret', '^'),
+    ('digit', '1'),
+    ('space', ' '),
+  )
   def test_bad_operator_sets_raise(self, operators):
     with pytest.raises(ValueError, match=re.escape(f'operators={operators!r}')):
       vocab_lib.Vocab(operators)
 
 
 class EncodeDecodeTest(parameterized.TestCase):
-
   @parameterized.named_parameters(
-      ('sum', '+', '89 + 7'),
-      ('zeros', '+', '0 + 0'),
-      ('long', '+', '999 + 999'),
-      ('mixed', '+-*/', '131 + 83 - 744 * 33 / 2'),
-      ('negative', '+-', '-82'),
-      ('answer', '+', '  96'),
-      ('empty', '+', ''),
+    ('sum', '+', '89 + 7'),
+    ('zeros', '+', '0 + 0'),
+    ('long', '+', '999 + 999'),
+    ('mixed', '+-*/', '131 + 83 - 744 * 33 / 2'),
+    ('negative', '+-', '-82'),
+    ('answer', '+', '  96'),
+    ('empty', '+', ''),
   )
   def test_round_trip(self, operators, text):
     voc = vocab_lib.Vocab(operators)
     ids = voc.encode(text)
     self.assertEqual(ids.dtype, np.int32)
     self.assertEqual(ids.shape, (len(text),))
-    self.assertEqual(voc.decode(ids), text,
-                     msg=f'{text!r} did not survive encode/decode')
+    self.assertEqual(
+      voc.decode(ids), text, msg=f'{text!r} did not survive encode/decode'
+    )
     # With end-of-sequence and padding after it, too.
     padded = voc.encode(text + '\0', length=len(text) + 4)
     self.assertEqual(voc.decode(padded), text)
@@ -107,24 +122,32 @@ class EncodeDecodeTest(parameterized.TestCase):
   def test_encode_ids(self):
     voc = vocab_lib.Vocab('+')
     np.testing.assert_array_equal(
-        voc.encode('89 + 7\0'), [8, 9, 11, 10, 11, 7, 12],
-        err_msg='ids of "89 + 7" in the post\'s table',
+      voc.encode('89 + 7\0'),
+      [8, 9, 11, 10, 11, 7, 12],
+      err_msg='ids of "89 + 7" in the post\'s table',
     )
 
   def test_decode_stops_at_end_of_sequence(self):
     voc = vocab_lib.Vocab('+')
     ids = voc.encode('12\0' + '34')
-    self.assertEqual(voc.decode(ids), '12',
-                     msg='decode must stop at the first end symbol')
+    self.assertEqual(
+      voc.decode(ids), '12', msg='decode must stop at the first end symbol'
+    )
     self.assertEqual(voc.decode(voc.encode('\0' + '5')), '')
 
   def test_decode_skips_padding(self):
     voc = vocab_lib.Vocab('+')
     ids = [1, voc.pad_id, 2, voc.pad_id, voc.pad_id, 3, voc.eos_id, 4]
-    self.assertEqual(voc.decode(ids), '123',
-                     msg='pad ids must be skipped, not decoded or fatal')
-    self.assertEqual(voc.decode(np.asarray([[1, 2], [3, voc.pad_id]])),
-                     '123', msg='decode reads any shape row-major')
+    self.assertEqual(
+      voc.decode(ids),
+      '123',
+      msg='pad ids must be skipped, not decoded or fatal',
+    )
+    self.assertEqual(
+      voc.decode(np.asarray([[1, 2], [3, voc.pad_id]])),
+      '123',
+      msg='decode reads any shape row-major',
+    )
 
   def test_decode_batch(self):
     voc = vocab_lib.Vocab('+-')
@@ -136,8 +159,9 @@ class EncodeDecodeTest(parameterized.TestCase):
     voc = vocab_lib.Vocab('+')
     ids = voc.encode('1 + 2', length=8)
     np.testing.assert_array_equal(
-        ids, [1, 11, 10, 11, 2, 13, 13, 13],
-        err_msg='encode(length=8) must pad with pad_id (13)',
+      ids,
+      [1, 11, 10, 11, 2, 13, 13, 13],
+      err_msg='encode(length=8) must pad with pad_id (13)',
     )
     self.assertEqual(ids.dtype, np.int32)
     np.testing.assert_array_equal(voc.encode('12', length=2), [1, 2])
@@ -156,14 +180,15 @@ class EncodeDecodeTest(parameterized.TestCase):
     self.assertIn('position 3', message)
     self.assertIn('allowed:', message)
     for shown in ("'0'", "'9'", "'+'", "' ' (space)", "'\\0' (end)"):
-      self.assertIn(shown, message,
-                    msg=f'the allowed list should show {shown}: {message}')
+      self.assertIn(
+        shown, message, msg=f'the allowed list should show {shown}: {message}'
+      )
 
   @parameterized.named_parameters(
-      ('minus_in_addition', '+', '7 - 3', "'-'"),
-      ('times_in_plus_minus', '+-', '7 * 3', "'*'"),
-      ('letter', '+-*/', '7 a 3', "'a'"),
-      ('unicode_digit', '+', '\u0663', repr('\u0663')),
+    ('minus_in_addition', '+', '7 - 3', "'-'"),
+    ('times_in_plus_minus', '+-', '7 * 3', "'*'"),
+    ('letter', '+-*/', '7 a 3', "'a'"),
+    ('unicode_digit', '+', '\u0663', repr('\u0663')),
   )
   def test_characters_outside_the_task_raise(self, operators, text, shown):
     voc = vocab_lib.Vocab(operators)
