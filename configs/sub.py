@@ -15,9 +15,10 @@ def get_config():
   c = config_lib.base()
   c.operators = '-'
   c.pad_operands = True
+  c.pad_result = True  # '-007': the sign and every digit at a fixed place.
   c.weighting = 'mixed'  # Short operands as common as long ones, half the time.
   c.distinct_operands = False  # a - a = 0 is an answer too.
-  c.hidden_size = 64
+  c.hidden_size = 96
   c.batch_size = 128
   c.learning_rate = 0.005
   c.schedule = 'warmup_cosine'

@@ -210,3 +210,19 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
   for a, b in zip(rows_whole, rows_resumed):
     a.pop('elapsed_s'), b.pop('elapsed_s')
     assert a == b, (a, b)
+
+
+def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
+  workdir = str(tmp_path)
+  run = launch(workdir, '--config.epochs=50', '--config.examples_after=3')
+  deadline = time.time() + 240
+  while len(metric_rows(workdir)) < 1 and time.time() < deadline:
+    assert run.poll() is None, run.communicate()[0][-2000:]
+    time.sleep(0.01)
+  run.send_signal(signal.SIGINT)
+  out = run.communicate(timeout=240)[0]
+  assert run.returncode == 0, out[-2000:]
+  assert 'caught SIGINT: stopping after this epoch' in out, out[-2000:]
+  assert 'examples after training:' in out
+  assert len(metric_rows(workdir)) < 50
+  assert os.path.exists(os.path.join(workdir, 'accuracy.png'))
