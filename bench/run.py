@@ -71,19 +71,8 @@ def matmul_gflops(n=2048) -> float:
   return 2 * n**3 / seconds / 1e9
 
 
-def seed_state(config):
-  setup = train.make_setup(config)
-  k_data, k_init, k_train = train.run_keys(config.seed)
-  train_set, test_set = train.build_datasets(config, setup, k_data)
-  tx = train.make_optimizer(config, setup.steps_per_epoch)
-  state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
-    k_init
-  )
-  return setup, state, train_set, test_set, k_train
-
-
 def bench_train(config):
-  setup, state, train_set, _, key = seed_state(config)
+  setup, state, train_set, _, key = train.initial_run(config)
   step = jax.jit(train.train_step, donate_argnums=0)
   batch = data.Batch(*(x[: config.batch_size] for x in train_set.batch))
   state, _ = step(state, batch)

@@ -280,6 +280,19 @@ def build_datasets(config, setup: Setup, key):
   )
 
 
+def initial_run(config):
+  """(setup, fresh state, train set, test set, train key) of a config.
+
+  What `train_and_evaluate` starts from, for notebooks, tests and benchmarks.
+  """
+  setup = make_setup(config)
+  k_data, k_init, k_train = run_keys(config.seed)
+  train_set, test_set = build_datasets(config, setup, k_data)
+  tx = make_optimizer(config, setup.steps_per_epoch)
+  state = jax.jit(functools.partial(create_train_state, setup, tx))(k_init)
+  return setup, state, train_set, test_set, k_train
+
+
 def check_workdir(workdir: str) -> None:
   """Fails fast, in one line, when the workdir cannot take a run's files."""
   try:

@@ -32,15 +32,7 @@ def tiny_config(**overrides):
   return c
 
 
-def fresh(config):
-  setup = train.make_setup(config)
-  k_data, k_init, k_train = train.run_keys(config.seed)
-  train_set, test_set = train.build_datasets(config, setup, k_data)
-  tx = train.make_optimizer(config, setup.steps_per_epoch)
-  state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
-    k_init
-  )
-  return setup, state, train_set, test_set, k_train
+fresh = train.initial_run
 
 
 def run_epochs(config, mode, n_devices, n_epochs):
