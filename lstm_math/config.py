@@ -39,6 +39,7 @@ def base() -> ml_collections.ConfigDict:
   c.distinct_operands = True  # seed: pairs a != b (itertools.permutations).
   # 'uniform' | 'digits' (every operand length alike) | 'mixed' (half each).
   c.weighting = 'uniform'
+  c.carry_boost = 0.0  # seed: (1 + b)**carries more likely; 0 turns it off.
   c.steps_per_epoch = 0  # stream: steps between evaluations (required).
 
   # The model.
@@ -93,6 +94,7 @@ _FIELDS = {
     "'uniform', 'digits' or 'mixed'",
   ),
   'steps_per_epoch': (int, lambda v: v >= 0, 'an integer >= 0'),
+  'carry_boost': (float, lambda v: 0 <= v <= 100, 'a number in [0, 100]'),
   'hidden_size': (int, lambda v: 1 <= v <= 4096, 'an integer in [1, 4096]'),
   'enc_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
   'dec_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
@@ -183,6 +185,11 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
         ' training equations; lower it or raise n_examples'
       )
   else:
+    if config.carry_boost:
+      raise data.ConfigError(
+        f'carry_boost={config.carry_boost}: weights the seed sample only;'
+        " use dataset='seed' or carry_boost=0"
+      )
     if config.steps_per_epoch < 1:
       raise data.ConfigError(
         f"steps_per_epoch={config.steps_per_epoch}: dataset='stream' needs"

@@ -548,6 +548,21 @@ def _log_operand_prob(x: jax.Array, task: Task, weighting: str):
   return jnp.logaddexp(np.log(0.5) + uniform, np.log(0.5) + digits)
 
 
+def carry_count(eqs: Equations, task: Task) -> jax.Array:
+  """Carries of `a + b` (borrows of `a - b`) column by column; else 0."""
+  a, b = eqs.operands_BxK[:, 0], eqs.operands_BxK[:, 1]
+  plus, minus, _, _ = _op_masks(task, eqs.ops_BxK1)
+  big, small = jnp.maximum(a, b), jnp.minimum(a, b)
+  carry = borrow = count = jnp.zeros_like(a)
+  for place in range(task.operand_width):
+    a_i, b_i = (a // 10**place) % 10, (b // 10**place) % 10
+    carry = (a_i + b_i + carry >= 10).astype(a.dtype)
+    big_i, small_i = (big // 10**place) % 10, (small // 10**place) % 10
+    borrow = (big_i - small_i - borrow < 0).astype(a.dtype)
+    count += jnp.where(plus[:, 0], carry, jnp.where(minus[:, 0], borrow, 0))
+  return count
+
+
 def seed_dataset(
   key: jax.Array,
   task: Task,
@@ -555,6 +570,7 @@ def seed_dataset(
   split: float,
   distinct_operands: bool = True,
   weighting: str = 'uniform',
+  carry_boost: float = 0.0,
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
 
@@ -564,13 +580,17 @@ def seed_dataset(
   equations, but drawn (Gumbel top-k, a weighted sample without replacement)
   as `sample_equations` draws operands: every operand length equally likely
   (or, for 'mixed', half of the time), so short operands are no longer rare.
+  `carry_boost` b > 0 makes an equation with c carries (or borrows)
+  (1 + b)**c times as likely: long carry chains are where models err.
   """
   size = task.grid_size
-  if weighting == 'uniform':
+  weighted = weighting != 'uniform' or carry_boost > 0
+  if not weighted:
     perm = jax.random.permutation(key, size)
   else:
     every = grid_equations(jnp.arange(size), task)
     log_w = _log_operand_prob(every.operands_BxK, task, weighting).sum(axis=1)
+    log_w += np.log1p(carry_boost) * carry_count(every, task)
     perm = jnp.argsort(-(log_w + jax.random.gumbel(key, (size,))))
   if distinct_operands:
     eqs = grid_equations(perm, task)
@@ -584,7 +604,7 @@ def seed_dataset(
     )
   n_test = n_test_examples(n_examples, split)
   chosen = perm[:n_examples]
-  if weighting != 'uniform':
+  if weighted:
     # Top-k comes heaviest first; shuffle so the test set is a fair part.
     chosen = jax.random.permutation(jax.random.fold_in(key, 1), chosen)
   chosen = grid_equations(chosen, task)

@@ -265,7 +265,7 @@ def run_keys(seed: int):
 def build_datasets(config, setup: Setup, key):
   """(train set or None when streaming, test set), on the device."""
   if config.dataset == 'seed':
-    make = jax.jit(data.seed_dataset, static_argnums=(1, 2, 3, 4, 5))
+    make = jax.jit(data.seed_dataset, static_argnums=(1, 2, 3, 4, 5, 6))
     return make(
       key,
       setup.task,
@@ -273,6 +273,7 @@ def build_datasets(config, setup: Setup, key):
       config.split,
       config.distinct_operands,
       config.weighting,
+      config.carry_boost,
     )
   n_test = data.n_test_examples(config.n_examples, config.split)
   return None, data.stream_test_set(

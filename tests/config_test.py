@@ -55,6 +55,10 @@ BAD = [
   (dict(dropout=1.0), 'dropout=1.0: must be a number in'),
   (dict(weighting='log'), "weighting='log'"),
   (
+    dict(carry_boost=1.0, dataset='stream', steps_per_epoch=5),
+    'carry_boost=1.0: weights the seed sample only',
+  ),
+  (
     dict(schedule='warmup_cosine', warmup_epochs=300),
     'warmup_epochs=300: must be below epochs=200',
   ),

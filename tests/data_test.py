@@ -779,3 +779,21 @@ class ConfigErrorTest(parameterized.TestCase):
 
 if __name__ == '__main__':
   absltest.main()
+
+
+def test_carry_count_and_carry_boost():
+  add, sub = data.Task(), data.Task(operators='-')
+  eqs = data.Equations(
+    jnp.asarray([[999, 1], [154, 446], [123, 100], [500, 499]], jnp.int32),
+    jnp.zeros((4, 1), jnp.int32),
+  )
+  np.testing.assert_array_equal(data.carry_count(eqs, add), [3, 2, 0, 0])
+  np.testing.assert_array_equal(data.carry_count(eqs, sub), [0, 1, 0, 2])
+  means = []
+  for boost in (0.0, 1.0):
+    train, _ = data.seed_dataset(
+      jax.random.key(0), add, 5_000, 0.1, False, 'uniform', boost
+    )
+    means.append(float(jnp.mean(data.carry_count(train.eqs, add))))
+    assert len({tuple(r) for r in np.asarray(train.eqs.operands_BxK)}) == 4500
+  assert means[1] > means[0] + 0.3, means
