@@ -175,21 +175,28 @@ def analyse(operands_NxK, n_right_N, seen_N, task: data.Task) -> dict:
   return result
 
 
-def answer_text(pred_T, task: data.Task) -> str:
-  """A predicted answer as people read it: `118`, or quoted when malformed.
+def answer_texts(pred_NxT, task: data.Task) -> list[str]:
+  """Predicted answers as people read them: `118`, or quoted when malformed.
 
-  A well-formed answer is the canonical integer (no leading zeros, a sign
-  only when negative); anything else, such as `'0018'` or `'1 8'`, is shown
-  quoted, exactly as the model wrote it.
+  An answer is well-formed when its ids are exactly how the task writes its
+  value (layout, padding, sign); anything else, such as `'0018'` in the
+  post's layout or `'1 8'`, is shown quoted, as the model wrote it.
   """
-  text = task.vocab.decode(pred_T)
-  if task.reverse_target:
-    text = text[::-1]
-  text = text.strip(' ')
-  values, valid = data.decode_target(np.asarray(pred_T)[None], task)
-  if valid[0] and str(values[0]) == text:
-    return text
-  return repr(text)
+  pred_NxT = np.asarray(pred_NxT)
+  if not len(pred_NxT):
+    return []
+  values, valid = data.decode_target(pred_NxT, task)
+  canonical = np.asarray(
+    data.encode_target(jnp.asarray(values, jnp.int32), task)
+  )
+  texts = []
+  for row, value, ok, written in zip(pred_NxT, values, valid, canonical):
+    if ok and np.array_equal(row, written):
+      texts.append(str(value))
+      continue
+    text = task.vocab.decode(row)
+    texts.append(repr(text[::-1] if task.reverse_target else text))
+  return texts
 
 
 def write_errors(
@@ -210,11 +217,11 @@ def write_errors(
       f'# {len(wrong)} wrong equations: equation = prediction'
       ' (expected), * marks equations seen in training\n'
     )
+    shown = answer_texts(pred_NxT[wrong], task)
     for j, i in enumerate(wrong):
       text = task.text(operands_NxK[i], ops_NxK1[i])
-      shown = answer_text(pred_NxT[i], task)
       mark = ' *' if seen_N is not None and seen_N[i] else ''
-      f.write(f'{text} = {shown} (expected {expected[j]}){mark}\n')
+      f.write(f'{text} = {shown[j]} (expected {expected[j]}){mark}\n')
 
 
 def seen_mask(
@@ -477,17 +484,16 @@ class Predictor:
     if good:
       operands = np.asarray([p[0] for p in good], np.int32)
       ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
-      values, valid, pred = self.answer_equations(operands, ops)
+      _, _, pred = self.answer_equations(operands, ops)
+      shown = answer_texts(pred, self.task)
       j = 0
       for i, p in enumerate(parsed):
         if p is None:
           continue
         text = self.task.text(*p)
         exact = self.task.python_result(*p)
-        shown = answer_text(pred[j], self.task)
-        note = '' if shown == str(exact) else f'   (wrong: expected {exact})'
-
-        results[i] = (True, f'{text} = {shown}{note}')
+        note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
+        results[i] = (True, f'{text} = {shown[j]}{note}')
         j += 1
     return results
 

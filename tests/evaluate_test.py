@@ -177,3 +177,20 @@ def test_predict_answers_good_lines_and_reports_bad_ones(model_and_variables):
   assert results[2][1].startswith('40 + 9 = ')
   assert "'bad': error: unknown character 'b'" in results[1][1]
   assert 'outside the trained range' in results[3][1]
+
+
+@pytest.mark.parametrize(
+  'task, written, shown',
+  [
+    (data.Task(), ' 118\0', '118'),
+    (data.Task(), '0118\0', "'0118'"),
+    (data.Task(), ' 1 8\0', "' 1 8'"),
+    (data.Task(operators='-', pad_result=True), '-002\0', '-2'),
+    (data.Task(operators='-', pad_result=True), '-000\0', "'-000'"),
+    (data.Task(operators='-', pad_result=True), '  -2\0', "'  -2'"),
+    (data.Task(reverse_target=True), '811 \0', '118'),
+  ],
+)
+def test_answer_texts_show_malformed_answers_as_written(task, written, shown):
+  ids = task.vocab.encode(written)[None]
+  assert evaluate.answer_texts(ids, task) == [shown]
