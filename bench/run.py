@@ -106,21 +106,28 @@ def bench_train(config):
   )
 
 
-def bench_grid(setup, state, config):
+def bench_grid(setup, state, config, chunks=(1_024, 4_096, 16_384)):
+  """The whole grid at the config's chunk size, and at a few others."""
   devices = parallel.make_devices(config.parallel)
-  evaluator = evaluate.GridEvaluator(
-    setup.model, setup.task, devices, chunk=config.eval_chunk, progress_parts=1
-  )
   variables = {'params': state.params, 'batch_stats': state.batch_stats}
-  start = time.perf_counter()
-  evaluator(variables, progress=False)
-  first = time.perf_counter() - start
-  seconds, _ = timed(
-    lambda v: evaluator(v, progress=False), variables, repeats=3
-  )
+  sweep = {}
+  for chunk in sorted(set(chunks) | {config.eval_chunk}):
+    evaluator = evaluate.GridEvaluator(
+      setup.model, setup.task, devices, chunk=chunk, progress_parts=1
+    )
+    start = time.perf_counter()
+    evaluator(variables, progress=False)
+    first = time.perf_counter() - start
+    seconds, _ = timed(
+      lambda v, e=evaluator: e(v, progress=False), variables, repeats=3
+    )
+    sweep[chunk] = dict(seconds=seconds, first_call_s=first)
+  best = sweep[config.eval_chunk]
   return dict(
-    grid_eval_s=seconds,
-    grid_eval_first_call_s=first,
+    grid_eval_s=best['seconds'],
+    grid_eval_first_call_s=best['first_call_s'],
+    grid_chunk=config.eval_chunk,
+    grid_eval_s_by_chunk={k: round(v['seconds'], 3) for k, v in sweep.items()},
     grid_devices=devices.count,
   )
 
@@ -216,8 +223,15 @@ def main():
   for key, value in results.items():
     if isinstance(value, float):
       print(f'{key:<28} {value:>14.4g}')
-    elif not isinstance(value, list):
+    elif not isinstance(value, (list, dict)):
       print(f'{key:<28} {value!s:>14}')
+  for chunk, seconds in results['grid_eval_s_by_chunk'].items():
+    print(f'{"grid_eval_s, chunk " + str(chunk):<28} {seconds:>14.4g}')
+  for run in results.get('time_to_seed_runs', []):
+    print(
+      f'time_to_seed, seed {run["seed"]:<10} {run["wall_s"]:>14.4g}'
+      f'  ({run["epochs"]} epochs, reached: {run["reached"]})'
+    )
   print(json.dumps(results))
 
 

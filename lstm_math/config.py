@@ -65,7 +65,7 @@ def base() -> ml_collections.ConfigDict:
   c.distributed = False  # jax.distributed.initialize() for multi-host.
 
   # Evaluation and output.
-  c.eval_chunk = 16_384  # Grid equations per jitted chunk.
+  c.eval_chunk = 4_096  # Grid equations a chunk: bench/run.py chose it.
   c.eval_random = 100_000  # Held-out equations when there is no grid.
   c.eval_grid = True  # Evaluate the grid at the end of training.
   c.checkpoint_every = 1  # Epochs between saves of the latest state.
