@@ -39,7 +39,7 @@ def base() -> ml_collections.ConfigDict:
   c.distinct_operands = True  # seed: pairs a != b (itertools.permutations).
   # 'uniform' | 'digits' (every operand length alike) | 'mixed' (half each).
   c.weighting = 'uniform'
-  c.carry_boost = 0.0  # seed: (1 + b)**carries more likely; 0 turns it off.
+  c.carry_boost = 0.0  # seed: (1 + b)**carry columns more likely; 0: off.
   c.steps_per_epoch = 0  # stream: steps between evaluations (required).
 
   # The model.

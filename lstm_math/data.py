@@ -549,7 +549,12 @@ def _log_operand_prob(x: jax.Array, task: Task, weighting: str):
 
 
 def carry_count(eqs: Equations, task: Task) -> jax.Array:
-  """Carries of `a + b` (borrows of `a - b`) column by column; else 0."""
+  """Columns of `a + b` that make or pass on a carry; else 0.
+
+  A column makes a carry when its digits and the carry in reach 10, and
+  passes one on when its digits sum to 9 (for `a - b`: borrows, and columns
+  of equal digits). Models err where chains of these meet.
+  """
   a, b = eqs.operands_BxK[:, 0], eqs.operands_BxK[:, 1]
   plus, minus, _, _ = _op_masks(task, eqs.ops_BxK1)
   big, small = jnp.maximum(a, b), jnp.minimum(a, b)
@@ -559,7 +564,11 @@ def carry_count(eqs: Equations, task: Task) -> jax.Array:
     carry = (a_i + b_i + carry >= 10).astype(a.dtype)
     big_i, small_i = (big // 10**place) % 10, (small // 10**place) % 10
     borrow = (big_i - small_i - borrow < 0).astype(a.dtype)
-    count += jnp.where(plus[:, 0], carry, jnp.where(minus[:, 0], borrow, 0))
+    plus_chain = carry | (a_i + b_i == 9)
+    minus_chain = borrow | (big_i == small_i)
+    count += jnp.where(
+      plus[:, 0], plus_chain, jnp.where(minus[:, 0], minus_chain, 0)
+    )
   return count
 
 
