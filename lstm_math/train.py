@@ -466,8 +466,6 @@ def train_and_evaluate(
   else:
     writer.truncate_after(0)
   rows = writer.read()
-  best_loss = ckpt.best_val_loss()
-  best_loss = float('inf') if best_loss is None else best_loss
 
   eval_fn = jax.jit(eval_metrics)
   if first_epoch == 1:
@@ -510,20 +508,22 @@ def train_and_evaluate(
           f' {row["val_loss"]} (test); lower learning_rate'
           f' ({config.learning_rate}) or set grad_clip'
         )
-      if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+      reached = bool(config.stop_exact) and (
+        row['val_exact_match'] >= config.stop_exact
+      )
+      last = reached or stop.requested or epoch == config.epochs
+      if last or epoch % config.checkpoint_every == 0:
         ckpt.save(epoch, state, row['val_loss'])
-      best_loss = min(best_loss, row['val_loss'])
       writer.write(row)
       rows.append(row)
       last_row = row
       say(metrics_lib.format_epoch(row, config.epochs))
-      if config.stop_exact and row['val_exact_match'] >= config.stop_exact:
+      if reached:
         say(
           f'test exact-match {row["val_exact_match"]:.4f} reached'
           f' stop_exact={config.stop_exact}: stopping'
         )
-        break
-      if stop.requested:
+      if last:
         break
 
   if metrics_lib.is_main_process() and rows:
