@@ -5,7 +5,9 @@
 Results run from -999 to 999 and are written with a leading '-'. The
 switches of configs/add_exact.py; the post's 27,000 training equations.
 
-Expect: see the README's results table (grid errors and training time).
+Expect (2-core CPU, 2026-11-29): 2,205 wrong of 1,000,000 (exact-match
+0.9978), most where the lower two digits of a and b are equal; about 4
+minutes.
 """
 
 from lstm_math import config as config_lib
