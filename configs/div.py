@@ -8,9 +8,9 @@ divisor is never 0, so the grid is 1,000 x 999. Fresh equations every step
 from the 90% of the grid that is not held out.
 
 Expect (2-core CPU, 2026-11-29): 3,432 wrong of 999,000 (exact-match
-0.9966; 0.9950 on the held-out tenth), on the lines a = k * b where the
-quotient changes and at divisors below 10; about 5 minutes. With uniform
-operands instead of 'mixed': 8,891 wrong.
+0.9966; 0.9950 on the held-out tenth), most on the lines a = k * b where
+the quotient changes; about 5 minutes. With uniform operands instead of
+'mixed': 8,891 wrong, many of them at divisors below 10.
 """
 
 from lstm_math import config as config_lib
