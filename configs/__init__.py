@@ -1,0 +1,1 @@
+"""Config files; one may start from another (`from configs import add_exact`)."""
