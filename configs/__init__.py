@@ -1,1 +1,1 @@
-"""Config files; one may start from another (`from configs import add_exact`)."""
+"""Config files; one may build on another: `from configs import add_exact`."""
