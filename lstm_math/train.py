@@ -450,6 +450,9 @@ def train_and_evaluate(
     f' {test_set.size:,} test equations'
   )
 
+  # Synchronous: once an epoch's line is in metrics.jsonl its checkpoint is
+  # on disk, so a kill loses at most the epoch in progress. (Asynchronous
+  # saves were 5-15% faster an epoch; bench/RESULTS.md.)
   ckpt = checkpoint_lib.Checkpointer(
     os.path.join(workdir, 'checkpoints'), say=say
   )
