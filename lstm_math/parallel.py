@@ -53,10 +53,6 @@ class Devices:
   def count(self) -> int:
     return self.mesh.devices.size
 
-  @property
-  def axis_name(self) -> str | None:
-    return None if self.mode == 'jit' else AXIS
-
   def replicate(self, tree):
     """Places `tree` for the per-device function: one copy per device."""
     if self.mode == 'pmap':
@@ -67,11 +63,14 @@ class Devices:
       )
     return self.place(tree)
 
+  def _replicated(self) -> jax.sharding.Sharding:
+    if self.mode == 'jit':
+      return jax.sharding.SingleDeviceSharding(self.mesh.devices.flat[0])
+    return NamedSharding(self.mesh, P())
+
   def place(self, tree):
     """One copy of `tree` for a jit or shard_map function of these devices."""
-    if self.mode == 'jit':
-      return jax.device_put(tree, self.mesh.devices.flat[0])
-    return jax.device_put(tree, NamedSharding(self.mesh, P()))
+    return jax.device_put(tree, self._replicated())
 
   def abstract(self, shapes, replicated: bool):
     """Shapes and shardings of `replicate` (or `place`) of a tree of shapes.
@@ -82,10 +81,7 @@ class Devices:
       return jax.tree.map(
         lambda s: jax.ShapeDtypeStruct((self.count, *s.shape), s.dtype), shapes
       )
-    if self.mode == 'jit':
-      sharding = jax.sharding.SingleDeviceSharding(self.mesh.devices.flat[0])
-    else:
-      sharding = NamedSharding(self.mesh, P())
+    sharding = self._replicated()
     return jax.tree.map(
       lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
       shapes,
