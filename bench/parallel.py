@@ -28,13 +28,7 @@ from lstm_math import train  # pylint: disable=g-import-not-at-top
 
 def main(rounds: int = 5):
   config = config_lib.base()
-  setup = train.make_setup(config)
-  k_data, k_init, k_train = train.run_keys(0)
-  train_set, _ = train.build_datasets(config, setup, k_data)
-  tx = train.make_optimizer(config, setup.steps_per_epoch)
-  state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
-    k_init
-  )
+  setup, state, train_set, _, k_train = train.initial_run(config)
   runs = {}
   for mode, n in (('jit', 1), ('pmap', 8), ('shard_map', 8)):
     devices = parallel.make_devices(mode, n)

@@ -24,13 +24,7 @@ def model_and_variables():
   c.batch_size = 50
   c.hidden_size = 16
   c.batch_norm = False
-  setup = train.make_setup(c)
-  k_data, k_init, k_train = train.run_keys(0)
-  train_set, _ = train.build_datasets(c, setup, k_data)
-  tx = train.make_optimizer(c, setup.steps_per_epoch)
-  state = jax.jit(functools.partial(train.create_train_state, setup, tx))(
-    k_init
-  )
+  setup, state, train_set, _, k_train = train.initial_run(c)
   epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
   for _ in range(12):
     state, _ = epoch(state, train_set, k_train)
