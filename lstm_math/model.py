@@ -24,6 +24,7 @@ from typing import Any
 
 import flax.linen as nn
 import jax
+from jax import lax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -213,6 +214,56 @@ class BiLSTM(nn.Module):
     return out_TxBx2H.transpose(1, 0, 2)
 
 
+class BatchNorm(nn.Module):
+  """Batch normalisation over all axes but the last, with Keras' defaults.
+
+  Computes what `nn.BatchNorm(momentum=0.99, epsilon=1e-3)` computes, with
+  the same variables (so the post's statistics and checkpoints carry over),
+  except for a batch with padding rows: in training, the statistics are sums
+  over the rows where `weight_B` is nonzero, divided by their count, both
+  summed over `axis_name` first. (`nn.BatchNorm` averages per-device masked
+  means, which is wrong when devices hold different numbers of real rows,
+  as they do in an epoch's last, partial batch, and NaN on a device with
+  none.)
+  """
+
+  momentum: float = 0.99
+  epsilon: float = 1e-3
+
+  @nn.compact
+  def __call__(self, x, *, train: bool, axis_name=None, weight_B=None):
+    features = x.shape[-1]
+    scale = self.param('scale', nn.initializers.ones, (features,))
+    bias = self.param('bias', nn.initializers.zeros, (features,))
+    mean = self.variable('batch_stats', 'mean', jnp.zeros, (features,))
+    var = self.variable('batch_stats', 'var', jnp.ones, (features,))
+    if train:
+      axes = tuple(range(x.ndim - 1))
+      if weight_B is None:
+        weight_B = jnp.ones(x.shape[:1], x.dtype)
+      weight = (weight_B != 0).astype(x.dtype)
+      weight = jnp.broadcast_to(
+        weight.reshape(weight.shape + (1,) * (x.ndim - 1)),
+        x.shape[:-1] + (1,),
+      )
+      sums = jnp.stack(
+        [jnp.sum(weight * x, axes), jnp.sum(weight * x * x, axes)]
+      )
+      count = jnp.sum(weight)
+      if axis_name is not None:
+        sums, count = lax.psum((sums, count), axis_name)
+      batch_mean = sums[0] / count
+      batch_var = jnp.maximum(sums[1] / count - batch_mean**2, 0.0)
+      if not self.is_initializing():
+        m = self.momentum
+        mean.value = m * mean.value + (1 - m) * batch_mean
+        var.value = m * var.value + (1 - m) * batch_var
+    else:
+      batch_mean, batch_var = mean.value, var.value
+    inv = scale * lax.rsqrt(batch_var + self.epsilon)
+    return (x - batch_mean) * inv + bias
+
+
 class Seq2Seq(nn.Module):
   """Source ids [B, S] to target logits [B, T, V]; the post's model.
 
@@ -237,7 +288,10 @@ class Seq2Seq(nn.Module):
   init_scheme: str = 'keras'
 
   @nn.compact
-  def __call__(self, src_BxS, *, train: bool = False, axis_name=None):
+  def __call__(
+    self, src_BxS, *, train: bool = False, axis_name=None, weight_B=None
+  ):
+    """Logits [B, T, V]; in training, batch norm counts rows where weight_B."""
     mask_BxS = src_BxS != self.n_symbols
     x_BxSx2H = None
     for layer in range(self.enc_layers):
@@ -253,7 +307,9 @@ class Seq2Seq(nn.Module):
       else:
         out = lstm(x_BxTxF=x_BxSx2H, mask_BxT=mask_BxS)
       x_BxSx2H = out
-    summary_Bx2H = self._norm(x_BxSx2H, train, axis_name, 'encoder_norm')
+    summary_Bx2H = self._norm(
+      x_BxSx2H, train, axis_name, weight_B, 'encoder_norm'
+    )
     summary_Bx2H = nn.Dropout(self.dropout, deterministic=not train)(
       summary_Bx2H
     )
@@ -270,24 +326,19 @@ class Seq2Seq(nn.Module):
         y_BxTx2H = lstm(x_BxF=summary_Bx2H, length=self.tgt_len)
       else:
         y_BxTx2H = lstm(x_BxTxF=y_BxTx2H)
-    y_BxTx2H = self._norm(y_BxTx2H, train, axis_name, 'decoder_norm')
+    y_BxTx2H = self._norm(y_BxTx2H, train, axis_name, weight_B, 'decoder_norm')
     y_BxTx2H = nn.Dropout(self.dropout, deterministic=not train)(y_BxTx2H)
     dense_init = initializers(self.init_scheme)['kernel']
     return nn.Dense(self.n_symbols, kernel_init=dense_init, name='output')(
       y_BxTx2H
     )
 
-  def _norm(self, x, train, axis_name, name):
+  def _norm(self, x, train, axis_name, weight_B, name):
     if not self.batch_norm:
       return x
-    # Keras' BatchNormalization defaults, so the post's statistics carry over.
-    return nn.BatchNorm(
-      use_running_average=not train,
-      momentum=0.99,
-      epsilon=1e-3,
-      axis_name=axis_name if train else None,
-      name=name,
-    )(x)
+    return BatchNorm(name=name)(
+      x, train=train, axis_name=axis_name, weight_B=weight_B
+    )
 
 
 def from_config(

@@ -65,7 +65,9 @@ def make_setup(config: ml_collections.ConfigDict) -> Setup:
     n_train = config.n_examples - data.n_test_examples(
       config.n_examples, config.split
     )
-    steps = n_train // config.batch_size  # The last partial batch is dropped.
+    # As in Keras, the last batch of an epoch may be partial; it is padded
+    # with rows of weight 0 so that every step has the same shape.
+    steps = -(-n_train // config.batch_size)
   else:
     steps = config.steps_per_epoch
   return Setup(
@@ -139,10 +141,14 @@ def train_step(
   *,
   axis_name=None,
   key: jax.Array | None = None,
+  weight_B: jax.Array | None = None,
 ):
   """One Adam step on this device's `batch`; (new state, metrics).
 
   `key` (for dropout) is folded with the step, so no key lives in the state.
+  `weight_B` (0 or 1 a row) marks padding rows of a partial batch: they are
+  left out of the loss, the metrics and the batch-norm statistics. The loss
+  is the mean over the real rows of all devices together.
   """
   rngs = {}
   if key is not None:
@@ -154,15 +160,22 @@ def train_step(
       batch.src_BxS,
       train=True,
       axis_name=axis_name,
+      weight_B=weight_B,
       mutable=['batch_stats'],
       rngs=rngs,
     )
-    sums = sequence_metrics(logits, batch.tgt_BxT)
-    return sums['loss'] / sums['count'], (sums, updates)
+    sums = sequence_metrics(logits, batch.tgt_BxT, weight_B)
+    return sums['loss'] / count, (sums, updates)
 
+  count = jnp.float32(batch.tgt_BxT.shape[0])
+  if weight_B is not None:
+    count = jnp.sum(weight_B.astype(jnp.float32))
+  if axis_name is not None:
+    count = lax.psum(count, axis_name)
   grads, (sums, updates) = jax.grad(loss_fn, has_aux=True)(state.params)
   if axis_name is not None:
-    grads = lax.pmean(grads, axis_name)
+    # Each device's loss is its share of the global mean: gradients add up.
+    grads = lax.psum(grads, axis_name)
   param_updates, opt_state = state.tx.update(
     grads, state.opt_state, state.params
   )
@@ -217,15 +230,22 @@ def train_epoch(
     perm = jax.random.permutation(
       jax.random.fold_in(k_shuffle, epoch), train_set.size
     )
-    n_used = setup.steps_per_epoch * setup.batch_size
-    rows_NxB = perm[:n_used].reshape(setup.steps_per_epoch, setup.batch_size)
+    n_slots = setup.steps_per_epoch * setup.batch_size
+    n_pad = n_slots - train_set.size
+    perm = jnp.concatenate([perm, jnp.zeros(n_pad, perm.dtype)])
+    rows_NxB = perm.reshape(setup.steps_per_epoch, setup.batch_size)
+    real_NxB = (jnp.arange(n_slots) < train_set.size).reshape(rows_NxB.shape)
 
     def get_batch(step, s):
       del step
       rows = _device_slice(rows_NxB[s], n_local, axis_name)
-      return data.Batch(
+      weight = None
+      if n_pad:
+        weight = _device_slice(real_NxB[s], n_local, axis_name)
+      batch = data.Batch(
         train_set.batch.src_BxS[rows], train_set.batch.tgt_BxT[rows]
       )
+      return batch, weight
   else:
 
     def get_batch(step, s):
@@ -240,14 +260,24 @@ def train_epoch(
         start=index * n_local,
         weighting=setup.weighting,
       )
-      return data.make_batch(eqs, setup.task)
+      return data.make_batch(eqs, setup.task), None
 
   def body(state, s):
-    batch = get_batch(state.step, s)
-    return train_step(state, batch, axis_name=axis_name, key=dropout_key)
+    batch, weight = get_batch(state.step, s)
+    state, metrics = train_step(
+      state, batch, axis_name=axis_name, key=dropout_key, weight_B=weight
+    )
+    rows = setup.batch_size if weight is None else jnp.sum(weight)
+    if weight is not None and axis_name is not None:
+      rows = lax.psum(rows, axis_name)
+    return state, (metrics, rows)
 
-  state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
-  return state, jax.tree.map(jnp.mean, metrics)
+  state, (metrics, rows) = lax.scan(
+    body, state, jnp.arange(setup.steps_per_epoch)
+  )
+  # The mean over the epoch's equations, as Keras reports it.
+  share = rows / jnp.sum(rows)
+  return state, jax.tree.map(lambda m: jnp.sum(m * share), metrics)
 
 
 # ------------------------------------------------------------------- loop ---

@@ -511,6 +511,77 @@ class ApplyModesTest(chex.TestCase):
       )
 
 
+class BatchNormTest(parameterized.TestCase):
+  """`model.BatchNorm`: Flax's batch norm, plus padding rows across devices."""
+
+  def _x(self, shape=(24, 5, 6)):
+    rng = np.random.default_rng(0)
+    return jnp.asarray(2.0 + 3.0 * rng.standard_normal(shape), jnp.float32)
+
+  def test_equals_flax_batch_norm_with_keras_defaults(self):
+    x = self._x()
+    ours = model.BatchNorm()
+    flax_bn = nn.BatchNorm(momentum=0.99, epsilon=1e-3)
+    variables = ours.init(jax.random.key(0), x, train=False)
+    chex.assert_trees_all_equal_structs(
+      variables, flax_bn.init(jax.random.key(0), x, use_running_average=True)
+    )
+    variables = jax.tree.map(lambda v: v + 0.5, variables)  # Not the init.
+    for train in (False, True):
+      y, stats = ours.apply(variables, x, train=train, mutable=['batch_stats'])
+      y_flax, stats_flax = flax_bn.apply(
+        variables, x, use_running_average=not train, mutable=['batch_stats']
+      )
+      chex.assert_trees_all_close((y, stats), (y_flax, stats_flax), atol=1e-5)
+
+  def test_weighted_rows_are_left_out_of_the_statistics(self):
+    x = self._x()
+    weight = jnp.arange(24) % 3 != 0  # 16 real rows of 24.
+    bn = model.BatchNorm()
+    variables = bn.init(jax.random.key(0), x, train=False)
+    y, stats = bn.apply(
+      variables, x, train=True, weight_B=weight, mutable=['batch_stats']
+    )
+    y_real, stats_real = bn.apply(
+      variables, x[weight], train=True, mutable=['batch_stats']
+    )
+    chex.assert_trees_all_close(y[weight], y_real, atol=1e-5)
+    chex.assert_trees_all_close(stats, stats_real, atol=1e-6)
+
+  def test_devices_with_different_real_rows_give_the_single_device_result(
+    self,
+  ):
+    # 4 "devices" (a named vmap axis) of 6 rows; the real rows sit unevenly:
+    # 6, 5, 1 and 0 of them, like an epoch's last batch.
+    x = self._x()
+    weight = jnp.arange(24) < 12
+    weight = weight.at[5].set(True).at[11].set(False).at[12].set(True)
+    bn = model.BatchNorm()
+    variables = bn.init(jax.random.key(0), x, train=False)
+
+    def apply(x, w, axis_name=None):
+      return bn.apply(
+        variables,
+        x,
+        train=True,
+        weight_B=w,
+        axis_name=axis_name,
+        mutable=['batch_stats'],
+      )
+
+    y, stats = apply(x, weight)
+    y_dev, stats_dev = jax.vmap(
+      functools.partial(apply, axis_name='d'), axis_name='d'
+    )(x.reshape(4, 6, 5, 6), weight.reshape(4, 6))
+    chex.assert_tree_all_finite((y_dev, stats_dev))
+    chex.assert_trees_all_close(
+      y_dev.reshape(y.shape)[weight], y[weight], atol=1e-5
+    )
+    chex.assert_trees_all_close(
+      jax.tree.map(lambda s: s[0], stats_dev), stats, atol=1e-6
+    )
+
+
 class InitialisationTest(parameterized.TestCase):
   """The 'keras' scheme starts from the post's Keras initialisers."""
 

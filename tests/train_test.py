@@ -71,6 +71,72 @@ def test_train_step_learns_on_a_small_problem():
   assert int(state.step) == 150
 
 
+def test_padding_rows_change_nothing_and_devices_share_the_mean():
+  # The last batch of a seed epoch is padded to the batch size with rows of
+  # weight 0: the step must equal a step on the real rows alone, also when
+  # the real rows sit unevenly on the devices.
+  config = tiny_config()
+  _, state, train_set, _, _ = fresh(config)
+  rows = jnp.arange(64)
+  real = rows < 23  # 23 real rows: devices of 16 hold 16, 7, 0 and 0.
+  padded = data.Batch(*(x[rows] for x in train_set.batch))
+  alone = data.Batch(*(x[:23] for x in train_set.batch))
+  step = jax.jit(train.train_step)
+  want_state, want = step(state, alone)
+  got_state, got = step(state, padded, weight_B=real)
+  chex.assert_trees_all_close(
+    (got_state.params, got_state.batch_stats, got),
+    (want_state.params, want_state.batch_stats, want),
+    atol=1e-4,  # Adam's first step is about lr = 0.01 for every parameter.
+  )
+
+  def on_device(src, tgt, weight):
+    return train.train_step(
+      state, data.Batch(src, tgt), axis_name='d', weight_B=weight
+    )
+
+  dev_state, dev = jax.vmap(on_device, axis_name='d')(
+    padded.src_BxS.reshape(4, 16, -1),
+    padded.tgt_BxT.reshape(4, 16, -1),
+    real.reshape(4, 16),
+  )
+  first = functools.partial(jax.tree.map, lambda x: x[0])
+  chex.assert_trees_all_close(
+    (first(dev_state.params), first(dev_state.batch_stats), first(dev)),
+    (want_state.params, want_state.batch_stats, want),
+    atol=1e-4,  # Adam's first step is about lr = 0.01 for every parameter.
+  )
+
+
+def test_seed_epoch_trains_on_every_equation_once():
+  config = tiny_config(n_examples=1_000, batch_size=64)
+  setup, state, train_set, _, key = fresh(config)
+  assert train_set.size == 900
+  assert setup.steps_per_epoch == 15  # 14 full batches and one of 4.
+  seen = []
+
+  def spy(state, batch, **kwargs):
+    weight = kwargs['weight_B']
+    seen.append(jnp.where(weight[:, None], batch.src_BxS, -1))
+    return state, dict(loss=jnp.float32(0))
+
+  original = train.train_step
+  train.train_step = spy
+  try:
+    with jax.disable_jit():
+      train.train_epoch(state, train_set, key, setup=setup)
+  finally:
+    train.train_step = original
+  got = np.concatenate([np.asarray(x) for x in seen])
+  got = got[got[:, 0] >= 0]
+  want = np.asarray(train_set.batch.src_BxS)
+  assert got.shape == want.shape
+  np.testing.assert_array_equal(
+    np.unique(got, axis=0, return_counts=True)[1],
+    np.unique(want, axis=0, return_counts=True)[1],
+  )
+
+
 def test_state_is_placed_and_holds_no_key():
   _, state, *_ = fresh(tiny_config())
   for leaf in jax.tree.leaves(state):
