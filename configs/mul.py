@@ -7,9 +7,10 @@
 as the test set. 0..999: fresh equations every step (never a held-out one),
 a deeper and wider model; sized for a GPU or TPU rather than 2 CPU cores.
 
-Expect (2-core CPU, 2026-11-29), 0..99: 348 wrong of 10,000, all among the
-1,000 held-out equations (0.652 of them right): the 9,000 training
-equations are learned exactly, the rest only in part; about 4 minutes.
+Expect (2-core CPU, 2026-11-29), 0..99: 375 wrong of 10,000, 369 of them
+among the 1,000 held-out equations (0.631 of them right): the 9,000
+training equations are learned all but exactly, the rest only in part;
+about 2.5 minutes (148 s).
 0..999: not run on the CPU (hours); meant for an accelerator.
 """
 
