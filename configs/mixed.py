@@ -8,8 +8,8 @@ random held-out equations (a fixed hash of each equation holds out 10%;
 training never draws one of them).
 
 Expect (2-core CPU, 2026-11-29), 0..99: exact-match 0.417 on the 100,000
-held-out equations (per character 0.873) after 40 epochs, about 4 minutes;
-far from the 99.9% aimed at. 0..999 is meant for an accelerator.
+held-out equations (per character 0.874) after 40 epochs, about 4 minutes
+(249 s); far from the 99.9% aimed at. 0..999 is meant for an accelerator.
 """
 
 from lstm_math import config as config_lib
