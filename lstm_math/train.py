@@ -235,6 +235,7 @@ def train_epoch(
     perm = jnp.concatenate([perm, jnp.zeros(n_pad, perm.dtype)])
     rows_NxB = perm.reshape(setup.steps_per_epoch, setup.batch_size)
     real_NxB = (jnp.arange(n_slots) < train_set.size).reshape(rows_NxB.shape)
+    rows_N = jnp.sum(real_NxB, axis=1)  # Real rows a step, all devices.
 
     def get_batch(step, s):
       del step
@@ -247,6 +248,7 @@ def train_epoch(
       )
       return batch, weight
   else:
+    rows_N = jnp.full(setup.steps_per_epoch, setup.batch_size)
 
     def get_batch(step, s):
       del s
@@ -264,19 +266,13 @@ def train_epoch(
 
   def body(state, s):
     batch, weight = get_batch(state.step, s)
-    state, metrics = train_step(
+    return train_step(
       state, batch, axis_name=axis_name, key=dropout_key, weight_B=weight
     )
-    rows = setup.batch_size if weight is None else jnp.sum(weight)
-    if weight is not None and axis_name is not None:
-      rows = lax.psum(rows, axis_name)
-    return state, (metrics, rows)
 
-  state, (metrics, rows) = lax.scan(
-    body, state, jnp.arange(setup.steps_per_epoch)
-  )
+  state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
   # The mean over the epoch's equations, as Keras reports it.
-  share = rows / jnp.sum(rows)
+  share = rows_N / jnp.sum(rows_N)
   return state, jax.tree.map(lambda m: jnp.sum(m * share), metrics)
 
 
