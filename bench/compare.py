@@ -6,8 +6,9 @@
 This machine is noisy, so a before/after figure means something only when
 both are measured in one run: each revision is checked out in a temporary
 git worktree and measured in its own process, the revisions taking turns
-`--rounds` times. Each measurement is the median of 150 jitted training
-steps of the seed model (batch 256) and of 3 whole-grid evaluations.
+`--rounds` times. Each measurement is bench/run.py's: the median of 200
+jitted training steps of the seed model (batch 256) and of 3 whole-grid
+evaluations.
 """
 
 import argparse
@@ -19,44 +20,36 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# Runs in a fresh process: the revision's lstm_math modules are imported
+# first, so that bench/run.py (this checkout's, the same for both
+# revisions; it puts this checkout on sys.path) finds them already loaded
+# and measures them with `bench_train` and `bench_grid`.
 _MEASURE = r"""
-import statistics, sys, time
+import importlib.util, sys
 sys.path.insert(0, sys.argv[1])
-import jax
 from lstm_math import config as config_lib, data, evaluate, parallel, train
-
+spec = importlib.util.spec_from_file_location('bench_run', sys.argv[2])
+run = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run)
 config = config_lib.base()
 config.parallel = 'jit'
-setup, state, train_set, _, _ = train.initial_run(config)
-step = jax.jit(train.train_step, donate_argnums=0)
-batch = data.Batch(*(x[: config.batch_size] for x in train_set.batch))
-state, _ = step(state, batch)
-jax.block_until_ready(state)
-steps = []
-for _ in range(150):
-  start = time.perf_counter()
-  state, metrics = step(state, batch)
-  jax.block_until_ready(metrics)
-  steps.append(time.perf_counter() - start)
-evaluator = evaluate.GridEvaluator(
-  setup.model, setup.task, parallel.make_devices('jit'),
-  chunk=config.eval_chunk, progress_parts=1,
-)
-variables = {'params': state.params, 'batch_stats': state.batch_stats}
-evaluator(variables, progress=False)
-grid = []
-for _ in range(3):
-  start = time.perf_counter()
-  evaluator(variables, progress=False)
-  grid.append(time.perf_counter() - start)
-print(statistics.median(steps) * 1e3, statistics.median(grid))
+figures, setup, state = run.bench_train(config)
+grid = run.bench_grid(setup, state, config, chunks=())
+assert train.__file__.startswith(sys.argv[1]), train.__file__
+print(figures['train_step_ms'], grid['grid_eval_s'])
 """
 
 
 def measure(tree: str) -> tuple[float, float]:
   env = dict(os.environ, LSTM_MATH_CACHE='off')
   out = subprocess.run(
-    [sys.executable, '-c', _MEASURE, tree],
+    [
+      sys.executable,
+      '-c',
+      _MEASURE,
+      tree,
+      os.path.join(ROOT, 'bench', 'run.py'),
+    ],
     capture_output=True,
     text=True,
     env=env,
