@@ -33,6 +33,13 @@ N = 2000  # One batch size, so that eager ops hit the cache.
 
 ADDITION = data.Task()
 MIXED3 = data.Task(operators='+-*/', n_terms=3)
+ALL_SWITCHES = data.Task(
+  operators='+-',
+  pad_operands=True,
+  pad_result=True,
+  reverse_source=True,
+  reverse_target=True,
+)
 
 
 def _equations(task, texts):
@@ -262,13 +269,7 @@ class EncodingTest(parameterized.TestCase):
     ),
     (
       'all_switches',
-      data.Task(
-        operators='+-',
-        pad_operands=True,
-        pad_result=True,
-        reverse_source=True,
-        reverse_target=True,
-      ),
+      ALL_SWITCHES,
       '7 - 89',
       '700 - 980',
       '2800-',
@@ -300,13 +301,7 @@ class EncodingTest(parameterized.TestCase):
     ('division_min', data.Task(operators='+/', min_number=5), 'digits'),
     (
       'all_switches',
-      data.Task(
-        operators='+-',
-        pad_operands=True,
-        pad_result=True,
-        reverse_source=True,
-        reverse_target=True,
-      ),
+      ALL_SWITCHES,
       'digits',
     ),
     (

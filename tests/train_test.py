@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from configs import tiny
 from lstm_math import config as config_lib
 from lstm_math import data
 from lstm_math import parallel
@@ -17,13 +18,8 @@ from lstm_math import train
 
 
 def tiny_config(**overrides):
-  c = config_lib.base()
-  c.max_number = 99
-  c.n_examples = 2_000
-  c.batch_size = 64
-  c.hidden_size = 16
+  c = tiny.get_config()
   c.epochs = 3
-  c.eval_chunk = 2_048
   c.examples_before = 0
   c.examples_after = 0
   c.parallel = 'jit'
