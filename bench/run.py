@@ -17,6 +17,9 @@ element-wise work (gates, batch norm, softmax) left out, for the seed model
 
 and a training step as 3 forward passes (forward, and a backward pass of
 twice the forward's work) per equation of the batch.
+
+`grid_gates_s` times what the count leaves out and no code can skip: the
+tanh of the gates and the cell at every recurrent step, for the whole grid.
 """
 
 import argparse
@@ -34,6 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
+from jax import lax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
@@ -132,6 +136,23 @@ def bench_grid(setup, state, config, chunks=(1_024, 4_096, 16_384)):
   )
 
 
+def grid_gates_s(task, hidden: int, chunk: int) -> float:
+  """The grid's LSTM nonlinearities alone: a floor under `grid_eval_s`.
+
+  Every recurrent step of both directions evaluates one tanh per gate and
+  one of the cell, 5H a row: a chain of S + T tanh of a [2, chunk, 5H]
+  array (what one chunk of the grid computes), timed and scaled to the
+  grid's chunks. The FLOP limit leaves this work out.
+  """
+  steps = task.src_len + task.tgt_len
+  x = jax.random.normal(jax.random.key(0), (2, chunk, 5 * hidden))
+  chain = jax.jit(
+    lambda x: lax.fori_loop(0, steps, lambda i, x: jnp.tanh(x), x)
+  )
+  seconds, _ = timed(chain, x, repeats=20)
+  return seconds * -(-task.grid_size // chunk)
+
+
 def time_to_seed(seed: int, extra: list[str]) -> dict:
   """Wall time of the whole command until test exact-match >= 0.999."""
   with tempfile.TemporaryDirectory() as workdir:
@@ -204,6 +225,12 @@ def main():
   results['train_step_limit_ms'] = results['flops_per_step'] / rate * 1e3
   results['grid_eval_ratio'] = (
     results['grid_eval_s'] / results['grid_eval_limit_s']
+  )
+  results['grid_gates_s'] = grid_gates_s(
+    task, config.hidden_size, config.eval_chunk
+  )
+  results['grid_gates_ratio'] = (
+    results['grid_gates_s'] / results['grid_eval_limit_s']
   )
   results['train_step_ratio'] = (
     results['train_step_ms'] / results['train_step_limit_ms']

@@ -1,8 +1,10 @@
 """Orbax checkpoints in `workdir/checkpoints`: the latest and the best.
 
 One `CheckpointManager` keeps the two newest epochs (so a checkpoint left
-partial by a kill still leaves a good one behind it) and the epoch with the
-lowest validation loss (the post's `ModelCheckpoint(save_best_only=True)`).
+partial by a kill still leaves a good one behind it) and the best epoch: by
+default the one with the lowest validation loss (the post's
+`ModelCheckpoint(save_best_only=True)`), or with `best_by='val_exact_match'`
+the one with the most test equations exactly right (ties: the lower loss).
 Every process calls every method; Orbax coordinates the hosts.
 """
 
@@ -13,13 +15,36 @@ from typing import Any
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
+BEST_BY = ('val_loss', 'val_exact_match')
+
+
+def _score(best_by: str):
+  """The metrics of an epoch -> a number, higher is better."""
+  if best_by == 'val_loss':
+    return lambda m: -m['val_loss']
+  # Exact-match moves in steps of 1 / test equations (>= 1e-7 for any test
+  # set that fits in memory); the loss, scaled far below a step, breaks ties.
+  # Checkpoints written before this metric was saved score 0.
+  return lambda m: (
+    m.get('val_exact_match', 0.0) - 1e-9 * min(m['val_loss'], 100.0)
+  )
+
 
 class Checkpointer:
   """Saves and restores a train-state pytree by epoch number."""
 
-  def __init__(self, directory: str, keep_latest: int = 2, say=print):
+  def __init__(
+    self,
+    directory: str,
+    keep_latest: int = 2,
+    say=print,
+    best_by: str = 'val_loss',
+  ):
+    if best_by not in BEST_BY:
+      raise ValueError(f'best_by={best_by!r}: must be one of {BEST_BY}')
     self.directory = os.path.abspath(directory)
     self._keep_latest = keep_latest
+    self._score = _score(best_by)
     try:
       self._manager = self._open()
     except Exception:  # pylint: disable=broad-except
@@ -54,8 +79,8 @@ class Checkpointer:
       [
         checkpoint_managers.LatestN(self._keep_latest),
         checkpoint_managers.BestN(
-          get_metric_fn=lambda m: m['val_loss'],
-          reverse=True,
+          get_metric_fn=self._score,
+          reverse=False,
           n=1,
           keep_checkpoints_without_metrics=False,
         ),
@@ -65,18 +90,23 @@ class Checkpointer:
       self.directory,
       options=ocp.CheckpointManagerOptions(
         preservation_policy=policy,
-        best_fn=lambda m: m['val_loss'],
-        best_mode='min',
+        best_fn=self._score,
+        best_mode='max',
         enable_async_checkpointing=False,
         cleanup_tmp_directories=True,
       ),
     )
 
-  def save(self, epoch: int, state: Any, val_loss: float) -> None:
+  def save(
+    self, epoch: int, state: Any, val_loss: float, val_exact_match: float
+  ) -> None:
     self._manager.save(
       epoch,
       args=ocp.args.StandardSave(state),
-      metrics={'val_loss': float(val_loss)},
+      metrics={
+        'val_loss': float(val_loss),
+        'val_exact_match': float(val_exact_match),
+      },
       force=True,
     )
 
@@ -86,11 +116,11 @@ class Checkpointer:
   def best_epoch(self) -> int | None:
     return self._manager.best_step()
 
-  def best_val_loss(self) -> float | None:
+  def best_metrics(self) -> dict[str, float] | None:
     best = self.best_epoch()
     if best is None:
       return None
-    return self._manager.metrics(best)['val_loss']
+    return self._manager.metrics(best)
 
   def restore(self, epoch: int, template: Any) -> Any:
     return self._manager.restore(epoch, args=ocp.args.StandardRestore(template))

@@ -11,6 +11,7 @@ import numbers
 
 import ml_collections
 
+from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import data
 
 PARALLEL_MODES = ('auto', 'jit', 'pmap', 'shard_map')
@@ -40,6 +41,7 @@ def base() -> ml_collections.ConfigDict:
   # 'uniform' | 'digits' (every operand length alike) | 'mixed' (half each).
   c.weighting = 'uniform'
   c.carry_boost = 0.0  # seed: (1 + b)**carry columns more likely; 0: off.
+  c.near_multiples = 0.0  # stream, a / b: share of a drawn near b's multiples.
   c.steps_per_epoch = 0  # stream: steps between evaluations (required).
 
   # The model.
@@ -59,6 +61,9 @@ def base() -> ml_collections.ConfigDict:
   c.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
   c.epochs = 200
   c.stop_exact = 0.0  # Stop early once test exact-match reaches it; 0: off.
+  # The checkpoint kept as best and evaluated: 'val_loss' (the post) or
+  # 'val_exact_match' (the most test equations exactly right).
+  c.best_by = 'val_loss'
 
   # Devices.
   c.parallel = 'auto'  # 'auto' | 'jit' | 'pmap' | 'shard_map'
@@ -95,6 +100,7 @@ _FIELDS = {
   ),
   'steps_per_epoch': (int, lambda v: v >= 0, 'an integer >= 0'),
   'carry_boost': (float, lambda v: 0 <= v <= 100, 'a number in [0, 100]'),
+  'near_multiples': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
   'hidden_size': (int, lambda v: 1 <= v <= 4096, 'an integer in [1, 4096]'),
   'enc_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
   'dec_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
@@ -109,6 +115,11 @@ _FIELDS = {
   'grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
   'epochs': (int, lambda v: v >= 1, 'a positive integer'),
   'stop_exact': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
+  'best_by': (
+    str,
+    lambda v: v in checkpoint_lib.BEST_BY,
+    ' or '.join(repr(b) for b in checkpoint_lib.BEST_BY),
+  ),
   'parallel': (str, lambda v: v in PARALLEL_MODES, ', '.join(PARALLEL_MODES)),
   'distributed': (bool, None, 'True or False'),
   'eval_chunk': (int, lambda v: v >= 1, 'a positive integer'),
@@ -164,6 +175,11 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       ' test equation'
     )
   if config.dataset == 'seed':
+    if config.near_multiples:
+      raise data.ConfigError(
+        f'near_multiples={config.near_multiples}: weights the stream only;'
+        " use dataset='stream' or near_multiples=0"
+      )
     if not task.has_grid:
       raise data.ConfigError(
         f"dataset='seed' with n_terms={config.n_terms}: the post's sample"
@@ -189,6 +205,12 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       raise data.ConfigError(
         f'carry_boost={config.carry_boost}: weights the seed sample only;'
         " use dataset='seed' or carry_boost=0"
+      )
+    if config.near_multiples and (task.operators != '/' or task.n_terms != 2):
+      raise data.ConfigError(
+        f'near_multiples={config.near_multiples}: draws dividends of a / b'
+        f' only, not operators={task.operators!r} with'
+        f' n_terms={task.n_terms}; use near_multiples=0'
       )
     if config.steps_per_epoch < 1:
       raise data.ConfigError(

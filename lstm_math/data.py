@@ -17,6 +17,7 @@ max_number]`, and the grid of a division task starts `b` at 1.
 """
 
 import dataclasses
+import functools
 import itertools
 import math
 from typing import NamedTuple
@@ -281,7 +282,23 @@ def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
   return jax.random.randint(k_val, (), d_lo, d_hi + 1, jnp.int32)
 
 
-def _sample_one(key: jax.Array, task: Task, weighting: str) -> Equations:
+def _near_multiple(key: jax.Array, task: Task, b: jax.Array) -> jax.Array:
+  """A dividend near a multiple of `b`: q * b + r, |r| <= 3 + b // 20.
+
+  Where the quotient steps from q - 1 to q, a model of division makes its
+  last mistakes (a = q * b and the dividends just below it, further below
+  for larger b), and uniform draws land there rarely.
+  """
+  k_q, k_r = jax.random.split(key)
+  q = jax.random.randint(k_q, (), 0, task.max_number // b + 1, jnp.int32)
+  w = 3 + b // 20
+  r = jax.random.randint(k_r, (), -w, w + 1, jnp.int32)
+  return jnp.clip(q * b + r, task.min_number, task.max_number)
+
+
+def _sample_one(
+  key: jax.Array, task: Task, weighting: str, near_multiples: float = 0.0
+) -> Equations:
   k_ops, *k_terms = jax.random.split(key, task.n_terms + 1)
   n_ops = len(task.operators)
   ops = jax.random.randint(k_ops, (task.n_terms - 1,), 0, n_ops, jnp.int32)
@@ -294,6 +311,15 @@ def _sample_one(key: jax.Array, task: Task, weighting: str) -> Equations:
       x_div = _sample_operand(k_div, task, task.divisor_min, weighting)
       x = jnp.where(ops[k - 1] == div_id, x_div, x)
     operands.append(x)
+  if near_multiples > 0:
+    # Only `a / b` (config.validate checks): its dividend moves near b's
+    # multiples with probability `near_multiples`.
+    # A key of its own, so that the other draws stay as they were.
+    k_coin, k_a = jax.random.split(jax.random.fold_in(key, 0x6E656172))
+    near = jax.random.bernoulli(k_coin, near_multiples)
+    operands[0] = jnp.where(
+      near, _near_multiple(k_a, task, operands[1]), operands[0]
+    )
   return Equations(jnp.stack(operands), ops)
 
 
@@ -304,16 +330,20 @@ def sample_equations(
   *,
   start: int | jax.Array = 0,
   weighting: str = 'uniform',
+  near_multiples: float = 0.0,
 ) -> Equations:
   """`n` random equations; example `i` depends only on `key` and `start + i`.
 
   So any device can make any slice of a global batch, and the batch is the
-  same whatever the number of devices.
+  same whatever the number of devices. `near_multiples` > 0 (division
+  `a / b` only) draws that share of dividends near a multiple of `b`.
   """
   keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
     start + jnp.arange(n, dtype=jnp.int32)
   )
-  return jax.vmap(lambda k: _sample_one(k, task, weighting))(keys)
+  return jax.vmap(lambda k: _sample_one(k, task, weighting, near_multiples))(
+    keys
+  )
 
 
 def _mix32(h: jax.Array) -> jax.Array:
@@ -348,21 +378,24 @@ def sample_training_equations(
   salt: int = 0,
   start: int | jax.Array = 0,
   weighting: str = 'uniform',
+  near_multiples: float = 0.0,
 ) -> Equations:
   """Fresh equations that are never held out: rejected ones are redrawn."""
-  eqs = sample_equations(key, task, n, start=start, weighting=weighting)
+  draw = functools.partial(
+    sample_equations,
+    task=task,
+    n=n,
+    start=start,
+    weighting=weighting,
+    near_multiples=near_multiples,
+  )
+  eqs = draw(key)
   if split <= 0:
     return eqs
 
   def redraw(carry):
     attempt, eqs = carry
-    fresh = sample_equations(
-      jax.random.fold_in(key, -1 - attempt),
-      task,
-      n,
-      start=start,
-      weighting=weighting,
-    )
+    fresh = draw(jax.random.fold_in(key, -1 - attempt))
     bad = is_held_out(eqs, split, salt)[:, None]
     eqs = Equations(*(jnp.where(bad, f, e) for f, e in zip(fresh, eqs)))
     return attempt + 1, eqs

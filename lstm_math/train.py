@@ -55,6 +55,7 @@ class Setup:
   dataset: str
   split: float
   weighting: str
+  near_multiples: float
   seed: int
   dropout: bool
 
@@ -78,6 +79,7 @@ def make_setup(config: ml_collections.ConfigDict) -> Setup:
     dataset=config.dataset,
     split=config.split,
     weighting=config.weighting,
+    near_multiples=config.near_multiples,
     seed=config.seed,
     dropout=config.dropout > 0,
   )
@@ -261,6 +263,7 @@ def train_epoch(
         salt=setup.seed,
         start=index * n_local,
         weighting=setup.weighting,
+        near_multiples=setup.near_multiples,
       )
       return data.make_batch(eqs, setup.task), None
 
@@ -480,7 +483,7 @@ def train_and_evaluate(
   # on disk, so a kill loses at most the epoch in progress. (Asynchronous
   # saves were 5-15% faster an epoch; bench/RESULTS.md.)
   ckpt = checkpoint_lib.Checkpointer(
-    os.path.join(workdir, 'checkpoints'), say=say
+    os.path.join(workdir, 'checkpoints'), say=say, best_by=config.best_by
   )
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   first_epoch = 1
@@ -542,7 +545,7 @@ def train_and_evaluate(
       )
       last = reached or stop.requested or epoch == config.epochs
       if last or epoch % config.checkpoint_every == 0:
-        ckpt.save(epoch, state, row['val_loss'])
+        ckpt.save(epoch, state, row['val_loss'], row['val_exact_match'])
       writer.write(row)
       rows.append(row)
       last_row = row
@@ -564,9 +567,11 @@ def train_and_evaluate(
   best = ckpt.best_epoch()
   if best is not None and best != int(state.step) // setup.steps_per_epoch:
     state = ckpt.restore(best, state)
+    m = ckpt.best_metrics()
     say(
-      f'reloaded the best checkpoint (epoch {best}, val_loss'
-      f' {ckpt.best_val_loss():.5f})'
+      f'reloaded the best checkpoint by {config.best_by} (epoch {best},'
+      f' val_loss {m["val_loss"]:.5f},'
+      f' exact-match {m.get("val_exact_match", float("nan")):.4f})'
     )
   ckpt.close()
   show_examples(
@@ -596,7 +601,9 @@ def load_trained(config, workdir: str):
   devices = parallel.make_devices(config.parallel)
   config_lib.validate(config, devices.count)
   setup = make_setup(config)
-  ckpt = checkpoint_lib.Checkpointer(os.path.join(workdir, 'checkpoints'))
+  ckpt = checkpoint_lib.Checkpointer(
+    os.path.join(workdir, 'checkpoints'), best_by=config.best_by
+  )
   best = ckpt.best_epoch()
   if best is None:
     raise data.ConfigError(

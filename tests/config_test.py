@@ -59,6 +59,13 @@ BAD = [
     'carry_boost=1.0: weights the seed sample only',
   ),
   (
+    dict(near_multiples=0.5, dataset='stream', steps_per_epoch=5),
+    "near_multiples=0.5: draws dividends of a / b only, not operators='\\+'",
+  ),
+  (dict(near_multiples=0.5), 'near_multiples=0.5: weights the stream only'),
+  (dict(best_by='accuracy'), "best_by='accuracy': must be 'val_loss' or"),
+  (dict(near_multiples=1.5), 'near_multiples=1.5: must be a number in'),
+  (
     dict(schedule='warmup_cosine', warmup_epochs=300),
     'warmup_epochs=300: must be below epochs=200',
   ),

@@ -772,6 +772,40 @@ class ConfigErrorTest(parameterized.TestCase):
       data.Task(operators='*', n_terms=4, max_number=216)
 
 
+def test_near_multiples_draws_dividends_where_the_quotient_steps():
+  task = data.Task(operators='/', pad_operands=True)
+  draw = functools.partial(
+    _sample_training, task=task, n=N, split=0.1, weighting='mixed'
+  )
+  draw_near = jax.jit(
+    functools.partial(
+      data.sample_training_equations,
+      task=task,
+      n=N,
+      split=0.1,
+      weighting='mixed',
+      near_multiples=0.5,
+    )
+  )
+  key = jax.random.key(3)
+  plain, near = draw(key), draw_near(key)
+
+  def share_near(eqs):
+    a, b = np.asarray(eqs.operands_BxK).T
+    r = a % b
+    return np.mean(np.minimum(r, b - r) <= 3 + b // 20)
+
+  a, b = np.asarray(near.operands_BxK).T
+  assert a.min() >= 0 and a.max() <= 999 and b.min() >= 1
+  assert not np.any(np.asarray(data.is_held_out(near, 0.1)))
+  # Half the dividends move to within 3 + b // 20 of a multiple of b; the
+  # rest land there by chance as often as before.
+  assert share_near(near) > share_near(plain) + 0.2
+  chex.assert_trees_all_equal(
+    data.compute_results(near, task), jnp.asarray(a // b, jnp.int32)
+  )
+
+
 if __name__ == '__main__':
   absltest.main()
 

@@ -115,7 +115,7 @@ def test_unwritable_workdir_fails_fast(tmp_path):
 def test_damaged_checkpoint_falls_back_to_the_previous_one(tmp_path, damaged):
   ckpt = checkpoint_lib.Checkpointer(str(tmp_path))
   for epoch in (1, 2):
-    ckpt.save(epoch, {'w': jnp.full((64,), float(epoch))}, 1.0 / epoch)
+    ckpt.save(epoch, {'w': jnp.full((64,), float(epoch))}, 1.0 / epoch, 0.5)
   ckpt.close()
   # Damage epoch 2 as a crash mid-write or a bad disk might: its metadata
   # (Orbax reads it on opening the folder) or only its arrays.
@@ -133,6 +133,28 @@ def test_damaged_checkpoint_falls_back_to_the_previous_one(tmp_path, damaged):
   assert epoch == 1 and float(state['w'][0]) == 1.0
   assert len(messages) == 1 and 'epoch 2' in messages[0], messages
   assert 'unreadable' in messages[0] and '\n' not in messages[0]
+
+
+@pytest.mark.parametrize(
+  'best_by, best',
+  [('val_loss', 2), ('val_exact_match', 4)],
+)
+def test_best_checkpoint_by_loss_or_by_exact_match(tmp_path, best_by, best):
+  # (val_loss, val_exact_match) by epoch: the loss is lowest at epoch 2,
+  # exact-match highest at epochs 3 and 4, where the lower loss breaks the tie.
+  history = {1: (0.9, 0.2), 2: (0.1, 0.6), 3: (0.5, 0.8), 4: (0.4, 0.8)}
+  for _ in range(2):  # Once as the run saves, once as --mode=eval reopens.
+    ckpt = checkpoint_lib.Checkpointer(
+      str(tmp_path), keep_latest=1, best_by=best_by
+    )
+    if not ckpt.epochs():
+      for epoch, (loss, exact) in history.items():
+        ckpt.save(epoch, {'w': jnp.full((4,), float(epoch))}, loss, exact)
+    assert ckpt.best_epoch() == best
+    assert ckpt.best_metrics()['val_loss'] == history[best][0]
+    restored = ckpt.restore(best, {'w': jnp.zeros((4,))})
+    assert float(restored['w'][0]) == best
+    ckpt.close()
 
 
 def test_no_readable_checkpoint_returns_none(tmp_path):
