@@ -274,7 +274,7 @@ class Seq2Seq(nn.Module):
     hidden: LSTM units per direction (20 in the post).
     enc_layers, dec_layers: bidirectional layers on each side (1 and 1).
     batch_norm: BatchNorm after the encoder and after the decoder.
-    dropout: dropout rate after the encoder and after each decoder layer.
+    dropout: dropout rate on the encoder's summary and the decoder's output.
     init_scheme: 'keras' (the post's initialisers) or 'flax'.
   """
 
