@@ -312,9 +312,14 @@ def _sample_one(
       x = jnp.where(ops[k - 1] == div_id, x_div, x)
     operands.append(x)
   if near_multiples > 0:
-    # Only `a / b` (config.validate checks): its dividend moves near b's
-    # multiples with probability `near_multiples`.
-    # A key of its own, so that the other draws stay as they were.
+    # The dividend of `a / b` moves near b's multiples with probability
+    # `near_multiples`, drawn with a key of its own so that the other draws
+    # stay as they were.
+    if task.operators != '/' or task.n_terms != 2:
+      raise ConfigError(
+        f'near_multiples={near_multiples}: draws dividends of a / b only,'
+        f' not operators={task.operators!r} with n_terms={task.n_terms}'
+      )
     k_coin, k_a = jax.random.split(jax.random.fold_in(key, 0x6E656172))
     near = jax.random.bernoulli(k_coin, near_multiples)
     operands[0] = jnp.where(

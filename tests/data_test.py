@@ -804,6 +804,8 @@ def test_near_multiples_draws_dividends_where_the_quotient_steps():
   chex.assert_trees_all_equal(
     data.compute_results(near, task), jnp.asarray(a // b, jnp.int32)
   )
+  with pytest.raises(data.ConfigError, match='dividends of a / b only'):
+    data.sample_equations(key, ADDITION, 4, near_multiples=0.5)
 
 
 if __name__ == '__main__':
