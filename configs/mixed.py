@@ -32,4 +32,16 @@ def get_config(max_number: str = '99'):
   c.schedule = 'warmup_cosine'
   c.warmup_epochs = 2
   c.epochs = 40
+  if c.max_number > 99:
+    # Sized for one accelerator and not run (no device was lent): 100,000
+    # steps of 1,024 equations, about 100 million against the 2 million
+    # above, through a deeper and wider model.
+    c.n_examples = 300_000  # 30,000 test equations.
+    c.steps_per_epoch = 500
+    c.hidden_size = 512
+    c.enc_layers = 2
+    c.dec_layers = 2
+    c.batch_size = 1024
+    c.learning_rate = 0.002
+    c.epochs = 200
   return c

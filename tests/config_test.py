@@ -33,6 +33,15 @@ def test_every_config_is_valid_and_documented(path):
   )
 
 
+@pytest.mark.parametrize(
+  'name, arg', [('mul.py', '3'), ('mixed.py', '999'), ('add_pod.py', '4096')]
+)
+def test_config_arguments_make_valid_configs(name, arg):
+  config = load(os.path.join(ROOT, 'configs', name)).get_config(arg)
+  config_lib.validate(config)
+  assert config != load(os.path.join(ROOT, 'configs', name)).get_config()
+
+
 BAD = [
   (dict(batch_size=0), 'batch_size=0: must be a positive integer'),
   (dict(learning_rate=-0.1), 'learning_rate=-0.1: must be a number in'),
