@@ -9,7 +9,11 @@ training never draws one of them).
 
 Expect (2-core CPU, 2026-11-29), 0..99: exact-match 0.417 on the 100,000
 held-out equations (per character 0.874) after 40 epochs, about 4 minutes
-(249 s); far from the 99.9% aimed at. 0..999 is meant for an accelerator.
+(249 s); far from the 99.9% aimed at. Three times as long (120 epochs,
+770 s, 2026-11-30): 0.553 (per character 0.914), so on this CPU the target
+is hours away at best, if this model size reaches it at all. Two layers a
+side learned no faster an epoch (0.084 against 0.098 after 16) at twice
+the time a step. 0..999 is sized for an accelerator and not run.
 """
 
 from lstm_math import config as config_lib
