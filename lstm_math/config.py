@@ -206,12 +206,7 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
         f'carry_boost={config.carry_boost}: weights the seed sample only;'
         " use dataset='seed' or carry_boost=0"
       )
-    if config.near_multiples and (task.operators != '/' or task.n_terms != 2):
-      raise data.ConfigError(
-        f'near_multiples={config.near_multiples}: draws dividends of a / b'
-        f' only, not operators={task.operators!r} with'
-        f' n_terms={task.n_terms}; use near_multiples=0'
-      )
+    data.check_near_multiples(task, config.near_multiples)
     if config.steps_per_epoch < 1:
       raise data.ConfigError(
         f"steps_per_epoch={config.steps_per_epoch}: dataset='stream' needs"

@@ -220,6 +220,16 @@ def _check_task(task: Task) -> None:
   _result_range(task)  # Raises if results overflow int32.
 
 
+def check_near_multiples(task: Task, near_multiples: float) -> None:
+  """`near_multiples` > 0 draws dividends, so only `a / b` can have it."""
+  if near_multiples and (task.operators != '/' or task.n_terms != 2):
+    raise ConfigError(
+      f'near_multiples={near_multiples}: draws dividends of a / b only, not'
+      f' operators={task.operators!r} with n_terms={task.n_terms}; use'
+      ' near_multiples=0'
+    )
+
+
 # ---------------------------------------------------------------- results ---
 
 
@@ -315,11 +325,7 @@ def _sample_one(
     # The dividend of `a / b` moves near b's multiples with probability
     # `near_multiples`, drawn with a key of its own so that the other draws
     # stay as they were.
-    if task.operators != '/' or task.n_terms != 2:
-      raise ConfigError(
-        f'near_multiples={near_multiples}: draws dividends of a / b only,'
-        f' not operators={task.operators!r} with n_terms={task.n_terms}'
-      )
+    check_near_multiples(task, near_multiples)
     k_coin, k_a = jax.random.split(jax.random.fold_in(key, 0x6E656172))
     near = jax.random.bernoulli(k_coin, near_multiples)
     operands[0] = jnp.where(

@@ -23,7 +23,7 @@ _held_out = data.is_held_out
 # Jitted where a new shape would make eager ops compile one by one.
 _sample_training = jax.jit(
   data.sample_training_equations,
-  static_argnames=('task', 'n', 'split', 'weighting'),
+  static_argnames=('task', 'n', 'split', 'weighting', 'near_multiples'),
 )
 _seed_dataset = jax.jit(
   data.seed_dataset,
@@ -777,18 +777,8 @@ def test_near_multiples_draws_dividends_where_the_quotient_steps():
   draw = functools.partial(
     _sample_training, task=task, n=N, split=0.1, weighting='mixed'
   )
-  draw_near = jax.jit(
-    functools.partial(
-      data.sample_training_equations,
-      task=task,
-      n=N,
-      split=0.1,
-      weighting='mixed',
-      near_multiples=0.5,
-    )
-  )
   key = jax.random.key(3)
-  plain, near = draw(key), draw_near(key)
+  plain, near = draw(key), draw(key, near_multiples=0.5)
 
   def share_near(eqs):
     a, b = np.asarray(eqs.operands_BxK).T
