@@ -59,6 +59,7 @@ def base() -> ml_collections.ConfigDict:
   c.warmup_epochs = 0
   c.adam_eps = 1e-7
   c.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
+  c.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
   c.epochs = 200
   c.stop_exact = 0.0  # Stop early once test exact-match reaches it; 0: off.
   # The checkpoint kept as best and evaluated: 'val_loss' (the post) or
@@ -113,6 +114,7 @@ _FIELDS = {
   'warmup_epochs': (int, lambda v: v >= 0, 'an integer >= 0'),
   'adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
   'grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
+  'weight_decay': (float, lambda v: 0 <= v < 1, 'a number in [0, 1) (0: off)'),
   'epochs': (int, lambda v: v >= 1, 'a positive integer'),
   'stop_exact': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
   'best_by': (

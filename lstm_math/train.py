@@ -94,7 +94,17 @@ def make_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int):
     lr = optax.warmup_cosine_decay_schedule(
       0.0, lr, config.warmup_epochs * steps_per_epoch, total
     )
-  adam = optax.adam(lr, eps=config.adam_eps)
+  if config.weight_decay > 0:
+    # Decoupled (AdamW): each weight matrix shrinks by lr * weight_decay a
+    # step; biases and batch-norm scales (vectors) are left alone.
+    adam = optax.adamw(
+      lr,
+      eps=config.adam_eps,
+      weight_decay=config.weight_decay,
+      mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p),
+    )
+  else:
+    adam = optax.adam(lr, eps=config.adam_eps)
   if config.grad_clip > 0:
     return optax.chain(optax.clip_by_global_norm(config.grad_clip), adam)
   return adam

@@ -62,6 +62,7 @@ BAD = [
   (dict(epochs=0), 'epochs=0: must be a positive integer'),
   (dict(init_scheme='he'), "init_scheme='he'"),
   (dict(dropout=1.0), 'dropout=1.0: must be a number in'),
+  (dict(weight_decay=-0.1), r'weight_decay=-0.1: must be a number in \[0, 1\)'),
   (dict(weighting='log'), "weighting='log'"),
   (
     dict(carry_boost=1.0, dataset='stream', steps_per_epoch=5),

@@ -67,6 +67,27 @@ def test_train_step_learns_on_a_small_problem():
   assert int(state.step) == 150
 
 
+def test_weight_decay_shrinks_matrices_and_spares_vectors():
+  zero = lambda tree: jax.tree.map(jnp.zeros_like, tree)
+  for decay in (0.0, 0.1):
+    config = tiny_config(weight_decay=decay, learning_rate=0.01)
+    _, state, *_ = fresh(config)
+    tx = train.make_optimizer(config, 10)
+    params = state.params
+    updates, _ = tx.update(zero(params), tx.init(params), params)
+    leaves = jax.tree.leaves(jax.tree.map(lambda u, p: (u, p), updates, params))
+    pairs = list(zip(leaves[::2], leaves[1::2]))
+    assert any(p.ndim > 1 for _, p in pairs) and any(
+      p.ndim == 1 for _, p in pairs
+    )
+    for u, p in pairs:
+      if decay and p.ndim > 1:
+        # Zero gradients: the update is -lr * decay * the weight itself.
+        np.testing.assert_allclose(u, -0.01 * decay * p, rtol=1e-5, atol=1e-9)
+      else:
+        np.testing.assert_array_equal(u, 0.0)
+
+
 def test_padding_rows_change_nothing_and_devices_share_the_mean():
   # The last batch of a seed epoch is padded to the batch size with rows of
   # weight 0: the step must equal a step on the real rows alone, also when
