@@ -10,9 +10,10 @@ from the 90% of the grid that is not held out.
 Expect (2-core CPU, 2026-11-30): 123 wrong of 999,000 (exact-match 0.99988
 over the grid; **0.99915 on the held-out tenth**, 85 of 99,644 wrong), every
 one a single character, a quotient one off, most at divisors below 60
-where quotients are long; about 11.5 minutes (687 s), over the 10 minutes
-aimed at: most of the excess is evaluating 30,000 test equations every
-epoch (with 3,000 and without near_multiples, 120 epochs took 521 s).
+where quotients are long; about 11 minutes (687 s; re-run alone on the
+machine: the same 123 wrong, 668 s), over the 10 minutes aimed at. Most of
+the excess is evaluating 30,000 test equations every epoch (0.67 s each;
+with 3,000 and without near_multiples, 120 epochs took 521 s).
 
 What got it there: drawing operands by length half the time
 (`weighting='mixed'`): 50 epochs from 8,891 wrong (many at divisors below
