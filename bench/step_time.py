@@ -2,9 +2,9 @@
 
     python bench/step_time.py configs/mul.py:3 configs/mixed.py:999
 
-For configs too large to run here: times a few steps of the config's own
-epoch function (the first call, with compilation, left out) and multiplies
-by the run's steps. The estimate leaves out evaluation and start-up.
+For configs too large to run here: times a few training steps of the
+config (the first call, with compilation, left out) and multiplies by the
+run's steps. The estimate leaves out evaluation and start-up.
 """
 
 import argparse
@@ -20,8 +20,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
+import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
+from lstm_math import data  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
 
 
@@ -35,15 +37,32 @@ def load_config(spec: str):
 
 
 def step_seconds(config, steps: int = 5, repeats: int = 3) -> float:
-  """Median seconds a step over `repeats` epochs of `steps` steps."""
+  """Median seconds a step over `repeats` calls of `steps` steps each.
+
+  Streaming configs run their own epoch function, shortened to `steps`
+  steps (data made on the device included); seed-sample configs, whose
+  epochs are fixed by the sample, run the jitted train step on one batch.
+  """
   setup, state, train_set, _, key = train.initial_run(config)
-  setup = dataclasses.replace(setup, steps_per_epoch=steps)
-  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
-  state, _ = jax.block_until_ready(epoch(state, train_set, key))
+  if train_set is None:
+    setup = dataclasses.replace(setup, steps_per_epoch=steps)
+    epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
+    run = lambda state: epoch(state, None, key)[0]
+  else:
+    rows = jnp.arange(config.batch_size) % train_set.size
+    batch = data.Batch(*(x[rows] for x in train_set.batch))
+    step = jax.jit(train.train_step)
+
+    def run(state):
+      for _ in range(steps):
+        state, _ = step(state, batch)
+      return state
+
+  state = jax.block_until_ready(run(state))
   times = []
   for _ in range(repeats):
     start = time.perf_counter()
-    state, _ = jax.block_until_ready(epoch(state, train_set, key))
+    state = jax.block_until_ready(run(state))
     times.append((time.perf_counter() - start) / steps)
   return statistics.median(times)
 

@@ -1,0 +1,34 @@
+"""bench/step_time.py reads configs as launch.py does and times real steps."""
+
+import importlib.util
+import math
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _step_time():
+  spec = importlib.util.spec_from_file_location(
+    'step_time', os.path.join(ROOT, 'bench', 'step_time.py')
+  )
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_step_time_reads_config_arguments_and_times_steps():
+  step_time = _step_time()
+  mul3 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py:3'))
+  mul2 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py'))
+  assert (mul3.max_number, mul2.max_number) == (999, 99)
+  for dataset in ('seed', 'stream'):
+    small = step_time.load_config(os.path.join(ROOT, 'configs', 'tiny.py'))
+    small.parallel = 'jit'
+    small.dataset = dataset
+    small.steps_per_epoch = 0 if dataset == 'seed' else 30
+    seconds = step_time.step_seconds(small, steps=2, repeats=1)
+    assert math.isfinite(seconds) and 0 < seconds < 5, dataset
+    # A model 16 times wider takes longer a step.
+    small.hidden_size = 256
+    wider = step_time.step_seconds(small, steps=2, repeats=1)
+    assert wider > seconds, (dataset, wider, seconds)
