@@ -10,6 +10,7 @@ one `lax.scan`, making each device's slice of every batch on the device.
 import concurrent.futures
 import dataclasses
 import functools
+import json
 import os
 import signal
 import time
@@ -333,6 +334,63 @@ def initial_run(config):
   return setup, state, train_set, test_set, k_train
 
 
+# What a resumed run may change: how long it runs, how it picks and reports
+# its results, on which devices. Anything else would continue a run under
+# another config than the one that trained its checkpoints.
+RESUME_MAY_CHANGE = frozenset(
+  {
+    'epochs',
+    'stop_exact',
+    'best_by',
+    'parallel',
+    'distributed',
+    'eval_chunk',
+    'eval_random',
+    'eval_grid',
+    'checkpoint_every',
+    'examples_before',
+    'examples_after',
+  }
+)
+
+
+def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Fails fast when the workdir's checkpoints were trained by another config.
+
+  Compares with the workdir's config.json (fields it lacks, from older
+  versions, count as their defaults); fields in `RESUME_MAY_CHANGE` may
+  differ. Without checkpoints there is nothing to resume and nothing to check.
+  """
+  folder = os.path.join(workdir, 'checkpoints')
+  saved = os.path.join(workdir, 'config.json')
+  if not (
+    os.path.isdir(folder)
+    and any(name.isdigit() for name in os.listdir(folder))
+    and os.path.exists(saved)
+  ):
+    return
+  try:
+    with open(saved) as f:
+      before = json.load(f)
+  except (OSError, ValueError):
+    return  # Unreadable: the checkpoints' own metadata is what is left.
+  defaults = json.loads(config_lib.base().to_json_best_effort())
+  now = json.loads(config.to_json_best_effort())
+  changed = [
+    f'{k} {before.get(k, defaults.get(k))!r} -> {now.get(k)!r}'
+    for k in sorted(set(now) | set(before))
+    if k not in RESUME_MAY_CHANGE
+    and before.get(k, defaults.get(k)) != now.get(k, defaults.get(k))
+  ]
+  if changed:
+    raise data.ConfigError(
+      f'workdir {workdir!r} holds checkpoints of a run with another config'
+      f' ({", ".join(changed)}); resume it with its own config (only'
+      f' {", ".join(sorted(RESUME_MAY_CHANGE))} may change) or pass another'
+      ' --workdir'
+    )
+
+
 def check_workdir(workdir: str) -> None:
   """Fails fast, in one line, when the workdir cannot take a run's files."""
   try:
@@ -438,6 +496,7 @@ def train_and_evaluate(
   config_lib.validate(config, devices.count)
   setup = make_setup(config)
   check_workdir(workdir)
+  check_same_run(config, workdir)
   if metrics_lib.is_main_process():
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
@@ -611,6 +670,7 @@ def load_trained(config, workdir: str):
   devices = parallel.make_devices(config.parallel)
   config_lib.validate(config, devices.count)
   setup = make_setup(config)
+  check_same_run(config, workdir)
   ckpt = checkpoint_lib.Checkpointer(
     os.path.join(workdir, 'checkpoints'), best_by=config.best_by
   )

@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
+from configs import tiny
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import data
 from lstm_math import evaluate
@@ -234,3 +235,47 @@ def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
   assert 'examples after training:' in out
   assert len(metric_rows(workdir)) < 50
   assert os.path.exists(os.path.join(workdir, 'accuracy.png'))
+
+
+def _tiny(**overrides):
+  c = tiny.get_config()
+  c.update(
+    epochs=1,
+    eval_grid=False,
+    parallel='jit',
+    examples_before=0,
+    examples_after=0,
+  )
+  c.update(overrides)
+  return c
+
+
+def test_resume_with_another_config_fails_fast_and_keeps_the_run(tmp_path):
+  workdir = str(tmp_path)
+  train.train_and_evaluate(_tiny(), workdir)
+  saved = open(os.path.join(workdir, 'config.json')).read()
+  with pytest.raises(data.ConfigError) as e:
+    train.train_and_evaluate(_tiny(weight_decay=0.1, hidden_size=8), workdir)
+  message = str(e.value)
+  assert 'hidden_size 16 -> 8, weight_decay 0.0 -> 0.1' in message, message
+  assert '\n' not in message and 'another --workdir' in message
+  assert open(os.path.join(workdir, 'config.json')).read() == saved
+  # How long it runs and what it reports may change: this resumes.
+  summary = train.train_and_evaluate(
+    _tiny(epochs=2, best_by='val_exact_match'), workdir
+  )
+  assert summary['last_epoch']['epoch'] == 2
+
+
+def test_config_json_from_before_a_field_existed_still_resumes(tmp_path):
+  config = _tiny()
+  os.makedirs(tmp_path / 'checkpoints' / '1')
+  older = json.loads(config.to_json_best_effort())
+  del older['weight_decay']  # Written before the field existed.
+  (tmp_path / 'config.json').write_text(json.dumps(older))
+  train.check_same_run(config, str(tmp_path))  # Its default: the same run.
+  with pytest.raises(data.ConfigError, match=r'weight_decay 0.0 -> 0.2'):
+    train.check_same_run(_tiny(weight_decay=0.2), str(tmp_path))
+  # Without checkpoints there is no run to continue.
+  os.rmdir(tmp_path / 'checkpoints' / '1')
+  train.check_same_run(_tiny(weight_decay=0.2), str(tmp_path))
