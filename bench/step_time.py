@@ -67,6 +67,14 @@ def step_seconds(config, steps: int = 5, repeats: int = 3) -> float:
   return statistics.median(times)
 
 
+def duration(seconds: float) -> str:
+  if seconds < 120:
+    return f'{seconds:.0f} s'
+  if seconds < 2 * 3600:
+    return f'{seconds / 60:.0f} min'
+  return f'{seconds / 3600:.1f} h'
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('configs', nargs='+', help='config.py[:argument]')
@@ -79,9 +87,9 @@ def main() -> None:
     seconds = step_seconds(config, args.steps)
     total = config.epochs * train.make_setup(config).steps_per_epoch
     print(
-      f'{spec}: {seconds * 1e3:.0f} ms a step (batch {config.batch_size},'
+      f'{spec}: {seconds * 1e3:.1f} ms a step (batch {config.batch_size},'
       f' hidden {config.hidden_size}); {total:,} steps:'
-      f' {total * seconds / 3600:.1f} h of training',
+      f' {duration(total * seconds)} of training',
       flush=True,
     )
 

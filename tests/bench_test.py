@@ -32,3 +32,12 @@ def test_step_time_reads_config_arguments_and_times_steps():
     small.hidden_size = 256
     wider = step_time.step_seconds(small, steps=2, repeats=1)
     assert wider > seconds, (dataset, wider, seconds)
+
+
+def test_step_time_writes_durations_in_a_readable_unit():
+  duration = _step_time().duration
+  assert [duration(s) for s in (5, 668, 15 * 3600)] == [
+    '5 s',
+    '11 min',
+    '15.0 h',
+  ]
