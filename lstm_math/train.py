@@ -369,18 +369,17 @@ def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
     and os.path.exists(saved)
   ):
     return
+  defaults = json.loads(config_lib.base().to_json_best_effort())
   try:
     with open(saved) as f:
-      before = json.load(f)
+      before = {**defaults, **json.load(f)}
   except (OSError, ValueError):
     return  # Unreadable: the checkpoints' own metadata is what is left.
-  defaults = json.loads(config_lib.base().to_json_best_effort())
-  now = json.loads(config.to_json_best_effort())
+  now = {**defaults, **json.loads(config.to_json_best_effort())}
   changed = [
-    f'{k} {before.get(k, defaults.get(k))!r} -> {now.get(k)!r}'
-    for k in sorted(set(now) | set(before))
-    if k not in RESUME_MAY_CHANGE
-    and before.get(k, defaults.get(k)) != now.get(k, defaults.get(k))
+    f'{k} {before.get(k)!r} -> {now.get(k)!r}'
+    for k in sorted(before.keys() | now.keys())
+    if k not in RESUME_MAY_CHANGE and before.get(k) != now.get(k)
   ]
   if changed:
     raise data.ConfigError(

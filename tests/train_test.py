@@ -75,8 +75,7 @@ def test_weight_decay_shrinks_matrices_and_spares_vectors():
     tx = train.make_optimizer(config, 10)
     params = state.params
     updates, _ = tx.update(zero(params), tx.init(params), params)
-    leaves = jax.tree.leaves(jax.tree.map(lambda u, p: (u, p), updates, params))
-    pairs = list(zip(leaves[::2], leaves[1::2]))
+    pairs = list(zip(jax.tree.leaves(updates), jax.tree.leaves(params)))
     assert any(p.ndim > 1 for _, p in pairs) and any(
       p.ndim == 1 for _, p in pairs
     )
