@@ -3,8 +3,10 @@
 One `CheckpointManager` keeps the two newest epochs (so a checkpoint left
 partial by a kill still leaves a good one behind it) and the best epoch: by
 default the one with the lowest validation loss (the post's
-`ModelCheckpoint(save_best_only=True)`), or with `best_by='val_exact_match'`
-the one with the most test equations exactly right (ties: the lower loss).
+`ModelCheckpoint(save_best_only=True)`), with `best_by='val_exact_match'`
+the one with the most test equations exactly right (ties: the lower loss),
+or with `best_by='last'` simply the newest (a schedule that decays to zero
+ends where it should, and no test set has to be large enough to choose).
 Every process calls every method; Orbax coordinates the hosts.
 """
 
@@ -15,13 +17,15 @@ from typing import Any
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
-BEST_BY = ('val_loss', 'val_exact_match')
+BEST_BY = ('val_loss', 'val_exact_match', 'last')
 
 
 def _score(best_by: str):
   """The metrics of an epoch -> a number, higher is better."""
   if best_by == 'val_loss':
     return lambda m: -m['val_loss']
+  if best_by == 'last':
+    return lambda m: m.get('epoch', 0.0)
   # Exact-match moves in steps of 1 / test equations (>= 1e-7 for any test
   # set that fits in memory); the loss, scaled far below a step, breaks ties.
   # Checkpoints written before this metric was saved score 0.
@@ -45,6 +49,7 @@ class Checkpointer:
     self.directory = os.path.abspath(directory)
     self._keep_latest = keep_latest
     self._score = _score(best_by)
+    self._newest = best_by == 'last'
     try:
       self._manager = self._open()
     except Exception:  # pylint: disable=broad-except
@@ -106,6 +111,7 @@ class Checkpointer:
       metrics={
         'val_loss': float(val_loss),
         'val_exact_match': float(val_exact_match),
+        'epoch': float(epoch),
       },
       force=True,
     )
@@ -114,6 +120,8 @@ class Checkpointer:
     return sorted(self._manager.all_steps())
 
   def best_epoch(self) -> int | None:
+    if self._newest:  # Also for checkpoints saved without their epoch.
+      return self._manager.latest_step()
     return self._manager.best_step()
 
   def best_metrics(self) -> dict[str, float] | None:

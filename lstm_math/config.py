@@ -62,8 +62,8 @@ def base() -> ml_collections.ConfigDict:
   c.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
   c.epochs = 200
   c.stop_exact = 0.0  # Stop early once test exact-match reaches it; 0: off.
-  # The checkpoint kept as best and evaluated: 'val_loss' (the post) or
-  # 'val_exact_match' (the most test equations exactly right).
+  # The checkpoint kept as best and evaluated: 'val_loss' (the post),
+  # 'val_exact_match' (the most test equations exactly right) or 'last'.
   c.best_by = 'val_loss'
 
   # Devices.

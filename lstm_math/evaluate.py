@@ -9,6 +9,7 @@ only counts: per-equation correctness, the post's two analyses, the picture.
 
 import dataclasses
 import functools
+import itertools
 import json
 import time
 from typing import Any
@@ -148,8 +149,23 @@ def _summary(n_right, tgt_len, mask=None):
   )
 
 
-def analyse(operands_NxK, n_right_N, seen_N, task: data.Task) -> dict:
-  """The headline figures and the post's two analyses, as counts."""
+def operator_pattern(ops, task: data.Task) -> str:
+  """The operators of an equation in letters, e.g. `'a + b * c'`."""
+  names = 'abcdefghijklmnopqrstuvwxyz'
+  parts = [names[0]]
+  for k, o in enumerate(ops):
+    parts += [task.operators[int(o)], names[k + 1]]
+  return ' '.join(parts)
+
+
+def analyse(
+  operands_NxK, n_right_N, seen_N, task: data.Task, ops_NxK1=None
+) -> dict:
+  """The headline figures and the post's two analyses, as counts.
+
+  With more than one operator and `ops_NxK1`, errors are also counted by
+  operator pattern (`'a + b * c'`), where a mixed task's errors gather.
+  """
   tgt_len = task.tgt_len
   wrong = n_right_N < tgt_len
   smallest = operands_NxK.min(axis=1)
@@ -172,6 +188,15 @@ def analyse(operands_NxK, n_right_N, seen_N, task: data.Task) -> dict:
       more=int(np.sum(n_wrong_chars > 1)),
     ),
   )
+  if ops_NxK1 is not None and len(task.operators) > 1:
+    result['errors_by_operators'] = {}
+    for ops in itertools.product(
+      range(len(task.operators)), repeat=ops_NxK1.shape[1]
+    ):
+      m = np.all(ops_NxK1 == ops, axis=1)
+      result['errors_by_operators'][operator_pattern(ops, task)] = dict(
+        equations=int(m.sum()), errors=int((m & wrong).sum())
+      )
   return result
 
 
@@ -289,7 +314,7 @@ def run_evaluation(
     mode=mode,
     task=task_description(task),
     seconds=round(seconds, 3),
-    **analyse(operands, n_right, seen, task),
+    **analyse(operands, n_right, seen, task, ops),
   )
   if not metrics_lib.is_main_process():
     return result
@@ -348,6 +373,16 @@ def summary_text(result: dict, workdir: str, errors_file: str) -> str:
   lines.append('  errors by operand size:')
   for name, c in result['errors_by_operand_size'].items():
     lines.append(f'    {name:<26} {c["errors"]:>9,} of {c["equations"]:,}')
+  if 'errors_by_operators' in result:
+    patterns = list(result['errors_by_operators'].items())
+    shown = 12
+    if len(patterns) > shown:  # Up to 4**5 of them: the worst first.
+      patterns.sort(key=lambda p: -p[1]['errors'])
+    lines.append('  errors by operators:')
+    for name, c in patterns[:shown]:
+      lines.append(f'    {name:<26} {c["errors"]:>9,} of {c["equations"]:,}')
+    if len(patterns) > shown:
+      lines.append(f'    ... {len(patterns) - shown} more in eval.json')
   chars = result['errors_by_characters_wrong']
   lines.append(
     f'  wrong answers with one character wrong: {chars["one"]:,},'

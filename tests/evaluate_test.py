@@ -1,5 +1,6 @@
 """Tests of the grid evaluation, its analysis, and predict."""
 
+import collections
 import functools
 
 import chex
@@ -123,8 +124,40 @@ def test_random_evaluation_without_a_grid(tmp_path):
   assert result['mode'] == 'random'
   assert result['equations'] == 3_000
   assert result['never_trained_on']['equations'] == 3_000
-  assert (tmp_path / 'errors.txt').exists()
   assert not (tmp_path / 'grid.png').exists()
+  # Errors by operator pattern agree with the wrong equations written out.
+  by_ops = result['errors_by_operators']
+  assert list(by_ops) == ['a + b + c', 'a + b - c', 'a - b + c', 'a - b - c']
+  assert sum(v['equations'] for v in by_ops.values()) == 3_000
+  lines = (tmp_path / 'errors.txt').read_text().splitlines()[1:]
+  assert len(lines) == result['errors'] > 0
+  from_file = collections.Counter(
+    ' '.join(['a'] + [f'{op} {x}' for op, x in zip(eq.split()[1::2], 'bc')])
+    for eq in (line.split(' = ')[0] for line in lines)
+  )
+  assert {k: v['errors'] for k, v in by_ops.items() if v['errors']} == dict(
+    from_file
+  )
+
+
+def test_errors_by_operators_counts_each_pattern():
+  task = data.Task(operators='+-*', n_terms=3, max_number=9)
+  # Operator indices into '+-*': rows 0-1 'a + b * c', 2 'a * b - c', 3 'a +
+  # b + c'; rows 1 and 2 wrong (fewer characters right than tgt_len).
+  ops = np.array([[0, 2], [0, 2], [2, 1], [0, 0]])
+  operands = np.ones((4, 3), np.int32)
+  n_right = np.array([task.tgt_len, 0, 1, task.tgt_len])
+  result = evaluate.analyse(operands, n_right, np.zeros(4, bool), task, ops)
+  by_ops = result['errors_by_operators']
+  assert len(by_ops) == 9
+  assert by_ops['a + b * c'] == dict(equations=2, errors=1)
+  assert by_ops['a * b - c'] == dict(equations=1, errors=1)
+  assert by_ops['a + b + c'] == dict(equations=1, errors=0)
+  assert sum(v['equations'] for v in by_ops.values()) == 4
+  # One operator: nothing to split by.
+  plus = data.Task(operators='+', max_number=9)
+  one = evaluate.analyse(operands[:, :2], n_right, np.zeros(4, bool), plus)
+  assert 'errors_by_operators' not in one
 
 
 @pytest.mark.parametrize(

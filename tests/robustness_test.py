@@ -138,12 +138,19 @@ def test_damaged_checkpoint_falls_back_to_the_previous_one(tmp_path, damaged):
 
 @pytest.mark.parametrize(
   'best_by, best',
-  [('val_loss', 2), ('val_exact_match', 4)],
+  [('val_loss', 2), ('val_exact_match', 4), ('last', 5)],
 )
-def test_best_checkpoint_by_loss_or_by_exact_match(tmp_path, best_by, best):
+def test_best_checkpoint_by_loss_exact_match_or_last(tmp_path, best_by, best):
   # (val_loss, val_exact_match) by epoch: the loss is lowest at epoch 2,
-  # exact-match highest at epochs 3 and 4, where the lower loss breaks the tie.
-  history = {1: (0.9, 0.2), 2: (0.1, 0.6), 3: (0.5, 0.8), 4: (0.4, 0.8)}
+  # exact-match highest at epochs 3 and 4, where the lower loss breaks the
+  # tie; epoch 5, the newest, is worse by both.
+  history = {
+    1: (0.9, 0.2),
+    2: (0.1, 0.6),
+    3: (0.5, 0.8),
+    4: (0.4, 0.8),
+    5: (0.6, 0.7),
+  }
   for _ in range(2):  # Once as the run saves, once as --mode=eval reopens.
     ckpt = checkpoint_lib.Checkpointer(
       str(tmp_path), keep_latest=1, best_by=best_by
@@ -155,6 +162,8 @@ def test_best_checkpoint_by_loss_or_by_exact_match(tmp_path, best_by, best):
     assert ckpt.best_metrics()['val_loss'] == history[best][0]
     restored = ckpt.restore(best, {'w': jnp.zeros((4,))})
     assert float(restored['w'][0]) == best
+    # Kept: the newest (keep_latest=1) and the best, nothing else.
+    assert ckpt.epochs() == sorted({best, 5})
     ckpt.close()
 
 
