@@ -324,6 +324,7 @@ def run_evaluation(
   )
   with open(f'{workdir}/eval.json', 'w') as f:
     json.dump(result, f, indent=2)
+  written = ['eval.json', errors_file]
   if mode == 'grid':
     n_ops, n_a, n_b = task.grid_shape
     correct = (n_right == task.tgt_len).reshape(n_ops * n_a, n_b)
@@ -338,7 +339,15 @@ def run_evaluation(
         title=f'{result["errors"]:,} wrong of {result["equations"]:,}:'
         f' a {task.operators} b, green right, red wrong',
       )
-  say(summary_text(result, workdir, errors_file))
+      written.append('grid.png')
+  if 'errors_by_operators' in result:
+    plots.operators_plot(
+      result['errors_by_operators'],
+      f'{workdir}/operators.png',
+      title=f'{result["task"]}: green right, red wrong',
+    )
+    written.append('operators.png')
+  say(summary_text(result, workdir, written))
   return result
 
 
@@ -350,7 +359,7 @@ def task_description(task: data.Task) -> str:
   )
 
 
-def summary_text(result: dict, workdir: str, errors_file: str) -> str:
+def summary_text(result: dict, workdir: str, written: list[str]) -> str:
   what = (
     'every equation of the grid'
     if result['mode'] == 'grid'
@@ -388,10 +397,7 @@ def summary_text(result: dict, workdir: str, errors_file: str) -> str:
     f'  wrong answers with one character wrong: {chars["one"]:,},'
     f' more: {chars["more"]:,}'
   )
-  lines.append(
-    f'  wrote {workdir}/eval.json, {workdir}/{errors_file}'
-    + (f', {workdir}/grid.png' if result['mode'] == 'grid' else '')
-  )
+  lines.append('  wrote ' + ', '.join(f'{workdir}/{name}' for name in written))
   return '\n'.join(lines)
 
 

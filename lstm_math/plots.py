@@ -1,4 +1,4 @@
-"""Pictures of a run: the training curves and the grid of right and wrong."""
+"""Pictures of a run: training curves, the grid, results by operators."""
 
 import numpy as np
 
@@ -90,6 +90,49 @@ def grid_plot(
     title=title or f'{n_wrong:,} wrong of {correct_AxB.size:,}',
   )
   ax.invert_yaxis()
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
+def operators_plot(
+  by_pattern: dict[str, dict], path: str, title: str = '', most: int = 30
+) -> None:
+  """Exact-match per operator pattern (`'a + b * c'`), one bar each.
+
+  With more than `most` patterns, the `most` with the most errors are drawn.
+  """
+  plt = _pyplot()
+  items = list(by_pattern.items())
+  if len(items) > most:
+    items = sorted(items, key=lambda kv: -kv[1]['errors'])[:most]
+  names = [name for name, _ in items]
+  right = [
+    1 - c['errors'] / c['equations'] if c['equations'] else float('nan')
+    for _, c in items
+  ]
+  fig, ax = plt.subplots(figsize=(8, 1.0 + 0.35 * len(items)))
+  y = np.arange(len(items))
+  right = np.asarray(right)
+  ax.barh(y, right, color=(0.18, 0.63, 0.26))  # Right: green, as the grid.
+  ax.barh(y, 1 - right, left=right, color=(0.86, 0.08, 0.08))  # Wrong: red.
+  for k, (_, c) in enumerate(items):
+    ax.text(
+      1.01,
+      k,
+      f'{c["errors"]:,} wrong of {c["equations"]:,}',
+      va='center',
+      fontsize=8,
+    )
+  ax.set_yticks(y, names, fontfamily='monospace')
+  ax.invert_yaxis()
+  ax.set(
+    xlim=(0, 1.35),
+    xticks=np.linspace(0, 1, 6),
+    xlabel='exact-match (whole answer right)',
+    title=title or 'exact-match by operators',
+  )
+  ax.grid(axis='x', alpha=0.3)
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)

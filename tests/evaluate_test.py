@@ -102,9 +102,10 @@ def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
     a, b = (int(x) for x in equation.split(' + '))
     assert f'(expected {a + b})' in rest, line
   assert (tmp_path / 'grid.png').stat().st_size > 1000
+  assert not (tmp_path / 'operators.png').exists()  # One operator.
 
 
-def test_random_evaluation_without_a_grid(tmp_path):
+def test_random_evaluation_without_a_grid(tmp_path, capsys):
   c = config_lib.base()
   c.operators, c.n_terms, c.max_number = '+-', 3, 9
   c.dataset, c.steps_per_epoch, c.n_examples = 'stream', 1, 200
@@ -125,6 +126,10 @@ def test_random_evaluation_without_a_grid(tmp_path):
   assert result['equations'] == 3_000
   assert result['never_trained_on']['equations'] == 3_000
   assert not (tmp_path / 'grid.png').exists()
+  assert (tmp_path / 'operators.png').stat().st_size > 1000
+  printed = capsys.readouterr().out
+  assert 'a - b - c' in printed and f'{tmp_path}/operators.png' in printed
+  assert 'grid.png' not in printed
   # Errors by operator pattern agree with the wrong equations written out.
   by_ops = result['errors_by_operators']
   assert list(by_ops) == ['a + b + c', 'a + b - c', 'a - b + c', 'a - b - c']
