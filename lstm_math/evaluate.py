@@ -327,19 +327,14 @@ def run_evaluation(
   written = ['eval.json', errors_file]
   if mode == 'grid':
     n_ops, n_a, n_b = task.grid_shape
-    correct = (n_right == task.tgt_len).reshape(n_ops * n_a, n_b)
-    a_values = np.arange(task.min_number, task.min_number + n_a)
-    b_values = np.arange(task.max_number - n_b + 1, task.max_number + 1)
-    if n_ops == 1:
-      plots.grid_plot(
-        correct,
-        a_values,
-        b_values,
-        f'{workdir}/grid.png',
-        title=f'{result["errors"]:,} wrong of {result["equations"]:,}:'
-        f' a {task.operators} b, green right, red wrong',
-      )
-      written.append('grid.png')
+    plots.grid_plot(
+      (n_right == task.tgt_len).reshape(n_ops, n_a, n_b),
+      np.arange(task.min_number, task.min_number + n_a),
+      np.arange(task.max_number - n_b + 1, task.max_number + 1),
+      f'{workdir}/grid.png',
+      task.operators,
+    )
+    written.append('grid.png')
   if 'errors_by_operators' in result:
     plots.operators_plot(
       result['errors_by_operators'],

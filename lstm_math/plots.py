@@ -46,25 +46,27 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
 
 
 def grid_plot(
-  correct_AxB: np.ndarray,
+  correct_OxAxB: np.ndarray,
   a_values: np.ndarray,
   b_values: np.ndarray,
   path: str,
-  title: str = '',
+  operators: str,
 ) -> None:
   """The post's green/red picture as an image: one pixel per equation.
 
-  Wrong equations are also ringed in red, so that a single error in a
-  million stays visible at any zoom.
+  One panel per operator, one above the other (`correct_OxAxB[o]` is the
+  plane of `operators[o]`). Wrong equations are also ringed in red, so that a single
+  error in a million stays visible at any zoom.
   """
   plt = _pyplot()
-  n_a, n_b = correct_AxB.shape
-  rgb = np.empty((n_a, n_b, 3), np.uint8)
-  rgb[correct_AxB] = (46, 160, 67)
-  rgb[~correct_AxB] = (220, 20, 20)
+  n_ops, n_a, n_b = correct_OxAxB.shape
   scale = max(1.0, 1000 / max(n_a, n_b))
-  fig, ax = plt.subplots(
-    figsize=(n_b * scale / 100 + 1.5, n_a * scale / 100 + 1.2), dpi=100
+  fig, axes = plt.subplots(
+    n_ops,
+    1,
+    figsize=(n_b * scale / 100 + 1.5, n_ops * (n_a * scale / 100 + 1.2)),
+    dpi=100,
+    squeeze=False,
   )
   extent = (
     b_values[0] - 0.5,
@@ -72,24 +74,29 @@ def grid_plot(
     a_values[-1] + 0.5,
     a_values[0] - 0.5,
   )
-  ax.imshow(rgb, extent=extent, interpolation='nearest', aspect='equal')
-  wrong_a, wrong_b = np.nonzero(~correct_AxB)
-  if 0 < len(wrong_a) <= 5000:
-    ax.scatter(
-      b_values[wrong_b],
-      a_values[wrong_a],
-      s=60,
-      facecolors='none',
-      edgecolors='red',
-      linewidths=0.8,
+  for op, correct_AxB, ax in zip(operators, correct_OxAxB, axes[:, 0]):
+    rgb = np.empty((n_a, n_b, 3), np.uint8)
+    rgb[correct_AxB] = (46, 160, 67)
+    rgb[~correct_AxB] = (220, 20, 20)
+    ax.imshow(rgb, extent=extent, interpolation='nearest', aspect='equal')
+    wrong_a, wrong_b = np.nonzero(~correct_AxB)
+    if 0 < len(wrong_a) <= 5000:
+      ax.scatter(
+        b_values[wrong_b],
+        a_values[wrong_a],
+        s=60,
+        facecolors='none',
+        edgecolors='red',
+        linewidths=0.8,
+      )
+    n_wrong = int((~correct_AxB).sum())
+    ax.set(
+      xlabel='b',
+      ylabel='a',
+      title=f'{n_wrong:,} wrong of {correct_AxB.size:,}:'
+      f' a {op} b, green right, red wrong',
     )
-  n_wrong = int((~correct_AxB).sum())
-  ax.set(
-    xlabel='b',
-    ylabel='a',
-    title=title or f'{n_wrong:,} wrong of {correct_AxB.size:,}',
-  )
-  ax.invert_yaxis()
+    ax.invert_yaxis()
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)

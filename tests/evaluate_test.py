@@ -145,6 +145,46 @@ def test_random_evaluation_without_a_grid(tmp_path, capsys):
   )
 
 
+def _png_size(path) -> tuple[int, int]:
+  with open(path, 'rb') as f:
+    header = f.read(24)
+  assert header[:8] == b'\x89PNG\r\n\x1a\n'
+  return int.from_bytes(header[16:20], 'big'), int.from_bytes(
+    header[20:24], 'big'
+  )
+
+
+@pytest.mark.parametrize('operators', ['+', '+-'])
+def test_grid_picture_has_a_panel_per_operator(tmp_path, operators):
+  c = config_lib.base()
+  c.operators, c.max_number, c.n_examples = operators, 19, 100
+  c.hidden_size, c.eval_chunk = 8, 256
+  setup = train.make_setup(c)
+  k_data, k_init, _ = train.run_keys(0)
+  state = train.create_train_state(setup, train.make_optimizer(c, 1), k_init)
+  train_set, _ = train.build_datasets(c, setup, k_data)
+  result = evaluate.run_evaluation(
+    c,
+    str(tmp_path),
+    setup,
+    {'params': state.params, 'batch_stats': state.batch_stats},
+    parallel.make_devices('jit'),
+    train_set,
+  )
+  assert result['equations'] == 400 * len(operators)
+  width, height = _png_size(tmp_path / 'grid.png')
+  if len(operators) == 1:
+    assert 'errors_by_operators' not in result
+    assert height < 1.5 * width
+  else:
+    by_ops = result['errors_by_operators']
+    assert list(by_ops) == ['a + b', 'a - b']
+    assert [v['equations'] for v in by_ops.values()] == [400, 400]
+    assert sum(v['errors'] for v in by_ops.values()) == result['errors']
+    assert height > 1.5 * width  # Two planes, one above the other.
+    assert (tmp_path / 'operators.png').exists()
+
+
 def test_errors_by_operators_counts_each_pattern():
   task = data.Task(operators='+-*', n_terms=3, max_number=9)
   # Operator indices into '+-*': rows 0-1 'a + b * c', 2 'a * b - c', 3 'a +
