@@ -55,8 +55,8 @@ def grid_plot(
   """The post's green/red picture as an image: one pixel per equation.
 
   One panel per operator, one above the other (`correct_OxAxB[o]` is the
-  plane of `operators[o]`). Wrong equations are also ringed in red, so that a single
-  error in a million stays visible at any zoom.
+  plane of `operators[o]`). Wrong equations are also ringed in red, so that
+  a single error in a million stays visible at any zoom.
   """
   plt = _pyplot()
   n_ops, n_a, n_b = correct_OxAxB.shape
