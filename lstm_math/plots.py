@@ -114,13 +114,14 @@ def operators_plot(
   if len(items) > most:
     items = sorted(items, key=lambda kv: -kv[1]['errors'])[:most]
   names = [name for name, _ in items]
-  right = [
-    1 - c['errors'] / c['equations'] if c['equations'] else float('nan')
-    for _, c in items
-  ]
+  right = np.array(
+    [
+      1 - c['errors'] / c['equations'] if c['equations'] else np.nan
+      for _, c in items
+    ]
+  )
   fig, ax = plt.subplots(figsize=(8, 1.0 + 0.35 * len(items)))
   y = np.arange(len(items))
-  right = np.asarray(right)
   ax.barh(y, right, color=(0.18, 0.63, 0.26))  # Right: green, as the grid.
   ax.barh(y, 1 - right, left=right, color=(0.86, 0.08, 0.08))  # Wrong: red.
   for k, (_, c) in enumerate(items):

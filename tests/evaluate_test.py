@@ -201,7 +201,9 @@ def test_errors_by_operators_counts_each_pattern():
   assert sum(v['equations'] for v in by_ops.values()) == 4
   # One operator: nothing to split by.
   plus = data.Task(operators='+', max_number=9)
-  one = evaluate.analyse(operands[:, :2], n_right, np.zeros(4, bool), plus)
+  one = evaluate.analyse(
+    operands[:, :2], n_right, np.zeros(4, bool), plus, np.zeros((4, 1), int)
+  )
   assert 'errors_by_operators' not in one
 
 
