@@ -105,23 +105,28 @@ def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
   assert not (tmp_path / 'operators.png').exists()  # One operator.
 
 
+def _evaluate_untrained(c, workdir) -> dict:
+  """`run_evaluation` of a freshly initialised model of config `c`."""
+  setup = train.make_setup(c)
+  k_data, k_init, _ = train.run_keys(0)
+  state = train.create_train_state(setup, train.make_optimizer(c, 1), k_init)
+  train_set, _ = train.build_datasets(c, setup, k_data)
+  return evaluate.run_evaluation(
+    c,
+    str(workdir),
+    setup,
+    {'params': state.params, 'batch_stats': state.batch_stats},
+    parallel.make_devices('jit'),
+    train_set,
+  )
+
+
 def test_random_evaluation_without_a_grid(tmp_path, capsys):
   c = config_lib.base()
   c.operators, c.n_terms, c.max_number = '+-', 3, 9
   c.dataset, c.steps_per_epoch, c.n_examples = 'stream', 1, 200
   c.hidden_size, c.eval_random, c.eval_chunk = 8, 3_000, 1_024
-  setup = train.make_setup(c)
-  k_data, k_init, _ = train.run_keys(0)
-  tx = train.make_optimizer(c, 1)
-  state = train.create_train_state(setup, tx, k_init)
-  result = evaluate.run_evaluation(
-    c,
-    str(tmp_path),
-    setup,
-    {'params': state.params, 'batch_stats': state.batch_stats},
-    parallel.make_devices('jit'),
-    None,
-  )
+  result = _evaluate_untrained(c, tmp_path)
   assert result['mode'] == 'random'
   assert result['equations'] == 3_000
   assert result['never_trained_on']['equations'] == 3_000
@@ -159,18 +164,7 @@ def test_grid_picture_has_a_panel_per_operator(tmp_path, operators):
   c = config_lib.base()
   c.operators, c.max_number, c.n_examples = operators, 19, 100
   c.hidden_size, c.eval_chunk = 8, 256
-  setup = train.make_setup(c)
-  k_data, k_init, _ = train.run_keys(0)
-  state = train.create_train_state(setup, train.make_optimizer(c, 1), k_init)
-  train_set, _ = train.build_datasets(c, setup, k_data)
-  result = evaluate.run_evaluation(
-    c,
-    str(tmp_path),
-    setup,
-    {'params': state.params, 'batch_stats': state.batch_stats},
-    parallel.make_devices('jit'),
-    train_set,
-  )
+  result = _evaluate_untrained(c, tmp_path)
   assert result['equations'] == 400 * len(operators)
   width, height = _png_size(tmp_path / 'grid.png')
   if len(operators) == 1:
