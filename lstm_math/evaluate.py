@@ -374,19 +374,21 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
       f' ({unseen["errors"]:,} wrong of {unseen["equations"]:,}),'
       f' per-character {unseen["char_accuracy"]:.6f}'
     )
-  lines.append('  errors by operand size:')
-  for name, c in result['errors_by_operand_size'].items():
-    lines.append(f'    {name:<26} {c["errors"]:>9,} of {c["equations"]:,}')
-  if 'errors_by_operators' in result:
-    patterns = list(result['errors_by_operators'].items())
-    shown = 12
-    if len(patterns) > shown:  # Up to 4**5 of them: the worst first.
-      patterns.sort(key=lambda p: -p[1]['errors'])
-    lines.append('  errors by operators:')
-    for name, c in patterns[:shown]:
+  for what, key in (
+    ('operand size', 'errors_by_operand_size'),
+    ('operators', 'errors_by_operators'),  # Only with several operators.
+  ):
+    counts = list(result.get(key, {}).items())
+    if not counts:
+      continue
+    lines.append(f'  errors by {what}:')
+    most = 12
+    if len(counts) > most:  # Up to 4**5 operator patterns: the worst first.
+      counts.sort(key=lambda kv: -kv[1]['errors'])
+    for name, c in counts[:most]:
       lines.append(f'    {name:<26} {c["errors"]:>9,} of {c["equations"]:,}')
-    if len(patterns) > shown:
-      lines.append(f'    ... {len(patterns) - shown} more in eval.json')
+    if len(counts) > most:
+      lines.append(f'    ... {len(counts) - most} more in eval.json')
   chars = result['errors_by_characters_wrong']
   lines.append(
     f'  wrong answers with one character wrong: {chars["one"]:,},'
