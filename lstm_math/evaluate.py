@@ -159,12 +159,15 @@ def operator_pattern(ops, task: data.Task) -> str:
 
 
 def analyse(
-  operands_NxK, n_right_N, seen_N, task: data.Task, ops_NxK1=None
+  operands_NxK, n_right_N, seen_N, task: data.Task, ops_NxK1=None, mirror=None
 ) -> dict:
   """The headline figures and the post's two analyses, as counts.
 
   With more than one operator and `ops_NxK1`, errors are also counted by
   operator pattern (`'a + b * c'`), where a mixed task's errors gather.
+  With `mirror`, `mirror_mask`'s (has a mirror, mirror seen), the equations
+  never trained on are split by whether their mirror was: a model can read
+  `b * a`'s trained answer off for `a * b` without multiplying.
   """
   tgt_len = task.tgt_len
   wrong = n_right_N < tgt_len
@@ -197,6 +200,20 @@ def analyse(
       result['errors_by_operators'][operator_pattern(ops, task)] = dict(
         equations=int(m.sum()), errors=int((m & wrong).sum())
       )
+  if mirror is not None:
+    has_mirror, mirror_seen = mirror
+    unseen = ~seen_N & has_mirror
+    groups = {
+      'mirror trained on': unseen & mirror_seen,
+      'neither order trained on': unseen & ~mirror_seen,
+    }
+    by_mirror = {
+      name: _summary(n_right_N, tgt_len, m)
+      for name, m in groups.items()
+      if m.any()
+    }
+    if by_mirror:
+      result['never_trained_on_by_mirror'] = by_mirror
   return result
 
 
@@ -260,6 +277,30 @@ def seen_mask(
   return ~np.asarray(data.is_held_out(eqs, config.split, config.seed))
 
 
+COMMUTATIVE = '+*'
+
+
+def mirror_mask(
+  eqs: data.Equations, task: data.Task, config, train_set: data.Dataset | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+  """(has a mirror, mirror seen) of each equation, or None without mirrors.
+
+  The mirror of `a * b` is `b * a`, the same answer. Only equations of two
+  operands with `+` or `*` have one, and only where `b * a` is on the grid
+  (not where a is 0 and b counts from 1, as with a division beside).
+  """
+  ops = [i for i, o in enumerate(task.operators) if o in COMMUTATIVE]
+  if task.n_terms != 2 or not ops:
+    return None
+  operands = np.asarray(eqs.operands_BxK)
+  b_min = task.max_number - task.grid_shape[2] + 1
+  has_mirror = np.isin(np.asarray(eqs.ops_BxK1)[:, 0], ops)
+  has_mirror &= operands[:, 0] >= b_min
+  swapped = np.where(has_mirror[:, None], operands[:, ::-1], operands)
+  flipped = data.Equations(swapped, np.asarray(eqs.ops_BxK1))
+  return has_mirror, seen_mask(flipped, task, config, train_set)
+
+
 def random_held_out(key, task: data.Task, n: int, split: float, salt: int):
   """`n` random equations from the held-out part, never trained on."""
   chunks, found, i = [], 0, 0
@@ -310,11 +351,12 @@ def run_evaluation(
     mode = 'random'
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
   seen = seen_mask(eqs, task, config, train_set)
+  mirror = mirror_mask(eqs, task, config, train_set)
   result = dict(
     mode=mode,
     task=task_description(task),
     seconds=round(seconds, 3),
-    **analyse(operands, n_right, seen, task, ops),
+    **analyse(operands, n_right, seen, task, ops, mirror),
   )
   if not metrics_lib.is_main_process():
     return result
@@ -373,6 +415,11 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
       f'  never trained on: exact-match {unseen["exact_match"]:.6f}'
       f' ({unseen["errors"]:,} wrong of {unseen["equations"]:,}),'
       f' per-character {unseen["char_accuracy"]:.6f}'
+    )
+  for name, c in result.get('never_trained_on_by_mirror', {}).items():
+    lines.append(
+      f'    {name + ":":<26} exact-match {c["exact_match"]:.6f}'
+      f' ({c["errors"]:,} wrong of {c["equations"]:,})'
     )
   for what, key in (
     ('operand size', 'errors_by_operand_size'),

@@ -103,6 +103,22 @@ def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
     assert f'(expected {a + b})' in rest, line
   assert (tmp_path / 'grid.png').stat().st_size > 1000
   assert not (tmp_path / 'operators.png').exists()  # One operator.
+  # Never-trained-on equations split by whether b + a was trained on.
+  trained = {tuple(p) for p in np.asarray(train_set.eqs.operands_BxK).tolist()}
+  unseen = [
+    (a, b) for a in range(50) for b in range(50) if (a, b) not in trained
+  ]
+  by_mirror = result['never_trained_on_by_mirror']
+  assert by_mirror['mirror trained on']['equations'] == sum(
+    (b, a) in trained for a, b in unseen
+  )
+  assert by_mirror['neither order trained on']['equations'] == sum(
+    (b, a) not in trained for a, b in unseen
+  )
+  for key in ('equations', 'errors'):
+    assert (
+      sum(v[key] for v in by_mirror.values()) == result['never_trained_on'][key]
+    )
 
 
 def _evaluate_untrained(c, workdir) -> dict:
@@ -199,6 +215,78 @@ def test_errors_by_operators_counts_each_pattern():
     operands[:, :2], n_right, np.zeros(4, bool), plus, np.zeros((4, 1), int)
   )
   assert 'errors_by_operators' not in one
+
+
+def test_mirror_mask_finds_b_op_a():
+  c = config_lib.base()  # dataset='seed': the training sample decides.
+  task = data.Task(operators='*-', max_number=3)
+  t, m = task.operators.index('*'), task.operators.index('-')
+  trained = data.Equations(
+    jnp.array([[1, 2], [3, 3], [0, 1], [2, 3]]), jnp.array([[t], [t], [t], [m]])
+  )
+  train_set = collections.namedtuple('Trained', 'eqs')(trained)
+  eqs = data.Equations(
+    np.array([[2, 1], [1, 2], [3, 3], [1, 0], [0, 0], [3, 2]]),
+    np.array([[t], [t], [t], [t], [t], [m]]),
+  )
+  has_mirror, mirror_seen = evaluate.mirror_mask(eqs, task, c, train_set)
+  # The last row is 3 - 2: its mirror 2 - 3 was trained on, but '-' does not
+  # commute.
+  np.testing.assert_array_equal(has_mirror, [1, 1, 1, 1, 1, 0])
+  np.testing.assert_array_equal(mirror_seen[:5], [1, 0, 1, 1, 0])
+  # Streaming: the mirror is seen unless its hash holds it out.
+  c.dataset = 'stream'
+  c.split = 0.5
+  has_mirror, mirror_seen = evaluate.mirror_mask(eqs, task, c, None)
+  flipped = data.Equations(eqs.operands_BxK[:, ::-1], eqs.ops_BxK1)
+  held = np.asarray(data.is_held_out(flipped, c.split, c.seed))
+  np.testing.assert_array_equal(mirror_seen[:5], ~held[:5])
+  # No mirrors: a division beside (b counts from 1, so 2 / 0 is not on the
+  # grid), non-commuting operators, three operands.
+  div = data.Task(operators='*/', max_number=3)
+  t, d = div.operators.index('*'), div.operators.index('/')
+  has_mirror, _ = evaluate.mirror_mask(
+    data.Equations(
+      np.array([[0, 2], [2, 1], [2, 1]]), np.array([[t], [t], [d]])
+    ),
+    div,
+    c,
+    None,
+  )
+  np.testing.assert_array_equal(has_mirror, [0, 1, 0])
+  minus = data.Task(operators='-', max_number=3)
+  assert evaluate.mirror_mask(eqs, minus, c, None) is None
+  three = data.Task(operators='*', n_terms=3, max_number=3)
+  assert evaluate.mirror_mask(eqs, three, c, None) is None
+
+
+def test_never_trained_on_split_by_mirror():
+  task = data.Task(operators='*', max_number=9)
+  operands = np.ones((5, 2), np.int32)
+  n_right = np.array([task.tgt_len, 0, task.tgt_len, 0, 0])
+  seen = np.array([0, 0, 0, 0, 1], bool)
+  has_mirror = np.ones(5, bool)
+  mirror_seen = np.array([1, 1, 0, 0, 0], bool)
+  result = evaluate.analyse(
+    operands, n_right, seen, task, mirror=(has_mirror, mirror_seen)
+  )
+  by_mirror = result['never_trained_on_by_mirror']
+  assert by_mirror['mirror trained on']['equations'] == 2
+  assert by_mirror['mirror trained on']['errors'] == 1
+  assert by_mirror['neither order trained on']['equations'] == 2
+  assert by_mirror['neither order trained on']['errors'] == 1
+  text = evaluate.summary_text(
+    dict(result, mode='grid', seconds=1.0, task='t'), 'w', []
+  )
+  assert 'neither order trained on:' in text
+  # Every unseen equation's mirror seen: one group, no empty one.
+  only = evaluate.analyse(
+    operands, n_right, seen, task, mirror=(has_mirror, np.ones(5, bool))
+  )
+  assert list(only['never_trained_on_by_mirror']) == ['mirror trained on']
+  assert 'never_trained_on_by_mirror' not in evaluate.analyse(
+    operands, n_right, seen, task
+  )
 
 
 @pytest.mark.parametrize(
