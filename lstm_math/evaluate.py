@@ -285,6 +285,8 @@ def mirror_mask(
 ) -> tuple[np.ndarray, np.ndarray] | None:
   """(has a mirror, mirror seen) of each equation, or None without mirrors.
 
+  'mirror seen' is False for an equation without a mirror.
+
   The mirror of `a * b` is `b * a`, the same answer. Only equations of two
   operands with `+` or `*` have one, and only where `b * a` is on the grid
   (not where a is 0 and b counts from 1, as with a division beside).
@@ -298,7 +300,7 @@ def mirror_mask(
   has_mirror &= operands[:, 0] >= b_min
   swapped = np.where(has_mirror[:, None], operands[:, ::-1], operands)
   flipped = data.Equations(swapped, np.asarray(eqs.ops_BxK1))
-  return has_mirror, seen_mask(flipped, task, config, train_set)
+  return has_mirror, has_mirror & seen_mask(flipped, task, config, train_set)
 
 
 def random_held_out(key, task: data.Task, n: int, split: float, salt: int):
