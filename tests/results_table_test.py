@@ -1,0 +1,108 @@
+"""Tests of the results table: its figures, and the README's copy of it."""
+
+import json
+import pathlib
+
+import pytest
+
+from lstm_math import results_table
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _run(results, name, *, seed, errors, held_errors, seconds, mode='grid'):
+  """A results folder of a two-operand addition run on 0..99."""
+  folder = results / name
+  folder.mkdir(parents=True)
+  config = {'operators': '+', 'n_terms': 2, 'min_number': 0, 'seed': seed}
+  config['max_number'] = 99
+  (folder / 'config.json').write_text(json.dumps(config))
+  evaluation = {
+    'mode': mode,
+    'task': '2 terms in 0..99, operators +',
+    'equations': 10_000,
+    'errors': errors,
+    'exact_match': (10_000 - errors) / 10_000,
+    'never_trained_on': {
+      'equations': 1_000,
+      'errors': held_errors,
+      'exact_match': (1_000 - held_errors) / 1_000,
+      'char_accuracy': 0.995,
+    },
+  }
+  (folder / 'eval.json').write_text(json.dumps(evaluation))
+  epochs = [{'epoch': 1, 'elapsed_s': 1.0}, {'epoch': 2, 'elapsed_s': seconds}]
+  (folder / 'metrics.jsonl').write_text(
+    ''.join(json.dumps(e) + '\n' for e in epochs)
+  )
+  return folder
+
+
+def _rows(text):
+  return text.splitlines()[2:]
+
+
+def test_seeds_of_a_config_make_one_row(tmp_path):
+  _run(tmp_path, 'add_seed0', seed=0, errors=3, held_errors=2, seconds=10.4)
+  _run(tmp_path, 'add_seed1', seed=1, errors=0, held_errors=0, seconds=12.6)
+  _run(tmp_path, 'sub_seed0', seed=0, errors=1, held_errors=1, seconds=30)
+  rows = _rows(results_table.table(tmp_path))
+  assert rows == [
+    '| `add.py` | a + b, 0..99 | 0, 1 | grid, 10,000 | 99.970%–100%'
+    ' | 99.800%–100% of 1,000 | 99.500% | 3, 0 | 10–13 s |',
+    '| `sub.py` | a + b, 0..99 | 0 | grid, 10,000 | 99.990%'
+    ' | 99.900% of 1,000 | 99.500% | 1 | 30 s |',
+  ], 'one row per config, seeds in order, figures from the counts'
+
+
+def test_one_wrong_of_many_is_not_rounded_to_100(tmp_path):
+  folder = _run(
+    tmp_path, 'add_seed0', seed=0, errors=0, held_errors=0, seconds=1
+  )
+  evaluation = json.loads((folder / 'eval.json').read_text())
+  evaluation.update(equations=1_000_000, errors=1, exact_match=0.999999)
+  (folder / 'eval.json').write_text(json.dumps(evaluation))
+  row = _rows(results_table.table(tmp_path))[0]
+  assert '| 99.999% |' in row, f'1 wrong of 1,000,000 must not read 100%: {row}'
+
+
+def test_a_hand_edited_exact_match_is_refused(tmp_path):
+  folder = _run(
+    tmp_path, 'add_seed0', seed=0, errors=3, held_errors=2, seconds=1
+  )
+  evaluation = json.loads((folder / 'eval.json').read_text())
+  evaluation['never_trained_on']['exact_match'] = 0.999
+  (folder / 'eval.json').write_text(json.dumps(evaluation))
+  with pytest.raises(ValueError, match='998 right of 1000'):
+    results_table.table(tmp_path)
+
+
+def test_a_seed_unlike_the_folder_name_is_refused(tmp_path):
+  _run(tmp_path, 'add_seed1', seed=0, errors=0, held_errors=0, seconds=1)
+  with pytest.raises(ValueError, match='seed 0, the folder name says 1'):
+    results_table.table(tmp_path)
+
+
+def test_check_fails_on_a_stale_readme_and_write_mends_it(tmp_path, capsys):
+  results = tmp_path / 'results'
+  _run(results, 'add_seed0', seed=0, errors=3, held_errors=2, seconds=1)
+  readme = tmp_path / 'README.md'
+  stale = results_table.table(results).replace('99.970%', '99.990%')
+  readme.write_text(f'# x\n{results_table.BEGIN}\n{stale}{results_table.END}\n')
+  args = ['--results', str(results)]
+  assert results_table.main([*args, '--check', str(readme)]) == 1
+  assert '99.990%' in capsys.readouterr().err
+  assert results_table.main([*args, '--write', str(readme)]) == 0
+  assert results_table.main([*args, '--check', str(readme)]) == 0
+  assert readme.read_text().startswith('# x\n'), 'text outside the markers'
+
+
+def test_readme_table_is_the_one_results_gives():
+  readme = ROOT / 'README.md'
+  code = results_table.main(
+    ['--results', str(ROOT / 'results'), '--check', str(readme)]
+  )
+  assert code == 0, (
+    "README.md's results table differs from results/ (printed above); run"
+    ' python -m lstm_math.results_table --write README.md'
+  )
