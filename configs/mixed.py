@@ -3,28 +3,13 @@
     python launch.py --config=configs/mixed.py          # operands 0..99
     python launch.py --config=configs/mixed.py:999      # operands 0..999
 
-There is no 2-D grid for three operands: the evaluation draws 100,000
-random held-out equations (a fixed hash of each equation holds out 10%;
-training never draws one of them).
+Expect (2-core CPU), 0..99: 41.7% of 100,000 random held-out equations right
+after 40 epochs, about 4 minutes (240 epochs: 59.8%; the products are wrong).
 
-Expect (2-core CPU, 2026-11-29), 0..99: exact-match 0.417 on the 100,000
-held-out equations (per character 0.874) after 40 epochs, about 4 minutes
-(249 s); far from the 99.9% aimed at. Three times as long (120 epochs,
-770 s, 2026-11-30): 0.553 (per character 0.914), so on this CPU the target
-is hours away at best, if this model size reaches it at all. The errors
-are multiplication's (`operators.png`, 120 epochs): with only + and -,
-99.7% right; with one product, 22 to 23%; a * b * c, 5.6%. Operands drawn
-uniformly (`--config.weighting=uniform`) or half and half (`mixed`): 0.181
-and 0.190 after 40 epochs, against 0.417 with the short operands that
-'digits' draws half the time. Two layers a side (as `mul.py`), pinned to
-one core: 0.160 after 29 epochs against 0.287 for one layer, at 3.4 times
-the time an epoch; stopped. Twice as long again (240 epochs, pinned to
-one core, 2,309 s): 0.598; with only + and -, 99.96% right (16 wrong of
-44,586), one product 32 to 34%, a * b * c 6.9%.
-
-0..999 is sized for an accelerator and not run: on this CPU a step takes
-5.5 s (`python bench/step_time.py configs/mixed.py:999`), so its 100,000
-steps about 150 hours.
+No 2-D grid for three operands: the evaluation draws 100,000 random held-out
+equations. `weighting='digits'` draws short operands half the time, what the
+model learns from first (uniform: 18.1%). 0..999 is sized for an
+accelerator (about 150 hours here). docs/experiments.md has the rest.
 """
 
 from lstm_math import config as config_lib
