@@ -6,6 +6,7 @@ python launch.py --config=configs/add.py --mode=predict --expr='31 + 87'
 python launch.py --config=configs/add.py --config.seed=1 --workdir=runs/s1
 """
 
+import difflib
 import os
 import sys
 
@@ -13,8 +14,10 @@ from absl import app
 from absl import flags
 from absl import logging
 import jax
+import ml_collections
 from ml_collections import config_flags
 
+from lstm_math import config as config_lib
 from lstm_math import data
 from lstm_math import evaluate
 from lstm_math import train
@@ -56,6 +59,37 @@ def _enable_compilation_cache() -> None:
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.2)
 
 
+def unknown_override(argv) -> str | None:
+  """The first `--config.x=` override that names no config field, in words."""
+  for arg in argv[1:]:
+    if not arg.startswith('--config.'):
+      continue
+    path = arg[len('--config.') :].split('=', 1)[0]
+    node = config_lib.base()
+    for part in path.split('.'):
+      fields = (
+        list(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
+      )
+      if part not in fields:
+        close = difflib.get_close_matches(part, fields, n=3, cutoff=0.6)
+        hint = f'; did you mean {" or ".join(close)}?' if close else ''
+        return f'--config.{path}: no config field {part!r}{hint}'
+      node = node[part]
+  return None
+
+
+def parse_flags(argv):
+  """absl's parsing, with a mistyped config override told in one line."""
+  try:
+    return app.parse_flags_with_usage(argv)
+  except (AttributeError, KeyError):
+    message = unknown_override(argv)
+    if message is None:
+      raise
+    print(f'error: {message}', file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv) -> int:
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
@@ -76,6 +110,8 @@ def main(argv) -> int:
         config, workdir, setup, variables, devices, train_set
       )
       return 0
+    if jax.process_index() != 0:
+      return 0  # Process 0 answers; the others only helped restore.
     lines = _EXPR.value or [line.rstrip('\n') for line in sys.stdin]
     results = evaluate.Predictor(setup.model, setup.task, variables)(lines)
     for ok, text in results:
@@ -87,4 +123,4 @@ def main(argv) -> int:
 
 
 if __name__ == '__main__':
-  app.run(lambda argv: sys.exit(main(argv)))
+  app.run(lambda argv: sys.exit(main(argv)), flags_parser=parse_flags)

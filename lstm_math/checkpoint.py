@@ -12,8 +12,11 @@ Every process calls every method; Orbax coordinates the hosts.
 
 import json
 import os
+import shutil
 from typing import Any
 
+import jax
+from jax.experimental import multihost_utils
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
@@ -55,29 +58,55 @@ class Checkpointer:
     except Exception:  # pylint: disable=broad-except
       # Orbax reads every checkpoint's metadata when it opens the folder;
       # set aside the ones that do not read, then open it again.
-      for epoch in self._set_aside_unreadable():
-        say(
-          f'checkpoint of epoch {epoch} in {self.directory} has unreadable'
-          f' metadata; moved to {self.directory}_unreadable/{epoch}'
-        )
+      self._set_aside(
+        self._unreadable_metadata(), 'has unreadable metadata', say
+      )
       self._manager = self._open()
 
-  def _set_aside_unreadable(self) -> list[int]:
-    moved = []
-    for name in sorted(os.listdir(self.directory)):
-      path = os.path.join(self.directory, name)
-      if not (name.isdigit() and os.path.isdir(path)):
-        continue
+  def _step_folders(self) -> list[str]:
+    if not os.path.isdir(self.directory):
+      return []
+    return sorted(
+      name
+      for name in os.listdir(self.directory)
+      if name.isdigit() and os.path.isdir(os.path.join(self.directory, name))
+    )
+
+  def _unreadable_metadata(self) -> list[str]:
+    bad = []
+    for name in self._step_folders():
       try:
         for meta in ('_CHECKPOINT_METADATA', 'metrics/metrics'):
-          if os.path.exists(os.path.join(path, meta)):
-            with open(os.path.join(path, meta)) as f:
+          path = os.path.join(self.directory, name, meta)
+          if os.path.exists(path):
+            with open(path) as f:
               json.load(f)
       except (OSError, ValueError):
-        os.makedirs(self.directory + '_unreadable', exist_ok=True)
-        os.replace(path, os.path.join(self.directory + '_unreadable', name))
-        moved.append(int(name))
-    return moved
+        bad.append(name)
+    return bad
+
+  def _set_aside(self, names: list[str], why: str, say) -> None:
+    """Moves step folders to `<directory>_unreadable/`; process 0 moves."""
+    aside = self.directory + '_unreadable'
+    if jax.process_index() == 0:
+      for name in names:
+        os.makedirs(aside, exist_ok=True)
+        target = os.path.join(aside, name)
+        if os.path.exists(target):  # Set aside before: keep the newest.
+          shutil.rmtree(target)
+        os.replace(os.path.join(self.directory, name), target)
+        say(
+          f'checkpoint of epoch {int(name)} in {self.directory} {why};'
+          f' moved to {target}'
+        )
+    if jax.process_count() > 1:
+      multihost_utils.sync_global_devices(f'set aside {self.directory}')
+
+  def set_aside_all(self, say=print) -> None:
+    """Moves every checkpoint out of the way: a fresh start saves anew."""
+    self._manager.close()
+    self._set_aside(self._step_folders(), 'does not restore', say)
+    self._manager = self._open()
 
   def _open(self) -> ocp.CheckpointManager:
     policy = checkpoint_managers.AnyPreservationPolicy(

@@ -69,6 +69,10 @@ def base() -> ml_collections.ConfigDict:
   # Devices.
   c.parallel = 'auto'  # 'auto' | 'jit' | 'pmap' | 'shard_map'
   c.distributed = False  # jax.distributed.initialize() for multi-host.
+  # Multi-host: a process that has not joined by then, or stops answering
+  # for so long, ends the run in the others with an error (not a hang).
+  c.distributed_timeout_s = 300
+  c.heartbeat_timeout_s = 100
 
   # Evaluation and output.
   c.eval_chunk = 4_096  # Grid equations a chunk: bench/run.py chose it.
@@ -124,6 +128,8 @@ _FIELDS = {
   ),
   'parallel': (str, lambda v: v in PARALLEL_MODES, ', '.join(PARALLEL_MODES)),
   'distributed': (bool, None, 'True or False'),
+  'distributed_timeout_s': (int, lambda v: v >= 1, 'a positive integer'),
+  'heartbeat_timeout_s': (int, lambda v: v >= 1, 'a positive integer'),
   'eval_chunk': (int, lambda v: v >= 1, 'a positive integer'),
   'eval_random': (int, lambda v: v >= 1, 'a positive integer'),
   'eval_grid': (bool, None, 'True or False'),

@@ -126,8 +126,11 @@ class GridEvaluator:
       if bar:
         jax.block_until_ready(outs[-1])
         bar.update(min(first + self.per_call, size))
-    pred = np.concatenate([np.asarray(p) for p, _ in outs])[:size]
-    n_right = np.concatenate([np.asarray(r) for _, r in outs])[:size]
+    # Every process gets the whole grid (a few MB), so any of them could
+    # analyse it; process 0 writes the files.
+    outs = self.devices.gather(outs)
+    pred = np.concatenate([p for p, _ in outs])[:size]
+    n_right = np.concatenate([r for _, r in outs])[:size]
     return pred, n_right
 
 

@@ -289,9 +289,19 @@ class Seq2Seq(nn.Module):
 
   @nn.compact
   def __call__(
-    self, src_BxS, *, train: bool = False, axis_name=None, weight_B=None
+    self,
+    src_BxS,
+    *,
+    train: bool = False,
+    axis_name=None,
+    weight_B=None,
+    rows_B=None,
   ):
-    """Logits [B, T, V]; in training, batch norm counts rows where weight_B."""
+    """Logits [B, T, V]; in training, batch norm counts rows where weight_B.
+
+    `rows_B`, each row's place in the global batch (default 0..B-1), chooses
+    its dropout mask, so a row is dropped alike on any number of devices.
+    """
     mask_BxS = src_BxS != self.n_symbols
     x_BxSx2H = None
     for layer in range(self.enc_layers):
@@ -310,9 +320,7 @@ class Seq2Seq(nn.Module):
     summary_Bx2H = self._norm(
       x_BxSx2H, train, axis_name, weight_B, 'encoder_norm'
     )
-    summary_Bx2H = nn.Dropout(self.dropout, deterministic=not train)(
-      summary_Bx2H
-    )
+    summary_Bx2H = self._dropout(summary_Bx2H, train, rows_B)
 
     y_BxTx2H = None
     for layer in range(self.dec_layers):
@@ -327,11 +335,26 @@ class Seq2Seq(nn.Module):
       else:
         y_BxTx2H = lstm(x_BxTxF=y_BxTx2H)
     y_BxTx2H = self._norm(y_BxTx2H, train, axis_name, weight_B, 'decoder_norm')
-    y_BxTx2H = nn.Dropout(self.dropout, deterministic=not train)(y_BxTx2H)
+    y_BxTx2H = self._dropout(y_BxTx2H, train, rows_B)
     dense_init = initializers(self.init_scheme)['kernel']
     return nn.Dense(self.n_symbols, kernel_init=dense_init, name='output')(
       y_BxTx2H
     )
+
+  def _dropout(self, x_BxF, train, rows_B):
+    """Inverted dropout with one key a row: the row's global place."""
+    if not train or self.dropout == 0:
+      return x_BxF
+    if rows_B is None:
+      rows_B = jnp.arange(x_BxF.shape[0])
+    key = self.make_rng('dropout')
+    keep_rate = 1.0 - self.dropout
+    keep_BxF = jax.vmap(
+      lambda row: jax.random.bernoulli(
+        jax.random.fold_in(key, row), keep_rate, x_BxF.shape[1:]
+      )
+    )(rows_B)
+    return jnp.where(keep_BxF, x_BxF / keep_rate, 0.0).astype(x_BxF.dtype)
 
   def _norm(self, x, train, axis_name, weight_B, name):
     if not self.batch_norm:

@@ -21,25 +21,73 @@ import os
 from typing import Any
 
 import jax
+from jax.experimental import multihost_utils
 import jax.numpy as jnp
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 import numpy as np
+
+from lstm_math import data
 
 AXIS = 'data'
 # Measured with 8 fake CPU devices (bench/parallel.py): see README.
 DEFAULT_MULTI_DEVICE = 'shard_map'
 
 
-def maybe_initialize_distributed(requested: bool) -> None:
+# Where nothing finds the cluster by itself (two terminals on one machine, two
+# GPU machines without SLURM or MPI), these name it; JAX reads the first
+# itself, the other two are read here and passed on.
+ENV_COORDINATOR = 'JAX_COORDINATOR_ADDRESS'
+ENV_NUM_PROCESSES = 'JAX_NUM_PROCESSES'
+ENV_PROCESS_ID = 'JAX_PROCESS_ID'
+
+
+def _env_int(name: str) -> int | None:
+  text = os.environ.get(name)
+  if text is None or text == '':
+    return None
+  try:
+    return int(text)
+  except ValueError:
+    raise ValueError(f'{name}={text!r}: must be an integer') from None
+
+
+def maybe_initialize_distributed(
+  requested: bool, timeout_s: int = 300, heartbeat_s: int = 100
+) -> None:
   """Starts JAX's multi-host runtime when asked to by config or environment.
 
-  On a TPU pod slice or a GPU cluster each process runs the same command;
-  `jax.distributed.initialize()` finds the others from the environment.
+  On a TPU pod slice or a SLURM, MPI or Kubernetes GPU cluster each process
+  runs the same command and `jax.distributed.initialize()` finds the others.
+  Elsewhere `JAX_COORDINATOR_ADDRESS` (host:port of process 0),
+  `JAX_NUM_PROCESSES` and `JAX_PROCESS_ID` say it. A process that has not
+  joined within `timeout_s`, or stops answering for `heartbeat_s`, ends the
+  run in every other process with an error instead of a hang; at the end a
+  process waits up to `timeout_s` for the others to finish.
   """
-  from_env = 'JAX_COORDINATOR_ADDRESS' in os.environ
-  if requested or from_env:
-    jax.distributed.initialize()
+  if jax.distributed.is_initialized():
+    return
+  num_processes = _env_int(ENV_NUM_PROCESSES)
+  process_id = _env_int(ENV_PROCESS_ID)
+  if not (requested or ENV_COORDINATOR in os.environ):
+    if num_processes is not None or process_id is not None:
+      raise ValueError(
+        f'{ENV_NUM_PROCESSES} and {ENV_PROCESS_ID} need'
+        f' {ENV_COORDINATOR} (host:port of process 0) beside them'
+      )
+    return
+  if num_processes is not None and process_id is not None:
+    if not 0 <= process_id < num_processes:
+      raise ValueError(
+        f'{ENV_PROCESS_ID}={process_id}: must be in [0, {num_processes})'
+      )
+  jax.distributed.initialize(
+    num_processes=num_processes,
+    process_id=process_id,
+    initialization_timeout=timeout_s,
+    heartbeat_timeout_seconds=heartbeat_s,
+    shutdown_timeout_seconds=timeout_s,
+  )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,8 +117,33 @@ class Devices:
     return NamedSharding(self.mesh, P())
 
   def place(self, tree):
-    """One copy of `tree` for a jit or shard_map function of these devices."""
-    return jax.device_put(tree, self._replicated())
+    """One copy of `tree` for a jit or shard_map function of these devices.
+
+    With several processes, every process passes the same values and gets
+    its part of one global array (`device_put` cannot reach the devices of
+    another process).
+    """
+    sharding = self._replicated()
+    if sharding.is_fully_addressable:
+      return jax.device_put(tree, sharding)
+    return jax.tree.map(functools.partial(_global_copy, sharding), tree)
+
+  def local(self, tree):
+    """This process's own copy of a tree placed by `place` or `replicate`.
+
+    For work that each process does alone on one of its devices (the epoch's
+    test metrics, example predictions): no collective, nothing to wait for.
+    """
+    tree = self.canonical(tree)
+    return jax.tree.map(
+      lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x, tree
+    )
+
+  def gather(self, tree):
+    """Numpy copies of a tree of arrays sharded over every process's devices."""
+    if jax.process_count() == 1:
+      return jax.tree.map(np.asarray, tree)
+    return multihost_utils.process_allgather(tree, tiled=True)
 
   def abstract(self, shapes, replicated: bool):
     """Shapes and shardings of `replicate` (or `place`) of a tree of shapes.
@@ -117,6 +190,16 @@ class Devices:
     return jax.jit(mapped, donate_argnums=donate_argnums)
 
 
+def _global_copy(sharding, x):
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    return x  # Already one array over every process's devices.
+  if jnp.issubdtype(jnp.result_type(x), jax.dtypes.prng_key):
+    impl = jax.random.key_impl(x)
+    data = _global_copy(sharding, jax.random.key_data(x))
+    return jax.random.wrap_key_data(data, impl=impl)
+  return jax.make_array_from_process_local_data(sharding, np.asarray(x))
+
+
 def resolve_mode(mode: str, n_devices: int) -> str:
   if mode == 'auto':
     return 'jit' if n_devices == 1 else DEFAULT_MULTI_DEVICE
@@ -131,6 +214,11 @@ def make_devices(mode: str = 'auto', n_devices: int | None = None) -> Devices:
       raise ValueError(f'{n_devices} devices asked for; {len(devices)} exist')
     devices = devices[:n_devices]
   mode = resolve_mode(mode, len(devices))
+  if jax.process_count() > 1 and mode != 'shard_map':
+    raise data.ConfigError(
+      f'parallel={mode!r}: a run over {jax.process_count()} processes'
+      " needs 'shard_map' (or 'auto'), which spans every process's devices"
+    )
   if mode == 'jit' and len(devices) > 1:
     devices = devices[:1]
   return Devices(mode, jax.sharding.Mesh(np.asarray(devices), (AXIS,)))

@@ -19,6 +19,7 @@ from typing import Any
 import flax.struct
 import jax
 from jax import lax
+from jax.experimental import multihost_utils
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -155,13 +156,15 @@ def train_step(
   axis_name=None,
   key: jax.Array | None = None,
   weight_B: jax.Array | None = None,
+  rows_B: jax.Array | None = None,
 ):
   """One Adam step on this device's `batch`; (new state, metrics).
 
   `key` (for dropout) is folded with the step, so no key lives in the state.
   `weight_B` (0 or 1 a row) marks padding rows of a partial batch: they are
   left out of the loss, the metrics and the batch-norm statistics. The loss
-  is the mean over the real rows of all devices together.
+  is the mean over the real rows of all devices together. `rows_B`, the
+  rows' places in the global batch, picks their dropout masks.
   """
   rngs = {}
   if key is not None:
@@ -174,6 +177,7 @@ def train_step(
       train=True,
       axis_name=axis_name,
       weight_B=weight_B,
+      rows_B=rows_B,
       mutable=['batch_stats'],
       rngs=rngs,
     )
@@ -278,10 +282,18 @@ def train_epoch(
       )
       return data.make_batch(eqs, setup.task), None
 
+  first_row = 0 if axis_name is None else lax.axis_index(axis_name) * n_local
+  rows = first_row + jnp.arange(n_local)
+
   def body(state, s):
     batch, weight = get_batch(state.step, s)
     return train_step(
-      state, batch, axis_name=axis_name, key=dropout_key, weight_B=weight
+      state,
+      batch,
+      axis_name=axis_name,
+      key=dropout_key,
+      weight_B=weight,
+      rows_B=rows,
     )
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
@@ -344,6 +356,8 @@ RESUME_MAY_CHANGE = frozenset(
     'best_by',
     'parallel',
     'distributed',
+    'distributed_timeout_s',
+    'heartbeat_timeout_s',
     'eval_chunk',
     'eval_random',
     'eval_grid',
@@ -394,7 +408,8 @@ def check_workdir(workdir: str) -> None:
   """Fails fast, in one line, when the workdir cannot take a run's files."""
   try:
     os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, '.write_test')
+    # One probe a process: the processes of a multi-host run share the folder.
+    probe = os.path.join(workdir, f'.write_test.{jax.process_index()}')
     with open(probe, 'wb') as f:
       f.write(b'\0' * 1_000_000)  # A checkpoint needs room for a few of these.
       f.flush()
@@ -468,9 +483,26 @@ class _StopFlag:
       ' this epoch (again to stop now)'
     )
 
+  def agreed(self) -> bool:
+    """Whether any process was asked to stop: all of them stop together."""
+    if jax.process_count() == 1:
+      return self.requested
+    flags = multihost_utils.process_allgather(np.int32(self.requested))
+    return bool(np.any(flags))
+
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
       signal.signal(sig, handler)
+
+
+# Fault injection for the tests: LSTM_MATH_FAULT=after_row:3 kills the
+# process right after epoch 3's row is written, before its checkpoint.
+FAULT_ENV = 'LSTM_MATH_FAULT'
+
+
+def _maybe_fail(where: str, epoch: int) -> None:
+  if os.environ.get(FAULT_ENV) == f'{where}:{epoch}':
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _compile_in_background(fn, *abstract_args):
@@ -490,9 +522,7 @@ def train_and_evaluate(
   """
   t_start = time.perf_counter()
   say = metrics_lib.say
-  parallel.maybe_initialize_distributed(config.distributed)
-  devices = parallel.make_devices(config.parallel)
-  config_lib.validate(config, devices.count)
+  devices = start_devices(config)
   setup = make_setup(config)
   check_workdir(workdir)
   check_same_run(config, workdir)
@@ -500,9 +530,12 @@ def train_and_evaluate(
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
 
+  hosts = (
+    f' in {jax.process_count()} processes' if jax.process_count() > 1 else ''
+  )
   say(
     f'JAX {jax.__version__}, backend {jax.default_backend()},'
-    f' {jax.device_count()} device(s): {jax.devices()[0].device_kind};'
+    f' {jax.device_count()} device(s){hosts}: {jax.devices()[0].device_kind};'
     f' running {devices.mode} on {devices.count}'
   )
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
@@ -527,7 +560,8 @@ def train_and_evaluate(
     devices.abstract(jax.eval_shape(lambda k: k, k_train), replicated=False),
   )
   train_set, test_set = build_datasets(config, setup, k_data)
-  state = jax.jit(init)(k_init)
+  placed = devices.replicate(jax.jit(init)(k_init))
+  state = devices.local(placed)
   n_params, n_stats = model_lib.count_parameters(
     {'params': state.params, 'batch_stats': state.batch_stats}
   )
@@ -547,23 +581,28 @@ def train_and_evaluate(
     f' {test_set.size:,} test equations'
   )
 
-  # Synchronous: once an epoch's line is in metrics.jsonl its checkpoint is
-  # on disk, so a kill loses at most the epoch in progress. (Asynchronous
-  # saves were 5-15% faster an epoch; bench/RESULTS.md.)
+  # An epoch's row goes to metrics.jsonl before its checkpoint, and a resumed
+  # run drops the rows after the checkpoint it starts from: a kill between
+  # the two loses no row for good, it only repeats that epoch. Saves are
+  # synchronous (asynchronous ones were 5-15% faster an epoch;
+  # bench/RESULTS.md) so that a kill loses at most the epoch in progress.
   ckpt = checkpoint_lib.Checkpointer(
     os.path.join(workdir, 'checkpoints'), say=say, best_by=config.best_by
   )
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   first_epoch = 1
-  restored = ckpt.restore_latest(state, say=say)
+  restored = ckpt.restore_latest(devices.canonical(placed), say=say)
   if restored is not None:
-    state, last = restored
+    restored_state, last = restored
+    placed = devices.replicate(restored_state)
+    state = devices.local(placed)
     first_epoch = last + 1
     writer.truncate_after(last)
     say(f'resumed from the checkpoint of epoch {last}')
-  elif ckpt.epochs():
-    say('no readable checkpoint: starting fresh')
   else:
+    if ckpt.epochs():
+      ckpt.set_aside_all(say=say)
+      say('no readable checkpoint: starting fresh')
     writer.truncate_after(0)
   rows = writer.read()
 
@@ -579,7 +618,6 @@ def train_and_evaluate(
     )
 
   epoch_fn = compiling.result()
-  placed = devices.replicate(state)
   train_set_placed = devices.place(train_set) if train_set else None
   k_train = devices.place(k_train)
   elapsed_before = rows[-1]['elapsed_s'] if rows else 0.0
@@ -589,10 +627,10 @@ def train_and_evaluate(
   with _StopFlag() as stop:
     for epoch in range(first_epoch, config.epochs + 1):
       placed, train_metrics = epoch_fn(placed, train_set_placed, k_train)
-      state = devices.canonical(placed)
+      # Each process scores the test set alone, on its own copy of the state.
+      state = devices.local(placed)
       val = eval_fn(state, test_set.batch)
-      train_metrics = devices.canonical(train_metrics)
-      val, train_metrics = jax.device_get((val, train_metrics))
+      val, train_metrics = jax.device_get((val, devices.local(train_metrics)))
       row = dict(
         epoch=epoch,
         step=int(state.step),
@@ -611,10 +649,16 @@ def train_and_evaluate(
       reached = bool(config.stop_exact) and (
         row['val_exact_match'] >= config.stop_exact
       )
-      last = reached or stop.requested or epoch == config.epochs
-      if last or epoch % config.checkpoint_every == 0:
-        ckpt.save(epoch, state, row['val_loss'], row['val_exact_match'])
+      last = reached or stop.agreed() or epoch == config.epochs
       writer.write(row)
+      _maybe_fail('after_row', epoch)
+      if last or epoch % config.checkpoint_every == 0:
+        ckpt.save(
+          epoch,
+          devices.canonical(placed),
+          row['val_loss'],
+          row['val_exact_match'],
+        )
       rows.append(row)
       last_row = row
       say(metrics_lib.format_epoch(row, config.epochs))
@@ -634,7 +678,7 @@ def train_and_evaluate(
     )
   best = ckpt.best_epoch()
   if best is not None and best != int(state.step) // setup.steps_per_epoch:
-    state = ckpt.restore(best, state)
+    state = devices.local(ckpt.restore(best, devices.canonical(placed)))
     m = ckpt.best_metrics()
     say(
       f'reloaded the best checkpoint by {config.best_by} (epoch {best},'
@@ -663,11 +707,19 @@ def train_and_evaluate(
   return summary
 
 
-def load_trained(config, workdir: str):
-  """(setup, variables, devices, train set) of the workdir's best checkpoint."""
-  parallel.maybe_initialize_distributed(config.distributed)
+def start_devices(config) -> parallel.Devices:
+  """Joins the other processes (if any), picks the devices, checks config."""
+  parallel.maybe_initialize_distributed(
+    config.distributed, config.distributed_timeout_s, config.heartbeat_timeout_s
+  )
   devices = parallel.make_devices(config.parallel)
   config_lib.validate(config, devices.count)
+  return devices
+
+
+def load_trained(config, workdir: str):
+  """(setup, variables, devices, train set) of the workdir's best checkpoint."""
+  devices = start_devices(config)
   setup = make_setup(config)
   check_same_run(config, workdir)
   ckpt = checkpoint_lib.Checkpointer(
@@ -680,11 +732,14 @@ def load_trained(config, workdir: str):
     )
   k_data, k_init, _ = run_keys(config.seed)
   tx = make_optimizer(config, setup.steps_per_epoch)
-  template = jax.eval_shape(
-    functools.partial(create_train_state, setup, tx), k_init
+  template = devices.abstract(
+    jax.eval_shape(functools.partial(create_train_state, setup, tx), k_init),
+    replicated=False,
   )
   state = ckpt.restore(best, template)
   ckpt.close()
   train_set, _ = build_datasets(config, setup, k_data)
-  variables = {'params': state.params, 'batch_stats': state.batch_stats}
+  variables = devices.local(
+    {'params': state.params, 'batch_stats': state.batch_stats}
+  )
   return setup, variables, devices, train_set

@@ -203,8 +203,11 @@ def metric_rows(workdir):
 
 
 def wait_for_first_epoch(run, workdir):
+  """Until epoch 1 has its row and its checkpoint (written in that order)."""
   deadline = time.time() + 240
-  while not metric_rows(workdir) and time.time() < deadline:
+  saved = os.path.join(workdir, 'checkpoints', '1')
+  while not (metric_rows(workdir) and os.path.isdir(saved)):
+    assert time.time() < deadline, 'no first epoch within 240 s'
     assert run.poll() is None, run.communicate()[0][-2000:]
     time.sleep(0.01)
 
