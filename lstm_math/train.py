@@ -395,6 +395,14 @@ def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
     for k in sorted(before.keys() | now.keys())
     if k not in RESUME_MAY_CHANGE and before.get(k) != now.get(k)
   ]
+  if before.get('epochs') != now.get('epochs') and now['schedule'] != 'constant':
+    # The schedule spans epochs x steps: another length would change the
+    # learning rate of every step still to come, not just add some.
+    changed.append(
+      f"epochs {before.get('epochs')!r} -> {now.get('epochs')!r} (under"
+      f" schedule={now['schedule']!r} the learning rate decays over all"
+      ' epochs; only a constant schedule may be lengthened)'
+    )
   if changed:
     raise data.ConfigError(
       f'workdir {workdir!r} holds checkpoints of a run with another config'

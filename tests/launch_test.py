@@ -71,7 +71,11 @@ def test_predict_answers_and_reports(workdir):
 
 def test_mistakes_get_one_line_answers(tmp_path):
   typo = launch('--config=configs/tiny.py', '--config.batch_sise=3')
-  assert typo.returncode != 0 and 'batch_sise' in typo.stderr
+  assert typo.returncode == 2, typo.stderr[-2000:]
+  assert typo.stderr.strip().splitlines() == [
+    "error: --config.batch_sise: no config field 'batch_sise'; did you"
+    ' mean batch_size or batch_norm?'
+  ], typo.stderr[-2000:]
   bad = launch(
     '--config=configs/tiny.py',
     '--config.max_number=-5',

@@ -172,8 +172,13 @@ def test_no_readable_checkpoint_returns_none(tmp_path):
   assert ckpt.restore_latest({'w': jnp.zeros(3)}) is None
 
 
-def launch(workdir, *extra):
-  env = dict(os.environ, XLA_FLAGS='', PYTHONWARNINGS='ignore')
+def launch(workdir, *extra, env=None):
+  env = dict(
+    os.environ,
+    XLA_FLAGS='',
+    PYTHONWARNINGS='ignore',
+    **(env or {}),
+  )
   return subprocess.Popen(
     [
       sys.executable,
@@ -291,3 +296,67 @@ def test_config_json_from_before_a_field_existed_still_resumes(tmp_path):
   # Without checkpoints there is no run to continue.
   os.rmdir(tmp_path / 'checkpoints' / '1')
   train.check_same_run(_tiny(weight_decay=0.2), str(tmp_path))
+
+
+@pytest.mark.parametrize('schedule', ['cosine', 'warmup_cosine'])
+def test_lengthening_a_decaying_schedule_is_refused(tmp_path, schedule):
+  config = _tiny(schedule=schedule, warmup_epochs=0)
+  os.makedirs(tmp_path / 'checkpoints' / '1')
+  (tmp_path / 'config.json').write_text(config.to_json_best_effort())
+  with pytest.raises(data.ConfigError) as e:
+    train.check_same_run(_tiny(schedule=schedule, epochs=3), str(tmp_path))
+  message = str(e.value)
+  assert 'epochs 1 -> 3' in message and f"schedule='{schedule}'" in message
+  # A constant learning rate has nothing to stretch: it may run longer.
+  constant = str(tmp_path / 'constant')
+  os.makedirs(os.path.join(constant, 'checkpoints', '1'))
+  with open(os.path.join(constant, 'config.json'), 'w') as f:
+    f.write(_tiny().to_json_best_effort())
+  train.check_same_run(_tiny(epochs=3), constant)
+
+
+def test_no_readable_checkpoint_starts_fresh_and_saves_over_them(tmp_path):
+  workdir = str(tmp_path)
+  config = _tiny(epochs=2)
+  train.train_and_evaluate(config, workdir)
+  folder = os.path.join(workdir, 'checkpoints')
+  for epoch in os.listdir(folder):  # The arrays of every checkpoint.
+    for root, _, files in os.walk(os.path.join(folder, epoch, 'default')):
+      for name in files:
+        if name != 'commit_success.txt':
+          with open(os.path.join(root, name), 'wb') as f:
+            f.write(b'\x00garbage')
+  with open(os.path.join(workdir, 'metrics.jsonl'), 'a') as f:
+    f.write(json.dumps({'epoch': 7, 'train_loss': 1.0}) + '\n')
+  summary = train.train_and_evaluate(config, workdir)
+  assert summary['last_epoch']['epoch'] == 2
+  rows = [
+    json.loads(line) for line in open(os.path.join(workdir, 'metrics.jsonl'))
+  ]
+  assert [r['epoch'] for r in rows] == [1, 2], 'old rows must be dropped'
+  ckpt = checkpoint_lib.Checkpointer(folder)
+  assert ckpt.epochs() == [1, 2]
+  assert int(ckpt.restore(2, None)['step']) > 0
+  ckpt.close()
+  assert sorted(os.listdir(folder + '_unreadable')) == ['1', '2']
+
+
+def test_kill_between_the_row_and_its_checkpoint_loses_no_row(tmp_path):
+  whole, broken = str(tmp_path / 'whole'), str(tmp_path / 'broken')
+  uninterrupted = launch(whole)
+  run = launch(broken, env={train.FAULT_ENV: 'after_row:2'})
+  out = run.communicate(timeout=240)[0]
+  assert run.returncode == -signal.SIGKILL, out[-2000:]
+  # Epoch 2's row is on disk, its checkpoint is not.
+  assert [r['epoch'] for r in metric_rows(broken)] == [1, 2]
+  assert not os.path.exists(os.path.join(broken, 'checkpoints', '2'))
+  resumed = launch(broken)
+  out_resumed = resumed.communicate(timeout=240)[0]
+  assert resumed.returncode == 0, out_resumed[-2000:]
+  assert 'resumed from the checkpoint of epoch 1' in out_resumed
+  assert uninterrupted.communicate(timeout=240)[0] is not None
+  rows_whole, rows_resumed = metric_rows(whole), metric_rows(broken)
+  assert [r['epoch'] for r in rows_resumed] == [1, 2, 3, 4]
+  for a, b in zip(rows_whole, rows_resumed):
+    a.pop('elapsed_s'), b.pop('elapsed_s')
+    assert a == b, (a, b)
