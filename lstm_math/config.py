@@ -13,6 +13,7 @@ import ml_collections
 
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import data
+from lstm_math import parallel
 
 PARALLEL_MODES = ('auto', 'jit', 'pmap', 'shard_map')
 SCHEDULES = ('constant', 'cosine', 'warmup_cosine')
@@ -73,6 +74,9 @@ def base() -> ml_collections.ConfigDict:
   # for so long, ends the run in the others with an error (not a hang).
   c.distributed_timeout_s = 300
   c.heartbeat_timeout_s = 100
+  # 'native': XLA compiles for this CPU's instruction set; 'AVX2' (or
+  # another cap): the same floats on every x86-64 machine that has it.
+  c.cpu_isa = 'native'
 
   # Evaluation and output.
   c.eval_chunk = 4_096  # Grid equations a chunk: bench/run.py chose it.
@@ -130,6 +134,11 @@ _FIELDS = {
   'distributed': (bool, None, 'True or False'),
   'distributed_timeout_s': (int, lambda v: v >= 1, 'a positive integer'),
   'heartbeat_timeout_s': (int, lambda v: v >= 1, 'a positive integer'),
+  'cpu_isa': (
+    str,
+    lambda v: v in parallel.CPU_ISAS,
+    'one of ' + ', '.join(repr(v) for v in parallel.CPU_ISAS),
+  ),
   'eval_chunk': (int, lambda v: v >= 1, 'a positive integer'),
   'eval_random': (int, lambda v: v >= 1, 'a positive integer'),
   'eval_grid': (bool, None, 'True or False'),

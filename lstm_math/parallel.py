@@ -21,6 +21,7 @@ import os
 from typing import Any
 
 import jax
+from jax._src import xla_bridge  # backends_are_initialized has no public name.
 from jax.experimental import multihost_utils
 import jax.numpy as jnp
 from jax.sharding import NamedSharding
@@ -40,6 +41,36 @@ DEFAULT_MULTI_DEVICE = 'shard_map'
 ENV_COORDINATOR = 'JAX_COORDINATOR_ADDRESS'
 ENV_NUM_PROCESSES = 'JAX_NUM_PROCESSES'
 ENV_PROCESS_ID = 'JAX_PROCESS_ID'
+
+
+CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
+
+
+def cap_cpu_isa(isa: str) -> None:
+  """Caps the instruction set XLA:CPU compiles for, before JAX starts.
+
+  XLA compiles for the host's own instruction set by default ('native'), and
+  wider vectors sum floats in another order: two x86-64 machines of one kind
+  but different CPUs part in the last bits within a few epochs. With a cap
+  (say 'AVX2') every machine that has it runs the same code, so the same
+  floats, for the same JAX version and core count.
+  """
+  if isa == 'native':
+    return
+  flag = f'--xla_cpu_max_isa={isa}'
+  xla_flags = os.environ.get('XLA_FLAGS', '').split()
+  if flag in xla_flags:
+    return
+  if any(f.startswith('--xla_cpu_max_isa=') for f in xla_flags):
+    raise data.ConfigError(
+      f'cpu_isa={isa!r}: XLA_FLAGS asks for another cap ({" ".join(xla_flags)})'
+    )
+  if xla_bridge.backends_are_initialized():
+    raise data.ConfigError(
+      f'cpu_isa={isa!r}: JAX has started already; set XLA_FLAGS={flag}'
+      ' before it starts, or run launch.py'
+    )
+  os.environ['XLA_FLAGS'] = ' '.join([*xla_flags, flag])
 
 
 def _env_int(name: str) -> int | None:

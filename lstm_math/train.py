@@ -358,6 +358,7 @@ RESUME_MAY_CHANGE = frozenset(
     'distributed',
     'distributed_timeout_s',
     'heartbeat_timeout_s',
+    'cpu_isa',
     'eval_chunk',
     'eval_random',
     'eval_grid',
@@ -395,12 +396,14 @@ def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
     for k in sorted(before.keys() | now.keys())
     if k not in RESUME_MAY_CHANGE and before.get(k) != now.get(k)
   ]
-  if before.get('epochs') != now.get('epochs') and now['schedule'] != 'constant':
+  if (
+    before.get('epochs') != now.get('epochs') and now['schedule'] != 'constant'
+  ):
     # The schedule spans epochs x steps: another length would change the
     # learning rate of every step still to come, not just add some.
     changed.append(
-      f"epochs {before.get('epochs')!r} -> {now.get('epochs')!r} (under"
-      f" schedule={now['schedule']!r} the learning rate decays over all"
+      f'epochs {before.get("epochs")!r} -> {now.get("epochs")!r} (under'
+      f' schedule={now["schedule"]!r} the learning rate decays over all'
       ' epochs; only a constant schedule may be lengthened)'
     )
   if changed:
@@ -547,6 +550,8 @@ def train_and_evaluate(
     f' running {devices.mode} on {devices.count}'
   )
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
+  if config.cpu_isa != 'native':
+    say(f'XLA:CPU compiles for at most {config.cpu_isa} (cpu_isa)')
 
   k_data, k_init, k_train = run_keys(config.seed)
   tx = make_optimizer(config, setup.steps_per_epoch)
@@ -717,6 +722,9 @@ def train_and_evaluate(
 
 def start_devices(config) -> parallel.Devices:
   """Joins the other processes (if any), picks the devices, checks config."""
+  if config.get('cpu_isa') not in parallel.CPU_ISAS:
+    config_lib.validate(config)  # Names the field before JAX could start.
+  parallel.cap_cpu_isa(config.cpu_isa)
   parallel.maybe_initialize_distributed(
     config.distributed, config.distributed_timeout_s, config.heartbeat_timeout_s
   )

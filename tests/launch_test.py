@@ -5,13 +5,18 @@ import os
 import subprocess
 import sys
 
+import jax
 import pytest
+
+from configs import tiny
+from lstm_math import data
+from lstm_math import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def launch(*args, stdin=None):
-  env = dict(os.environ, XLA_FLAGS='', PYTHONWARNINGS='ignore')
+def launch(*args, stdin=None, xla_flags=''):
+  env = dict(os.environ, XLA_FLAGS=xla_flags, PYTHONWARNINGS='ignore')
   return subprocess.run(
     [sys.executable, os.path.join(ROOT, 'launch.py'), *args],
     input=stdin,
@@ -88,3 +93,38 @@ def test_mistakes_get_one_line_answers(tmp_path):
     '--config=configs/tiny.py', '--mode=eval', f'--workdir={tmp_path}/none'
   )
   assert empty.returncode == 2 and 'has no checkpoint' in empty.stderr
+
+
+def test_cpu_isa_caps_the_instruction_set_xla_compiles_for(tmp_path):
+  short = (
+    '--config=configs/tiny.py',
+    '--config.epochs=2',
+    '--config.eval_grid=False',
+    '--config.examples_before=0',
+    '--config.examples_after=0',
+  )
+  capped = launch(*short, f'--workdir={tmp_path}/a', '--config.cpu_isa=AVX2')
+  assert capped.returncode == 0, capped.stderr[-3000:]
+  assert 'XLA:CPU compiles for at most AVX2' in capped.stdout
+  by_hand = launch(
+    *short, f'--workdir={tmp_path}/b', xla_flags='--xla_cpu_max_isa=AVX2'
+  )
+  assert by_hand.returncode == 0, by_hand.stderr[-3000:]
+  rows = []
+  for name in 'ab':
+    with open(tmp_path / name / 'metrics.jsonl') as f:
+      rows.append([json.loads(line) for line in f])
+      for row in rows[-1]:
+        row.pop('elapsed_s')
+  assert rows[0] == rows[1]
+
+
+def test_cpu_isa_cannot_change_once_jax_has_started():
+  config = tiny.get_config()
+  config.cpu_isa = 'AVX2'
+  jax.devices()  # This process's backend starts without the cap.
+  with pytest.raises(data.ConfigError, match='XLA_FLAGS=--xla_cpu_max_isa'):
+    train.start_devices(config)
+  config.cpu_isa = 'AVX3'
+  with pytest.raises(data.ConfigError, match="cpu_isa='AVX3': must be one of 'native'"):
+    train.start_devices(config)
