@@ -1,7 +1,8 @@
 """Speed of the seed model on this machine, against what its matmul rate allows.
 
-    python bench/run.py            # everything (about 3 minutes on 2 CPU cores)
+    python bench/run.py            # everything (about 6 minutes on 2 CPU cores)
     python bench/run.py --quick    # without time_to_seed (about 30 seconds)
+    python bench/run.py --fast     # time_to_seed_fast only (about 3 minutes)
 
 Prints a table for people and, as the last line, one JSON object. Figures and
 the commands that produced them are kept in bench/RESULTS.md.
@@ -20,6 +21,13 @@ twice the forward's work) per equation of the batch.
 
 `grid_gates_s` times what the count leaves out and no code can skip: the
 tanh of the gates and the cell at every recurrent step, for the whole grid.
+
+`time_to_seed_s` is the post's recipe (configs/add.py) and
+`time_to_seed_fast_s` the fast one (configs/add_fast.py), both measured the
+same way: the whole command, from the process's start to its exit, until
+test exact-match 0.999, without the grid; the median of the seeds. The fast
+one is timed with the compilation cache off (`_cold_s`) and on (`_s`, warm:
+a cache folder of its own, filled by one run before the timed ones).
 """
 
 import argparse
@@ -153,13 +161,22 @@ def grid_gates_s(task, hidden: int, chunk: int) -> float:
   return seconds * -(-task.grid_size // chunk)
 
 
-def time_to_seed(seed: int, extra: list[str]) -> dict:
-  """Wall time of the whole command until test exact-match >= 0.999."""
+def time_to_seed(
+  seed: int, extra: list[str], config: str = 'configs/add.py', cache=None
+) -> dict:
+  """Wall time of the whole command until test exact-match >= 0.999.
+
+  `cache`: None keeps the environment's compilation cache, 'off' turns it
+  off, a folder uses that one.
+  """
+  env = dict(os.environ)
+  if cache is not None:
+    env['LSTM_MATH_CACHE'] = cache
   with tempfile.TemporaryDirectory() as workdir:
     cmd = [
       sys.executable,
       os.path.join(ROOT, 'launch.py'),
-      '--config=configs/add.py',
+      f'--config={config}',
       f'--workdir={workdir}',
       f'--config.seed={seed}',
       '--config.stop_exact=0.999',
@@ -169,7 +186,7 @@ def time_to_seed(seed: int, extra: list[str]) -> dict:
       *extra,
     ]
     start = time.perf_counter()
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if out.returncode:
       raise RuntimeError(out.stderr[-2000:])
@@ -181,13 +198,42 @@ def time_to_seed(seed: int, extra: list[str]) -> dict:
       if line.startswith('start-up took')
     )
   reached = rows[-1]['val_exact_match'] >= 0.999
+  # The loop's own clock: the first epoch (which also compiles the test
+  # evaluation) and the mean of the others.
+  first_epoch = rows[0]['elapsed_s']
+  later = (rows[-1]['elapsed_s'] - first_epoch) / max(1, len(rows) - 1)
   return dict(
     seed=seed,
     wall_s=wall,
     epochs=rows[-1]['epoch'],
     reached=reached,
     startup_s=startup,
+    first_epoch_s=first_epoch,
+    epoch_s=later,
+    imports_and_exit_s=wall - startup - rows[-1]['elapsed_s'],
   )
+
+
+def time_to_seed_fast(seeds: list[int], extra: list[str]) -> dict:
+  """configs/add_fast.py timed as `time_to_seed`, cache off, then warm."""
+  fast = 'configs/add_fast.py'
+  results = {}
+  cold = [time_to_seed(s, extra, fast, cache='off') for s in seeds]
+  with tempfile.TemporaryDirectory() as cache:
+    time_to_seed(seeds[0], extra, fast, cache=cache)  # Fills the cache.
+    warm = [time_to_seed(s, extra, fast, cache=cache) for s in seeds]
+  for suffix, runs in (('_cold', cold), ('', warm)):
+    results[f'time_to_seed_fast{suffix}_runs'] = runs
+    results[f'time_to_seed_fast{suffix}_s'] = statistics.median(
+      r['wall_s'] for r in runs
+    )
+    results[f'startup_fast{suffix}_s'] = statistics.median(
+      r['startup_s'] for r in runs
+    )
+  results['epochs_to_seed_fast'] = statistics.median(r['epochs'] for r in cold)
+  results['epoch_fast_s'] = statistics.median(r['epoch_s'] for r in cold + warm)
+  results['fast_reached_all'] = all(r['reached'] for r in cold + warm)
+  return results
 
 
 def main():
@@ -197,8 +243,18 @@ def main():
     action='store_true',
     help='skip time_to_seed (three full training runs)',
   )
+  parser.add_argument(
+    '--fast',
+    action='store_true',
+    help='only time_to_seed_fast (configs/add_fast.py, cache off and on)',
+  )
   parser.add_argument('--seeds', default='0,1,2')
   args, extra = parser.parse_known_args()
+  seeds = [int(s) for s in args.seeds.split(',')]
+  if args.fast:
+    results = time_to_seed_fast(seeds, extra)
+    _print(results)
+    return
 
   config = config_lib.base()
   config.parallel = 'jit'
@@ -240,25 +296,36 @@ def main():
   )
 
   if not args.quick:
-    runs = [time_to_seed(int(s), extra) for s in args.seeds.split(',')]
+    runs = [time_to_seed(s, extra) for s in seeds]
     results['time_to_seed_runs'] = runs
     results['time_to_seed_s'] = statistics.median(r['wall_s'] for r in runs)
     results['epochs_to_seed'] = statistics.median(r['epochs'] for r in runs)
     results['startup_s'] = statistics.median(r['startup_s'] for r in runs)
+    results.update(time_to_seed_fast(seeds, extra))
+  _print(results)
 
+
+def _print(results: dict) -> None:
+  """A table for people, then the whole as one JSON line."""
   print(f'{"figure":<28} {"value":>14}')
   for key, value in results.items():
     if isinstance(value, float):
       print(f'{key:<28} {value:>14.4g}')
     elif not isinstance(value, (list, dict)):
       print(f'{key:<28} {value!s:>14}')
-  for chunk, seconds in results['grid_eval_s_by_chunk'].items():
+  for chunk, seconds in results.get('grid_eval_s_by_chunk', {}).items():
     print(f'{"grid_eval_s, chunk " + str(chunk):<28} {seconds:>14.4g}')
-  for run in results.get('time_to_seed_runs', []):
-    print(
-      f'time_to_seed, seed {run["seed"]:<10} {run["wall_s"]:>14.4g}'
-      f'  ({run["epochs"]} epochs, reached: {run["reached"]})'
-    )
+  for name in (
+    'time_to_seed',
+    'time_to_seed_fast_cold',
+    'time_to_seed_fast',
+  ):
+    for run in results.get(f'{name}_runs', []):
+      print(
+        f'{name + ", seed " + str(run["seed"]):<28} {run["wall_s"]:>14.4g}'
+        f'  ({run["epochs"]} epochs, start-up {run["startup_s"]:.1f} s,'
+        f' {run["epoch_s"]:.2f} s an epoch, reached: {run["reached"]})'
+      )
   print(json.dumps(results))
 
 

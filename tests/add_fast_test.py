@@ -1,0 +1,58 @@
+"""configs/add_fast.py: the post's task, data and model, trained faster."""
+
+import importlib.util
+import os
+
+from lstm_math import config as config_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# What the fast recipe may change: how the model is trained, how wide it is,
+# when it stops and what it writes. Everything else (the task, how equations
+# are written, the sample and its split, the layers) must be the post's.
+MAY_CHANGE = frozenset(
+  {
+    'hidden_size',
+    'batch_size',
+    'learning_rate',
+    'schedule',
+    'warmup_epochs',
+    'adam_eps',
+    'grad_clip',
+    'init_scheme',
+    'epochs',
+    'stop_exact',
+    'best_by',
+    'eval_grid',
+    'checkpoint_every',
+    'examples_before',
+    'examples_after',
+  }
+)
+
+
+def _config(name):
+  spec = importlib.util.spec_from_file_location(
+    name, os.path.join(ROOT, 'configs', f'{name}.py')
+  )
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def test_add_fast_changes_only_how_the_post_is_trained():
+  fast, post = _config('add_fast'), _config('add')
+  config_lib.validate(fast)
+  changed = sorted(k for k in post.keys() if fast[k] != post[k])
+  assert set(changed) <= MAY_CHANGE, (
+    f'configs/add_fast.py changes {sorted(set(changed) - MAY_CHANGE)}:'
+    " the post's task, data and model family must stay as in add.py"
+  )
+  assert sorted(fast.keys()) == sorted(post.keys())
+  assert fast.stop_exact == 0.999, "the post's result is exact-match 0.999"
+
+
+def test_add_py_is_still_the_post():
+  assert _config('add') == config_lib.base(), (
+    "configs/add.py must stay the post's recipe, config.base()"
+  )
