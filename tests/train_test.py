@@ -180,10 +180,9 @@ def test_pmap_shard_map_and_jit_reach_the_same_state(dataset):
     assert int(multi.step) == int(single.step)
 
 
-@pytest.mark.parametrize('dropout', [0.0, 0.3])
-def test_loss_curve_does_not_depend_on_device_count(dropout):
-  # With dropout, each row's mask must follow the row, not the device.
-  config = tiny_config(dataset='stream', steps_per_epoch=6, dropout=dropout)
+def test_loss_curve_does_not_depend_on_device_count():
+  # With dropout on, each row's mask must follow the row, not the device.
+  config = tiny_config(dataset='stream', steps_per_epoch=6, dropout=0.3)
   curves = {n: run_epochs(config, 'shard_map', n, 3)[1] for n in (1, 2, 8)}
   np.testing.assert_allclose(curves[2], curves[1], rtol=1e-4)
   np.testing.assert_allclose(curves[8], curves[1], rtol=1e-4)
