@@ -499,6 +499,12 @@ class _StopFlag:
     if jax.process_count() == 1:
       return self.requested
     flags = multihost_utils.process_allgather(np.int32(self.requested))
+    if np.any(flags) and not self.requested:
+      self.requested = True
+      metrics_lib.say(
+        f'\nprocess {int(np.argmax(flags))} was asked to stop: stopping'
+        ' after this epoch'
+      )
     return bool(np.any(flags))
 
   def __exit__(self, *exc):
