@@ -123,8 +123,12 @@ class Task:
     if not self.has_grid:
       raise ValueError(f'n_terms={self.n_terms}: only 2 terms make a grid')
     n_a = self.max_number - self.min_number + 1
-    b_min = self.divisor_min if '/' in self.operators else self.min_number
-    return len(self.operators), n_a, self.max_number - b_min + 1
+    return len(self.operators), n_a, self.max_number - self.grid_b_min + 1
+
+  @property
+  def grid_b_min(self) -> int:
+    """The grid's smallest b: from the lowest divisor when `/` is there."""
+    return self.divisor_min if '/' in self.operators else self.min_number
 
   @property
   def grid_size(self) -> int:
@@ -531,9 +535,8 @@ def make_batch(eqs: Equations, task: Task) -> Batch:
 def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
   """Equation number `idx` of the full grid: operator-major, then a, then b."""
   _, n_a, n_b = task.grid_shape
-  b_min = task.max_number - n_b + 1
   op, rem = idx_B // (n_a * n_b), idx_B % (n_a * n_b)
-  a, b = task.min_number + rem // n_b, b_min + rem % n_b
+  a, b = task.min_number + rem // n_b, task.grid_b_min + rem % n_b
   return Equations(
     jnp.stack([a, b], axis=1).astype(jnp.int32),
     op[:, None].astype(jnp.int32),
@@ -543,9 +546,8 @@ def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
 def grid_index(eqs: Equations, task: Task) -> jax.Array:
   """The inverse of `grid_equations`."""
   _, n_a, n_b = task.grid_shape
-  b_min = task.max_number - n_b + 1
   a = eqs.operands_BxK[:, 0] - task.min_number
-  b = eqs.operands_BxK[:, 1] - b_min
+  b = eqs.operands_BxK[:, 1] - task.grid_b_min
   return eqs.ops_BxK1[:, 0] * (n_a * n_b) + a * n_b + b
 
 

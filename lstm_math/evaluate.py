@@ -298,9 +298,8 @@ def mirror_mask(
   if task.n_terms != 2 or not ops:
     return None
   operands = np.asarray(eqs.operands_BxK)
-  b_min = task.max_number - task.grid_shape[2] + 1
   has_mirror = np.isin(np.asarray(eqs.ops_BxK1)[:, 0], ops)
-  has_mirror &= operands[:, 0] >= b_min
+  has_mirror &= operands[:, 0] >= task.grid_b_min
   swapped = np.where(has_mirror[:, None], operands[:, ::-1], operands)
   flipped = data.Equations(swapped, np.asarray(eqs.ops_BxK1))
   return has_mirror, has_mirror & seen_mask(flipped, task, config, train_set)
@@ -377,7 +376,7 @@ def run_evaluation(
     plots.grid_plot(
       (n_right == task.tgt_len).reshape(n_ops, n_a, n_b),
       np.arange(task.min_number, task.min_number + n_a),
-      np.arange(task.max_number - n_b + 1, task.max_number + 1),
+      np.arange(task.grid_b_min, task.max_number + 1),
       f'{workdir}/grid.png',
       task.operators,
     )

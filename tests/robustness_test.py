@@ -245,12 +245,19 @@ def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
   workdir = str(tmp_path)
   run = launch(workdir, '--config.epochs=50', '--config.examples_after=3')
   wait_for_first_epoch(run, workdir)
+  before = len(metric_rows(workdir))
   run.send_signal(signal.SIGINT)
+  after = len(metric_rows(workdir))  # The epoch may have ended meanwhile.
   out = run.communicate(timeout=240)[0]
   assert run.returncode == 0, out[-2000:]
   assert 'caught SIGINT: stopping after this epoch' in out, out[-2000:]
   assert 'examples after training:' in out
-  assert len(metric_rows(workdir)) < 50
+  rows = metric_rows(workdir)
+  # It finished the epoch in progress, and no other.
+  assert before + 1 <= len(rows) <= after + 1, (before, after, len(rows))
+  assert [r['epoch'] for r in rows] == list(range(1, len(rows) + 1))
+  last = os.path.join(workdir, 'checkpoints', str(len(rows)))
+  assert os.path.isdir(last), 'the last epoch must have its checkpoint'
   assert os.path.exists(os.path.join(workdir, 'accuracy.png'))
 
 

@@ -8,6 +8,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from configs import tiny
@@ -65,6 +66,42 @@ def test_train_step_learns_on_a_small_problem():
   assert np.mean(losses[-10:]) < 0.6 * np.mean(losses[:10]), losses[::10]
   assert after['char_accuracy'] > before['char_accuracy'] + 0.3, (before, after)
   assert int(state.step) == 150
+
+
+def test_one_sgd_step_moves_by_the_gradient_of_the_mean_loss():
+  # Size, not only sign: with plain SGD the step is -lr * grad of the mean
+  # cross-entropy over the real rows, computed here from the model alone.
+  config = tiny_config()
+  setup, _, train_set, _, _ = fresh(config)
+  lr = 0.5
+  state = train.create_train_state(setup, optax.sgd(lr), jax.random.key(3))
+  batch = data.Batch(*(x[:16] for x in train_set.batch))
+  weight_B = jnp.arange(16) < 11  # The last 5 rows are padding.
+
+  def reference_loss(params):
+    logits, _ = setup.model.apply(
+      {'params': params, 'batch_stats': state.batch_stats},
+      batch.src_BxS,
+      train=True,
+      weight_B=weight_B,
+      mutable=['batch_stats'],
+    )
+    per_row = optax.softmax_cross_entropy_with_integer_labels(
+      logits, batch.tgt_BxT
+    ).mean(-1)
+    return jnp.sum(per_row * weight_B) / jnp.sum(weight_B)
+
+  grads = jax.grad(reference_loss)(state.params)
+  stepped, metrics = jax.jit(train.train_step)(state, batch, weight_B=weight_B)
+  np.testing.assert_allclose(
+    metrics['loss'], reference_loss(state.params), rtol=1e-6
+  )
+  moved = jax.tree.map(lambda a, b: a - b, stepped.params, state.params)
+  chex.assert_trees_all_close(
+    moved, jax.tree.map(lambda g: -lr * g, grads), rtol=1e-3, atol=1e-6
+  )
+  moved = jax.tree.map(lambda m: jnp.abs(m).max(), moved)
+  assert max(jax.tree.leaves(moved)) > 1e-3, 'the step must move the weights'
 
 
 def test_weight_decay_shrinks_matrices_and_spares_vectors():
