@@ -74,7 +74,8 @@ def test_one_sgd_step_moves_by_the_gradient_of_the_mean_loss():
   config = tiny_config()
   setup, _, train_set, _, _ = fresh(config)
   lr = 0.5
-  state = train.create_train_state(setup, optax.sgd(lr), jax.random.key(3))
+  init = functools.partial(train.create_train_state, setup, optax.sgd(lr))
+  state = jax.jit(init)(jax.random.key(3))
   batch = data.Batch(*(x[:16] for x in train_set.batch))
   weight_B = jnp.arange(16) < 11  # The last 5 rows are padding.
 
@@ -91,7 +92,8 @@ def test_one_sgd_step_moves_by_the_gradient_of_the_mean_loss():
     ).mean(-1)
     return jnp.sum(per_row * weight_B) / jnp.sum(weight_B)
 
-  grads = jax.grad(reference_loss)(state.params)
+  reference_loss = jax.jit(reference_loss)
+  grads = jax.jit(jax.grad(reference_loss))(state.params)
   stepped, metrics = jax.jit(train.train_step)(state, batch, weight_B=weight_B)
   np.testing.assert_allclose(
     metrics['loss'], reference_loss(state.params), rtol=1e-6
@@ -148,7 +150,7 @@ def test_padding_rows_change_nothing_and_devices_share_the_mean():
       state, data.Batch(src, tgt), axis_name='d', weight_B=weight
     )
 
-  dev_state, dev = jax.vmap(on_device, axis_name='d')(
+  dev_state, dev = jax.jit(jax.vmap(on_device, axis_name='d'))(
     padded.src_BxS.reshape(4, 16, -1),
     padded.tgt_BxT.reshape(4, 16, -1),
     real.reshape(4, 16),
