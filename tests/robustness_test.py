@@ -217,9 +217,40 @@ def wait_for_first_epoch(run, workdir):
     time.sleep(0.01)
 
 
-def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
-  whole, broken = str(tmp_path / 'whole'), str(tmp_path / 'broken')
-  uninterrupted = launch(whole)  # Runs beside the others: two cores.
+@pytest.fixture(scope='module')
+def whole_rows(tmp_path_factory):
+  """The uninterrupted run's rows (less elapsed_s); it runs beside the tests."""
+  workdir = str(tmp_path_factory.mktemp('whole'))
+  run = launch(workdir)
+  done = []
+
+  def rows():
+    if not done:
+      out = run.communicate(timeout=240)[0]
+      assert run.returncode == 0, out[-2000:]
+      done.extend(metric_rows(workdir))
+      for row in done:
+        row.pop('elapsed_s')
+    return done
+
+  yield rows
+  if run.poll() is None:
+    run.kill()
+    run.wait()
+
+
+def assert_same_rows(workdir, whole_rows):
+  rows = metric_rows(workdir)
+  assert [r['epoch'] for r in rows] == [1, 2, 3, 4]
+  for row in rows:
+    row.pop('elapsed_s')
+  assert rows == whole_rows()
+
+
+def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
+  tmp_path, whole_rows
+):
+  broken = str(tmp_path / 'broken')
   run = launch(broken)
   wait_for_first_epoch(run, broken)
   run.send_signal(signal.SIGKILL)
@@ -231,14 +262,7 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
   out_resumed = resumed.communicate(timeout=240)[0]
   assert resumed.returncode == 0, out_resumed[-2000:]
   assert 'resumed from the checkpoint of epoch' in out_resumed, out_resumed
-  out_whole = uninterrupted.communicate(timeout=240)[0]
-  assert uninterrupted.returncode == 0, out_whole[-2000:]
-
-  rows_whole, rows_resumed = metric_rows(whole), metric_rows(broken)
-  assert [r['epoch'] for r in rows_resumed] == [1, 2, 3, 4]
-  for a, b in zip(rows_whole, rows_resumed):
-    a.pop('elapsed_s'), b.pop('elapsed_s')
-    assert a == b, (a, b)
+  assert_same_rows(broken, whole_rows)
 
 
 def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
@@ -348,9 +372,10 @@ def test_no_readable_checkpoint_starts_fresh_and_saves_over_them(tmp_path):
   assert sorted(os.listdir(folder + '_unreadable')) == ['1', '2']
 
 
-def test_kill_between_the_row_and_its_checkpoint_loses_no_row(tmp_path):
-  whole, broken = str(tmp_path / 'whole'), str(tmp_path / 'broken')
-  uninterrupted = launch(whole)
+def test_kill_between_the_row_and_its_checkpoint_loses_no_row(
+  tmp_path, whole_rows
+):
+  broken = str(tmp_path / 'broken')
   run = launch(broken, env={train.FAULT_ENV: 'after_row:2'})
   out = run.communicate(timeout=240)[0]
   assert run.returncode == -signal.SIGKILL, out[-2000:]
@@ -361,9 +386,4 @@ def test_kill_between_the_row_and_its_checkpoint_loses_no_row(tmp_path):
   out_resumed = resumed.communicate(timeout=240)[0]
   assert resumed.returncode == 0, out_resumed[-2000:]
   assert 'resumed from the checkpoint of epoch 1' in out_resumed
-  assert uninterrupted.communicate(timeout=240)[0] is not None
-  rows_whole, rows_resumed = metric_rows(whole), metric_rows(broken)
-  assert [r['epoch'] for r in rows_resumed] == [1, 2, 3, 4]
-  for a, b in zip(rows_whole, rows_resumed):
-    a.pop('elapsed_s'), b.pop('elapsed_s')
-    assert a == b, (a, b)
+  assert_same_rows(broken, whole_rows)
