@@ -17,7 +17,9 @@ from lstm_math import config as config_lib
 def get_config():
   c = config_lib.base()
   c.pad_operands = True
-  c.weighting = 'mixed'  # Short operands as common as long ones, half the time.
+  c.weighting = (
+    'half_digits'  # Short operands as common as long ones, half the time.
+  )
   c.distinct_operands = False  # a - a = 0 is an answer too.
   c.carry_boost = 1.0  # (1 + 1)**k: k columns that make or pass on a carry.
   c.hidden_size = 64

@@ -19,7 +19,7 @@ def get_config():
   c = config_lib.base()
   c.operators = '/'
   c.dataset = 'stream'
-  c.weighting = 'mixed'  # Small divisors, where the quotients are long.
+  c.weighting = 'half_digits'  # Small divisors, where the quotients are long.
   c.near_multiples = 0.5  # Half the dividends where the quotient steps.
   c.n_examples = 30_000  # 3,000 test equations for the epoch lines.
   c.steps_per_epoch = 200

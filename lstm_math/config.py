@@ -15,6 +15,12 @@ from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import data
 from lstm_math import parallel
 
+# Values that had other names: refused in words, read from old config.json.
+RENAMED = {
+  ('dataset', 'seed'): 'fixed',  # Read like config.seed.
+  ('weighting', 'mixed'): 'half_digits',  # Nothing to do with mixed.py.
+}
+
 PARALLEL_MODES = ('auto', 'jit', 'pmap', 'shard_map')
 SCHEDULES = ('constant', 'cosine', 'warmup_cosine')
 
@@ -35,11 +41,12 @@ def base() -> ml_collections.ConfigDict:
   c.reverse_target = False  # The answer written backwards.
 
   # The data: the post's fixed sample, or fresh equations every step.
-  c.dataset = 'seed'  # 'seed' | 'stream'
+  c.dataset = 'fixed'  # 'fixed' (the post's sample) | 'stream'
   c.n_examples = 30_000  # seed: sample size; stream: test set / split.
   c.split = 0.1  # Fraction held out as the test set.
   c.distinct_operands = True  # seed: pairs a != b (itertools.permutations).
-  # 'uniform' | 'digits' (every operand length alike) | 'mixed' (half each).
+  # 'uniform' | 'digits' (every operand length alike) | 'half_digits'
+  # (each operand by a coin toss between the two).
   c.weighting = 'uniform'
   c.carry_boost = 0.0  # seed: (1 + b)**carry columns more likely; 0: off.
   c.near_multiples = 0.0  # stream, a / b: share of a drawn near b's multiples.
@@ -98,14 +105,14 @@ _FIELDS = {
   'pad_result': (bool, None, 'True or False'),
   'reverse_source': (bool, None, 'True or False'),
   'reverse_target': (bool, None, 'True or False'),
-  'dataset': (str, lambda v: v in ('seed', 'stream'), "'seed' or 'stream'"),
+  'dataset': (str, lambda v: v in ('fixed', 'stream'), "'fixed' or 'stream'"),
   'n_examples': (int, lambda v: v >= 2, 'an integer >= 2'),
   'split': (float, lambda v: 0 < v < 1, 'a number between 0 and 1'),
   'distinct_operands': (bool, None, 'True or False'),
   'weighting': (
     str,
-    lambda v: v in ('uniform', 'digits', 'mixed'),
-    "'uniform', 'digits' or 'mixed'",
+    lambda v: v in ('uniform', 'digits', 'half_digits'),
+    "'uniform', 'digits' or 'half_digits'",
   ),
   'steps_per_epoch': (int, lambda v: v >= 0, 'an integer >= 0'),
   'carry_boost': (float, lambda v: 0 <= v <= 100, 'a number in [0, 100]'),
@@ -171,6 +178,11 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       f'unknown config field(s) {", ".join(unknown)}; known: '
       f'{", ".join(sorted(known))}'
     )
+  for (name, old), new in RENAMED.items():
+    if config.get(name) == old:
+      raise data.ConfigError(
+        f'{name}={old!r} is now called {new!r}: set {name}={new!r}'
+      )
   for name, (kind, check, allowed) in _FIELDS.items():
     if name not in config:
       raise data.ConfigError(f'{name} is missing; it must be {allowed}')
@@ -191,7 +203,7 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       f'split={config.split} of n_examples={config.n_examples} leaves no'
       ' test equation'
     )
-  if config.dataset == 'seed':
+  if config.dataset == 'fixed':
     if config.near_multiples:
       raise data.ConfigError(
         f'near_multiples={config.near_multiples}: weights the stream only;'
@@ -199,7 +211,7 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       )
     if not task.has_grid:
       raise data.ConfigError(
-        f"dataset='seed' with n_terms={config.n_terms}: the post's sample"
+        f"dataset='fixed' with n_terms={config.n_terms}: the post's sample"
         " of pairs needs n_terms=2; use dataset='stream'"
       )
     n_ops, n_a, n_b = task.grid_shape
@@ -220,8 +232,8 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
   else:
     if config.carry_boost:
       raise data.ConfigError(
-        f'carry_boost={config.carry_boost}: weights the seed sample only;'
-        " use dataset='seed' or carry_boost=0"
+        f'carry_boost={config.carry_boost}: weights the fixed sample only;'
+        " use dataset='fixed' or carry_boost=0"
       )
     data.check_near_multiples(task, config.near_multiples)
     if config.steps_per_epoch < 1:

@@ -273,10 +273,10 @@ def compute_results(eqs: Equations, task: Task) -> jax.Array:
 def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
   """One operand in [lo, max_number]; 'digits' picks the length first.
 
-  'mixed' tosses a coin between the two for each operand.
+  'half_digits' tosses a coin between the two for each operand.
   """
   hi = task.max_number
-  if weighting == 'mixed':
+  if weighting == 'half_digits':
     k_coin, k_uniform, k_digits = jax.random.split(key, 3)
     return jnp.where(
       jax.random.bernoulli(k_coin),
@@ -618,7 +618,7 @@ def carry_count(eqs: Equations, task: Task) -> jax.Array:
   return count
 
 
-def seed_dataset(
+def fixed_dataset(
   key: jax.Array,
   task: Task,
   n_examples: int,
@@ -631,10 +631,11 @@ def seed_dataset(
 
   `distinct_operands` keeps only pairs with a != b, as the post's
   `itertools.permutations` does; the first `split` fraction is the test set.
-  With `weighting='digits'` (or 'mixed') the sample is still of distinct
+  With `weighting='digits'` (or 'half_digits') the sample is still of distinct
   equations, but drawn (Gumbel top-k, a weighted sample without replacement)
   as `sample_equations` draws operands: every operand length equally likely
-  (or, for 'mixed', half of the time), so short operands are no longer rare.
+  (or, for 'half_digits', half of the time), so short operands are no longer
+  rare.
   `carry_boost` b > 0 makes an equation with c carries (or borrows)
   (1 + b)**c times as likely: long carry chains are where models err.
   """

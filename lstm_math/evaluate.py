@@ -273,7 +273,7 @@ def seen_mask(
   eqs: data.Equations, task: data.Task, config, train_set: data.Dataset | None
 ) -> np.ndarray:
   """Which equations training may have used: the sample, or all not held out."""
-  if config.dataset == 'seed':
+  if config.dataset == 'fixed':
     seen = np.zeros(task.grid_size, bool)
     seen[np.asarray(data.grid_index(train_set.eqs, task))] = True
     return seen[np.asarray(data.grid_index(eqs, task))]

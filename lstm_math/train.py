@@ -64,7 +64,7 @@ class Setup:
 
 def make_setup(config: ml_collections.ConfigDict) -> Setup:
   task = data.Task.from_config(config)
-  if config.dataset == 'seed':
+  if config.dataset == 'fixed':
     n_train = config.n_examples - data.n_test_examples(
       config.n_examples, config.split
     )
@@ -243,7 +243,7 @@ def train_epoch(
   k_shuffle, k_stream, k_dropout = jax.random.split(base_key, 3)
   dropout_key = k_dropout if setup.dropout else None
 
-  if setup.dataset == 'seed':
+  if setup.dataset == 'fixed':
     perm = jax.random.permutation(
       jax.random.fold_in(k_shuffle, epoch), train_set.size
     )
@@ -316,8 +316,8 @@ def run_keys(seed: int):
 
 def build_datasets(config, setup: Setup, key):
   """(train set or None when streaming, test set), on the device."""
-  if config.dataset == 'seed':
-    make = jax.jit(data.seed_dataset, static_argnums=(1, 2, 3, 4, 5, 6))
+  if config.dataset == 'fixed':
+    make = jax.jit(data.fixed_dataset, static_argnums=(1, 2, 3, 4, 5, 6))
     return make(
       key,
       setup.task,
@@ -390,6 +390,9 @@ def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
       before = {**defaults, **json.load(f)}
   except (OSError, ValueError):
     return  # Unreadable: the checkpoints' own metadata is what is left.
+  for (name, old), new in config_lib.RENAMED.items():
+    if before.get(name) == old:
+      before[name] = new  # Written before the value was renamed.
   now = {**defaults, **json.loads(config.to_json_best_effort())}
   changed = [
     f'{k} {before.get(k)!r} -> {now.get(k)!r}'
@@ -572,7 +575,7 @@ def train_and_evaluate(
     devices.abstract(jax.eval_shape(init, k_init), replicated=True),
     devices.abstract(
       jax.eval_shape(lambda k: build_datasets(config, setup, k)[0], k_data)
-      if config.dataset == 'seed'
+      if config.dataset == 'fixed'
       else None,
       replicated=False,
     ),

@@ -21,11 +21,11 @@ def test_step_time_reads_config_arguments_and_times_steps():
   mul3 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py:3'))
   mul2 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py'))
   assert (mul3.max_number, mul2.max_number) == (999, 99)
-  for dataset in ('seed', 'stream'):
+  for dataset in ('fixed', 'stream'):
     small = step_time.load_config(os.path.join(ROOT, 'configs', 'tiny.py'))
     small.parallel = 'jit'
     small.dataset = dataset
-    small.steps_per_epoch = 0 if dataset == 'seed' else 30
+    small.steps_per_epoch = 0 if dataset == 'fixed' else 30
     # How long is for bench/ to say; here only that real steps were timed.
     seconds = step_time.step_seconds(small, steps=2, repeats=1)
     assert math.isfinite(seconds) and seconds > 0, dataset

@@ -53,9 +53,11 @@ BAD = [
   (dict(n_terms=1), 'n_terms=1: must be an integer from 2 to 6'),
   (dict(n_terms=4, operators='*'), 'beyond int32'),
   (dict(split=1.5), 'split=1.5: must be a number between 0 and 1'),
-  (dict(dataset='web'), "dataset='web': must be 'seed' or 'stream'"),
+  (dict(dataset='web'), "dataset='web': must be 'fixed' or 'stream'"),
+  (dict(dataset='seed'), "dataset='seed' is now called 'fixed'"),
+  (dict(weighting='mixed'), "weighting='mixed' is now called 'half_digits'"),
   (dict(dataset='stream'), 'steps_per_epoch=0: dataset=.stream. needs'),
-  (dict(n_terms=3, operators='+'), "dataset='seed' with n_terms=3"),
+  (dict(n_terms=3, operators='+'), "dataset='fixed' with n_terms=3"),
   (dict(n_examples=2_000_000), 'n_examples=2000000: the task has only'),
   (dict(max_number=9, n_examples=80), 'batch_size=256: larger than the'),
   (dict(parallel='gpu'), "parallel='gpu': must be auto, jit, pmap"),
@@ -66,7 +68,7 @@ BAD = [
   (dict(weighting='log'), "weighting='log'"),
   (
     dict(carry_boost=1.0, dataset='stream', steps_per_epoch=5),
-    'carry_boost=1.0: weights the seed sample only',
+    'carry_boost=1.0: weights the fixed sample only',
   ),
   (
     dict(near_multiples=0.5, dataset='stream', steps_per_epoch=5),

@@ -25,8 +25,8 @@ _sample_training = jax.jit(
   data.sample_training_equations,
   static_argnames=('task', 'n', 'split', 'weighting', 'near_multiples'),
 )
-_seed_dataset = jax.jit(
-  data.seed_dataset,
+_fixed_dataset = jax.jit(
+  data.fixed_dataset,
   static_argnames=('task', 'n_examples', 'split', 'distinct_operands'),
 )
 N = 2000  # One batch size, so that eager ops hit the cache.
@@ -638,7 +638,7 @@ class GridTest(parameterized.TestCase):
 
 class SeedDatasetTest(parameterized.TestCase):
   def test_posts_split(self):
-    train, test = _seed_dataset(
+    train, test = _fixed_dataset(
       jax.random.key(0), task=ADDITION, n_examples=30_000, split=0.1
     )
     self.assertEqual((train.size, test.size), (27_000, 3_000))
@@ -671,7 +671,7 @@ class SeedDatasetTest(parameterized.TestCase):
     ('plus_minus', data.Task(operators='+-', max_number=9), 180),
   )
   def test_every_distinct_pair_fits(self, task, n_distinct):
-    train, test = _seed_dataset(
+    train, test = _fixed_dataset(
       jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
     )
     self.assertEqual(test.size, round(0.2 * n_distinct))
@@ -689,15 +689,15 @@ class SeedDatasetTest(parameterized.TestCase):
       msg='every distinct pair, each once',
     )
     with pytest.raises(data.ConfigError, match=f'n_examples={n_distinct + 1}'):
-      _seed_dataset(
+      _fixed_dataset(
         jax.random.key(0), task=task, n_examples=n_distinct + 1, split=0.2
       )
     # The same key gives the same data, another key another order.
-    again = _seed_dataset(
+    again = _fixed_dataset(
       jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
     )
     chex.assert_trees_all_equal((train, test), again)
-    other = _seed_dataset(
+    other = _fixed_dataset(
       jax.random.key(1), task=task, n_examples=n_distinct, split=0.2
     )
     self.assertFalse(
@@ -706,7 +706,7 @@ class SeedDatasetTest(parameterized.TestCase):
 
   def test_all_pairs_when_operands_may_repeat(self):
     task = data.Task(max_number=9)
-    train, test = _seed_dataset(
+    train, test = _fixed_dataset(
       jax.random.key(0),
       task=task,
       n_examples=100,
@@ -775,7 +775,7 @@ class ConfigErrorTest(parameterized.TestCase):
 def test_near_multiples_draws_dividends_where_the_quotient_steps():
   task = data.Task(operators='/', pad_operands=True)
   draw = functools.partial(
-    _sample_training, task=task, n=N, split=0.1, weighting='mixed'
+    _sample_training, task=task, n=N, split=0.1, weighting='half_digits'
   )
   key = jax.random.key(3)
   plain, near = draw(key), draw(key, near_multiples=0.5)
@@ -812,7 +812,7 @@ def test_carry_count_and_carry_boost():
   np.testing.assert_array_equal(data.carry_count(eqs, sub), [0, 1, 1, 2])
   means = []
   for boost in (0.0, 1.0):
-    train, _ = data.seed_dataset(
+    train, _ = data.fixed_dataset(
       jax.random.key(0), add, 5_000, 0.1, False, 'uniform', boost
     )
     means.append(float(jnp.mean(data.carry_count(train.eqs, add))))

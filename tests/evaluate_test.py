@@ -219,7 +219,7 @@ def test_errors_by_operators_counts_each_pattern():
 
 
 def test_mirror_mask_finds_b_op_a():
-  c = config_lib.base()  # dataset='seed': the training sample decides.
+  c = config_lib.base()  # dataset='fixed': the training sample decides.
   task = data.Task(operators='*-', max_number=3)
   t, m = task.operators.index('*'), task.operators.index('-')
   trained = data.Equations(

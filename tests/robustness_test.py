@@ -319,7 +319,8 @@ def test_config_json_from_before_a_field_existed_still_resumes(tmp_path):
   config = _tiny()
   os.makedirs(tmp_path / 'checkpoints' / '1')
   older = json.loads(config.to_json_best_effort())
-  del older['weight_decay']  # Written before the field existed.
+  del older['weight_decay']  # Written before the field existed,
+  older['dataset'] = 'seed'  # and before 'fixed' was so called.
   (tmp_path / 'config.json').write_text(json.dumps(older))
   train.check_same_run(config, str(tmp_path))  # Its default: the same run.
   with pytest.raises(data.ConfigError, match=r'weight_decay 0.0 -> 0.2'):

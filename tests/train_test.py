@@ -127,7 +127,7 @@ def test_weight_decay_shrinks_matrices_and_spares_vectors():
 
 
 def test_padding_rows_change_nothing_and_devices_share_the_mean():
-  # The last batch of a seed epoch is padded to the batch size with rows of
+  # The last batch of a fixed-sample epoch is padded to the batch size with rows of
   # weight 0: the step must equal a step on the real rows alone, also when
   # the real rows sit unevenly on the devices.
   config = tiny_config()
@@ -199,7 +199,7 @@ def test_state_is_placed_and_holds_no_key():
     assert not jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key), leaf
 
 
-@pytest.mark.parametrize('dataset', ['seed', 'stream'])
+@pytest.mark.parametrize('dataset', ['fixed', 'stream'])
 def test_pmap_shard_map_and_jit_reach_the_same_state(dataset):
   config = tiny_config(dataset=dataset, steps_per_epoch=8)
   single, loss_1 = run_epochs(config, 'jit', 1, 2)
