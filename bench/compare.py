@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _MEASURE = r"""
 import importlib.util, sys
 sys.path.insert(0, sys.argv[1])
-from lstm_math import config as config_lib, data, evaluate, parallel, train
+from lstm_math import config as config_lib, data, parallel, train
 spec = importlib.util.spec_from_file_location('bench_run', sys.argv[2])
 run = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(run)

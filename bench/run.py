@@ -50,8 +50,12 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import data  # pylint: disable=g-import-not-at-top
-from lstm_math import evaluate  # pylint: disable=g-import-not-at-top
 from lstm_math import parallel  # pylint: disable=g-import-not-at-top
+
+try:
+  from lstm_math import scoring  # pylint: disable=g-import-not-at-top
+except ImportError:  # A revision before evaluate.py was split (compare.py).
+  from lstm_math import evaluate as scoring  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
 
 
@@ -124,7 +128,7 @@ def bench_grid(setup, state, config, chunks=(1_024, 4_096, 16_384)):
   variables = {'params': state.params, 'batch_stats': state.batch_stats}
   sweep = {}
   for chunk in sorted(set(chunks) | {config.eval_chunk}):
-    evaluator = evaluate.GridEvaluator(
+    evaluator = scoring.GridEvaluator(
       setup.model, setup.task, devices, chunk=chunk, progress_parts=1
     )
     start = time.perf_counter()

@@ -28,11 +28,12 @@ import optax
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import config as config_lib
 from lstm_math import data
-from lstm_math import evaluate
 from lstm_math import metrics as metrics_lib
 from lstm_math import model as model_lib
 from lstm_math import parallel
 from lstm_math import plots
+from lstm_math import reports
+from lstm_math import scoring
 
 
 class TrainState(flax.struct.PyTreeNode):
@@ -469,7 +470,7 @@ def show_examples(title, setup, state, test_set, count, key) -> None:
 
 @functools.partial(jax.jit, static_argnums=0)
 def _predict_test_set(model, variables, src_BxS):
-  return evaluate.predict_tokens(model, variables, src_BxS)
+  return scoring.predict_tokens(model, variables, src_BxS)
 
 
 class _StopFlag:
@@ -599,7 +600,7 @@ def train_and_evaluate(
     f' target {task.tgt_len}'
   )
   say(
-    f'data: {evaluate.task_description(task)}; {train_desc};'
+    f'data: {reports.task_description(task)}; {train_desc};'
     f' {test_set.size:,} test equations'
   )
 
@@ -696,7 +697,7 @@ def train_and_evaluate(
     plots.accuracy_plot(
       rows,
       os.path.join(workdir, 'accuracy.png'),
-      title=evaluate.task_description(task),
+      title=reports.task_description(task),
     )
   best = ckpt.best_epoch()
   if best is not None and best != int(state.step) // setup.steps_per_epoch:
@@ -718,7 +719,7 @@ def train_and_evaluate(
   )
   summary = dict(last_epoch=last_row, best_epoch=best)
   if config.eval_grid:
-    summary['eval'] = evaluate.run_evaluation(
+    summary['eval'] = reports.run_evaluation(
       config,
       workdir,
       setup,

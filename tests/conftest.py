@@ -12,3 +12,29 @@ os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # session and never the user's (~/.cache/lstm_math).
 os.environ['LSTM_MATH_CACHE'] = tempfile.mkdtemp(prefix='lstm_math_xla_')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+import functools  # noqa: E402
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+from lstm_math import config as config_lib  # noqa: E402
+from lstm_math import train  # noqa: E402
+
+
+@pytest.fixture(scope='session')
+def model_and_variables():
+  """A briefly trained addition model of 0..49: some answers right, some not."""
+  c = config_lib.base()
+  c.max_number = 49
+  c.n_examples = 1_500
+  c.batch_size = 50
+  c.hidden_size = 16
+  c.batch_norm = False
+  setup, state, train_set, _, k_train = train.initial_run(c)
+  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
+  for _ in range(12):
+    state, _ = epoch(state, train_set, k_train)
+  variables = {'params': state.params, 'batch_stats': state.batch_stats}
+  return c, setup, variables, train_set

@@ -17,8 +17,8 @@ import pytest
 from configs import tiny
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import data
-from lstm_math import evaluate
 from lstm_math import model as model_lib
+from lstm_math import predict
 from lstm_math import train
 from lstm_math import vocab as vocab_lib
 
@@ -30,14 +30,14 @@ TASK = data.Task(operators='+-*/', n_terms=3, max_number=99)
 @given(st.text(max_size=60))
 def test_parser_answers_any_text_with_a_result_or_a_value_error(text):
   try:
-    operands, ops = evaluate.parse_expression(text, TASK)
+    operands, ops = predict.parse_expression(text, TASK)
   except ValueError as e:
     assert '\n' not in str(e) and str(e), repr(e)
     return
   assert len(operands) == 3 and len(ops) == 2
   assert all(0 <= x <= 99 for x in operands)
   # The canonical text reads back as the same equation.
-  assert evaluate.parse_expression(TASK.text(operands, ops), TASK) == (
+  assert predict.parse_expression(TASK.text(operands, ops), TASK) == (
     operands,
     ops,
   )
@@ -54,7 +54,7 @@ def test_parser_reads_every_well_formed_expression(operands, ops, gap):
   text = gap.join(
     [str(operands[0])] + [f'{op}{gap}{x}' for op, x in zip(ops, operands[1:])]
   )
-  got_operands, got_ops = evaluate.parse_expression(text, TASK)
+  got_operands, got_ops = predict.parse_expression(text, TASK)
   assert got_operands == operands
   assert [TASK.operators[o] for o in got_ops] == ops
 
@@ -67,7 +67,7 @@ def predictor():
   variables = model.init(
     jax.random.key(0), jnp.zeros((1, TASK.src_len), jnp.int32)
   )
-  return evaluate.Predictor(model, TASK, variables)
+  return predict.Predictor(model, TASK, variables)
 
 
 @settings(max_examples=40, deadline=None)

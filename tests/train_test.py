@@ -127,9 +127,9 @@ def test_weight_decay_shrinks_matrices_and_spares_vectors():
 
 
 def test_padding_rows_change_nothing_and_devices_share_the_mean():
-  # The last batch of a fixed-sample epoch is padded to the batch size with rows of
-  # weight 0: the step must equal a step on the real rows alone, also when
-  # the real rows sit unevenly on the devices.
+  # The last batch of a fixed-sample epoch is padded to the batch size with
+  # rows of weight 0: the step must equal a step on the real rows alone, also
+  # when the real rows sit unevenly on the devices.
   config = tiny_config()
   _, state, train_set, _, _ = fresh(config)
   rows = jnp.arange(64)

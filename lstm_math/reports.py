@@ -1,140 +1,25 @@
-"""Every equation of the grid in one jitted call; error analysis; predict.
+"""What the scores mean: analysis, the run's evaluation files, the summary.
 
-`grid_chunks` is the per-device function: from a range of grid indices it
-makes the equations, their tokens and the model's greedy answers, chunk by
-chunk under `lax.map`, so memory stays bounded. `Devices.map_eval` spreads it
-over every device, each taking a contiguous block of the grid. The host then
-only counts: per-equation correctness, the post's two analyses, the picture.
+`run_evaluation` scores the grid (or random held-out equations) on the
+devices, then the host only counts: per-equation correctness, exact-match
+over all equations and over those never trained on, errors by operand size
+and by operator pattern, and writes eval.json, the error list and pictures.
 """
 
-import dataclasses
 import functools
 import itertools
 import json
 import time
-from typing import Any
 
 import jax
-from jax import lax
 import jax.numpy as jnp
-from jax.sharding import PartitionSpec as P
 import numpy as np
 
 from lstm_math import data
 from lstm_math import metrics as metrics_lib
 from lstm_math import parallel
 from lstm_math import plots
-from lstm_math import vocab as vocab_lib
-
-
-def predict_tokens(model, variables, src_BxS):
-  """Greedy answer ids [B, T] in eval mode (batch norm uses running means)."""
-  logits = model.apply(variables, src_BxS, train=False)
-  return jnp.argmax(logits, -1).astype(jnp.int32)
-
-
-def _score(model, variables, eqs: data.Equations, task: data.Task):
-  batch = data.make_batch(eqs, task)
-  pred_BxT = predict_tokens(model, variables, batch.src_BxS)
-  right_BxT = pred_BxT == batch.tgt_BxT
-  return pred_BxT.astype(jnp.int8), right_BxT.sum(-1).astype(jnp.int8)
-
-
-def grid_chunks(
-  variables,
-  first,
-  *,
-  model,
-  task: data.Task,
-  chunk: int,
-  n_chunks: int,
-  axis_name=None,
-):
-  """Answers of grid equations [first + d * n_chunks * chunk, ...) for device d.
-
-  Returns (pred_NxT int8, n_right_N int8) for N = n_chunks * chunk indices;
-  indices past the grid repeat its last equation and are cut off by the host.
-  """
-  device = 0 if axis_name is None else lax.axis_index(axis_name)
-  start = first + device * n_chunks * chunk
-  last = task.grid_size - 1
-
-  def one_chunk(c):
-    idx = jnp.minimum(start + c * chunk + jnp.arange(chunk), last)
-    return _score(model, variables, data.grid_equations(idx, task), task)
-
-  pred, n_right = lax.map(one_chunk, jnp.arange(n_chunks))
-  return pred.reshape(-1, task.tgt_len), n_right.reshape(-1)
-
-
-def equations_chunks(
-  variables, eqs: data.Equations, *, model, task: data.Task, chunk: int
-):
-  """Answers of given equations (a multiple of `chunk`), chunk by chunk."""
-  eqs_c = data.Equations(*(x.reshape(-1, chunk, x.shape[-1]) for x in eqs))
-  pred, n_right = lax.map(
-    lambda e: _score(model, variables, data.Equations(*e), task), eqs_c
-  )
-  return pred.reshape(-1, task.tgt_len), n_right.reshape(-1)
-
-
-@dataclasses.dataclass
-class GridEvaluator:
-  """Compiles the grid evaluation once for a model, task and device set."""
-
-  model: Any
-  task: data.Task
-  devices: parallel.Devices
-  chunk: int = 16_384
-  progress_parts: int = 8  # Calls the grid is cut into, for a progress bar.
-
-  def __post_init__(self):
-    n = self.devices.count
-    size = self.task.grid_size
-    self.chunk = max(1, min(self.chunk, -(-size // n)))
-    per_call = -(-size // self.progress_parts)
-    self.n_chunks = max(1, -(-per_call // (self.chunk * n)))
-    self.per_call = self.n_chunks * self.chunk * n
-    fn = functools.partial(
-      grid_chunks,
-      model=self.model,
-      task=self.task,
-      chunk=self.chunk,
-      n_chunks=self.n_chunks,
-    )
-    if self.devices.mode == 'jit':
-      self._fn = jax.jit(functools.partial(fn, axis_name=None))
-    else:
-      self._fn = jax.jit(
-        jax.shard_map(
-          functools.partial(fn, axis_name=parallel.AXIS),
-          mesh=self.devices.mesh,
-          in_specs=(P(), P()),
-          out_specs=(P(parallel.AXIS), P(parallel.AXIS)),
-          check_vma=False,
-        )
-      )
-
-  def __call__(self, variables, progress: bool = True):
-    """(pred [N, T] int8, n_right [N] int8) for the whole grid of N."""
-    variables = self.devices.place(variables)
-    size = self.task.grid_size
-    bar = metrics_lib.Progress(size, 'grid') if progress else None
-    outs = []
-    for first in range(0, size, self.per_call):
-      outs.append(self._fn(variables, jnp.int32(first)))
-      if bar:
-        jax.block_until_ready(outs[-1])
-        bar.update(min(first + self.per_call, size))
-    # Every process gets the whole grid (a few MB), so any of them could
-    # analyse it; process 0 writes the files.
-    outs = self.devices.gather(outs)
-    pred = np.concatenate([p for p, _ in outs])[:size]
-    n_right = np.concatenate([r for _, r in outs])[:size]
-    return pred, n_right
-
-
-# -------------------------------------------------------------- analysis ---
+from lstm_math import scoring
 
 
 def _summary(n_right, tgt_len, mask=None):
@@ -305,19 +190,6 @@ def mirror_mask(
   return has_mirror, has_mirror & seen_mask(flipped, task, config, train_set)
 
 
-def random_held_out(key, task: data.Task, n: int, split: float, salt: int):
-  """`n` random equations from the held-out part, never trained on."""
-  chunks, found, i = [], 0, 0
-  draw = jax.jit(functools.partial(data.sample_equations, task=task, n=65_536))
-  while found < n:
-    eqs = draw(jax.random.fold_in(key, i))
-    held = np.asarray(data.is_held_out(eqs, split, salt))
-    chunks.append(data.Equations(*(np.asarray(x)[held] for x in eqs)))
-    found += int(held.sum())
-    i += 1
-  return data.Equations(*(np.concatenate(c)[:n] for c in zip(*chunks)))
-
-
 def run_evaluation(
   config, workdir: str, setup, variables, devices: parallel.Devices, train_set
 ) -> dict:
@@ -326,13 +198,15 @@ def run_evaluation(
   say = metrics_lib.say
   start = time.perf_counter()
   if task.has_grid:
-    evaluator = GridEvaluator(model, task, devices, chunk=config.eval_chunk)
+    evaluator = scoring.GridEvaluator(
+      model, task, devices, chunk=config.eval_chunk
+    )
     pred, n_right = evaluator(variables, progress=metrics_lib.is_main_process())
     seconds = time.perf_counter() - start
     eqs = data.grid_equations(jnp.arange(task.grid_size), task)
     mode = 'grid'
   else:
-    eqs = random_held_out(
+    eqs = scoring.random_held_out(
       jax.random.key(config.seed + 1),
       task,
       config.eval_random,
@@ -345,7 +219,9 @@ def run_evaluation(
       *(np.concatenate([x, np.repeat(x[-1:], n_pad, 0)]) for x in eqs)
     )
     fn = jax.jit(
-      functools.partial(equations_chunks, model=model, task=task, chunk=chunk)
+      functools.partial(
+        scoring.equations_chunks, model=model, task=task, chunk=chunk
+      )
     )
     pred, n_right = (
       np.asarray(x)[: config.eval_random]
@@ -447,146 +323,3 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
   )
   lines.append('  wrote ' + ', '.join(f'{workdir}/{name}' for name in written))
   return '\n'.join(lines)
-
-
-# --------------------------------------------------------------- predict ---
-
-
-MAX_EXPRESSION_CHARS = 200
-
-
-def parse_expression(text: str, task: data.Task):
-  """(operands, ops) of `text` such as `'31 + 87'` or `'131+83-744*33'`.
-
-  Never evaluates anything: a hand-written scanner of digits, operators and
-  spaces. Raises ValueError with one line naming the problem.
-  """
-  if len(text) > MAX_EXPRESSION_CHARS:
-    raise ValueError(
-      f'expression of {len(text):,} characters; at most'
-      f' {MAX_EXPRESSION_CHARS} are read'
-    )
-  numbers, ops, digits = [], [], ''
-  expect_number = True
-  for pos, char in enumerate(text + ' '):
-    if char in vocab_lib.DIGITS:
-      if not expect_number and not digits:
-        raise ValueError(
-          f'a number at position {pos} follows a number;'
-          ' an operator must come between'
-        )
-      digits += char
-      continue
-    if digits:
-      numbers.append(digits)
-      digits, expect_number = '', False
-    if char in ' \t':
-      continue
-    if char in vocab_lib.OPERATORS:
-      if char not in task.operators:
-        raise ValueError(
-          f'operator {char!r} at position {pos}: this model'
-          f' knows only {" ".join(task.operators)}'
-        )
-      if expect_number:
-        raise ValueError(
-          f'operator {char!r} at position {pos} needs a number before it'
-        )
-      ops.append(char)
-      expect_number = True
-      continue
-    allowed = ', '.join(repr(c) for c in vocab_lib.DIGITS + task.operators)
-    raise ValueError(
-      f'unknown character {ascii(char)} at position {pos};'
-      f' allowed: {allowed} and spaces'
-    )
-  if not numbers:
-    raise ValueError('empty expression')
-  if expect_number:
-    raise ValueError(f'expression ends with operator {ops[-1]!r}')
-  if len(numbers) != task.n_terms:
-    raise ValueError(
-      f'{len(numbers)} numbers; this model answers exactly {task.n_terms}'
-    )
-  operands = []
-  for digits_text in numbers:
-    stripped = digits_text.lstrip('0') or '0'
-    if len(stripped) > len(str(task.max_number)) or not (
-      task.min_number <= int(stripped) <= task.max_number
-    ):
-      shown = stripped if len(stripped) <= 12 else stripped[:12] + '...'
-      raise ValueError(
-        f'operand {shown} is outside the trained range'
-        f' {task.min_number}..{task.max_number}'
-      )
-    operands.append(int(stripped))
-  for op, x in zip(ops, operands[1:]):
-    if op == '/' and x == 0:
-      raise ValueError('division by zero')
-  return operands, [task.operators.index(o) for o in ops]
-
-
-@dataclasses.dataclass
-class Predictor:
-  """Answers expressions with a trained model, batched and jitted."""
-
-  model: Any
-  task: data.Task
-  variables: Any
-
-  def __post_init__(self):
-    task, model = self.task, self.model
-
-    @jax.jit
-    def answer(variables, operands, ops):
-      batch = data.make_batch(data.Equations(operands, ops), task)
-      return predict_tokens(model, variables, batch.src_BxS)
-
-    self._answer = answer
-
-  def answer_equations(self, operands_NxK, ops_NxK1):
-    """(predicted values, readable flags, predicted ids) for equations."""
-    n = len(operands_NxK)
-    size = 1 << max(0, (n - 1).bit_length())  # Few shapes, few compiles.
-    pad = lambda x: np.concatenate([x, np.repeat(x[:1], size - n, 0)])
-    pred = np.asarray(
-      self._answer(
-        self.variables,
-        jnp.asarray(pad(operands_NxK), jnp.int32),
-        jnp.asarray(pad(ops_NxK1), jnp.int32),
-      )
-    )[:n]
-    values, valid = data.decode_target(pred, self.task)
-    return values, valid, pred
-
-  def __call__(self, lines: list[str]) -> list[tuple[bool, str]]:
-    """(ok, text) per line: `31 + 87 = 118`, or `error: ...`."""
-    parsed, results = [], []
-    for line in lines:
-      try:
-        parsed.append(parse_expression(line, self.task))
-        results.append(None)
-      except ValueError as e:
-        parsed.append(None)
-        results.append((False, f'{_printable(line)}: error: {e}'))
-    good = [p for p in parsed if p is not None]
-    if good:
-      operands = np.asarray([p[0] for p in good], np.int32)
-      ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
-      _, _, pred = self.answer_equations(operands, ops)
-      shown = answer_texts(pred, self.task)
-      j = 0
-      for i, p in enumerate(parsed):
-        if p is None:
-          continue
-        text = self.task.text(*p)
-        exact = self.task.python_result(*p)
-        note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
-        results[i] = (True, f'{text} = {shown[j]}{note}')
-        j += 1
-    return results
-
-
-def _printable(line: str, limit: int = 40) -> str:
-  shown = ascii(line[:limit])
-  return shown + ('...' if len(line) > limit else '')

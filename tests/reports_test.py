@@ -1,87 +1,21 @@
-"""Tests of the grid evaluation, its analysis, and predict."""
+"""The evaluation files and their analysis: counts, splits, pictures."""
 
 import collections
-import functools
 
-import chex
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from lstm_math import config as config_lib
 from lstm_math import data
-from lstm_math import evaluate
 from lstm_math import parallel
+from lstm_math import reports
 from lstm_math import train
-
-
-@pytest.fixture(scope='module')
-def model_and_variables():
-  """A briefly trained addition model of 0..49: some answers right, some not."""
-  c = config_lib.base()
-  c.max_number = 49
-  c.n_examples = 1_500
-  c.batch_size = 50
-  c.hidden_size = 16
-  c.batch_norm = False
-  setup, state, train_set, _, k_train = train.initial_run(c)
-  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
-  for _ in range(12):
-    state, _ = epoch(state, train_set, k_train)
-  variables = {'params': state.params, 'batch_stats': state.batch_stats}
-  return c, setup, variables, train_set
-
-
-def test_grid_agrees_with_predict_and_python(model_and_variables):
-  config, setup, variables, _ = model_and_variables
-  task = setup.task
-  devices = parallel.make_devices('jit')
-  pred, n_right = evaluate.GridEvaluator(setup.model, task, devices, chunk=512)(
-    variables, progress=False
-  )
-  assert pred.shape == (2_500, task.tgt_len)
-  eqs = data.grid_equations(jnp.arange(task.grid_size), task)
-  operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
-  predictor = evaluate.Predictor(setup.model, task, variables)
-  values, valid, pred_again = predictor.answer_equations(operands, ops)
-  np.testing.assert_array_equal(pred_again, pred)
-  expected = np.asarray([a + b for a, b in operands])
-  grid_right = n_right == task.tgt_len
-  np.testing.assert_array_equal(grid_right, valid & (values == expected))
-  assert 0 < grid_right.sum() < task.grid_size, 'want both right and wrong'
-
-
-def test_grid_evaluation_does_not_retrace(model_and_variables):
-  _, setup, variables, _ = model_and_variables
-  fn = chex.assert_max_traces(evaluate.grid_chunks, n=1)
-  run = jax.jit(
-    functools.partial(
-      fn, model=setup.model, task=setup.task, chunk=256, n_chunks=2
-    )
-  )
-  for first in (0, 512, 1024, 1536):
-    run(variables, jnp.int32(first))
-
-
-def test_one_and_eight_devices_give_the_same_map(model_and_variables):
-  _, setup, variables, _ = model_and_variables
-  maps = []
-  # (With parallel='pmap' the grid runs this same shard_map code.)
-  for mode, n in (('jit', 1), ('shard_map', 8)):
-    devices = parallel.make_devices(mode, n)
-    pred, n_right = evaluate.GridEvaluator(
-      setup.model, setup.task, devices, chunk=128
-    )(variables, progress=False)
-    maps.append((pred, n_right))
-  for pred, n_right in maps[1:]:
-    np.testing.assert_array_equal(pred, maps[0][0])
-    np.testing.assert_array_equal(n_right, maps[0][1])
 
 
 def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
   config, setup, variables, train_set = model_and_variables
-  result = evaluate.run_evaluation(
+  result = reports.run_evaluation(
     config,
     str(tmp_path),
     setup,
@@ -128,7 +62,7 @@ def _evaluate_untrained(c, workdir) -> dict:
   k_data, k_init, _ = train.run_keys(0)
   state = train.create_train_state(setup, train.make_optimizer(c, 1), k_init)
   train_set, _ = train.build_datasets(c, setup, k_data)
-  return evaluate.run_evaluation(
+  return reports.run_evaluation(
     c,
     str(workdir),
     setup,
@@ -203,7 +137,7 @@ def test_errors_by_operators_counts_each_pattern():
   ops = np.array([[0, 2], [0, 2], [2, 1], [0, 0]])
   operands = np.ones((4, 3), np.int32)
   n_right = np.array([task.tgt_len, 0, 1, task.tgt_len])
-  result = evaluate.analyse(operands, n_right, np.zeros(4, bool), task, ops)
+  result = reports.analyse(operands, n_right, np.zeros(4, bool), task, ops)
   by_ops = result['errors_by_operators']
   assert len(by_ops) == 9
   assert by_ops['a + b * c'] == dict(equations=2, errors=1)
@@ -212,7 +146,7 @@ def test_errors_by_operators_counts_each_pattern():
   assert sum(v['equations'] for v in by_ops.values()) == 4
   # One operator: nothing to split by.
   plus = data.Task(operators='+', max_number=9)
-  one = evaluate.analyse(
+  one = reports.analyse(
     operands[:, :2], n_right, np.zeros(4, bool), plus, np.zeros((4, 1), int)
   )
   assert 'errors_by_operators' not in one
@@ -230,7 +164,7 @@ def test_mirror_mask_finds_b_op_a():
     np.array([[2, 1], [1, 2], [3, 3], [1, 0], [0, 0], [2, 3]]),
     np.array([[t], [t], [t], [t], [t], [m]]),
   )
-  has_mirror, mirror_seen = evaluate.mirror_mask(eqs, task, c, train_set)
+  has_mirror, mirror_seen = reports.mirror_mask(eqs, task, c, train_set)
   # The last row, 2 - 3, was trained on itself, but '-' does not commute: no
   # mirror, so no mirror seen.
   np.testing.assert_array_equal(has_mirror, [1, 1, 1, 1, 1, 0])
@@ -238,7 +172,7 @@ def test_mirror_mask_finds_b_op_a():
   # Streaming: the mirror is seen unless its hash holds it out.
   c.dataset = 'stream'
   c.split = 0.5
-  has_mirror, mirror_seen = evaluate.mirror_mask(eqs, task, c, None)
+  has_mirror, mirror_seen = reports.mirror_mask(eqs, task, c, None)
   flipped = data.Equations(eqs.operands_BxK[:, ::-1], eqs.ops_BxK1)
   held = np.asarray(data.is_held_out(flipped, c.split, c.seed))
   np.testing.assert_array_equal(mirror_seen, has_mirror & ~held)
@@ -246,7 +180,7 @@ def test_mirror_mask_finds_b_op_a():
   # grid), non-commuting operators, three operands.
   div = data.Task(operators='*/', max_number=3)
   t, d = div.operators.index('*'), div.operators.index('/')
-  has_mirror, _ = evaluate.mirror_mask(
+  has_mirror, _ = reports.mirror_mask(
     data.Equations(
       np.array([[0, 2], [2, 1], [2, 1]]), np.array([[t], [t], [d]])
     ),
@@ -256,9 +190,9 @@ def test_mirror_mask_finds_b_op_a():
   )
   np.testing.assert_array_equal(has_mirror, [0, 1, 0])
   minus = data.Task(operators='-', max_number=3)
-  assert evaluate.mirror_mask(eqs, minus, c, None) is None
+  assert reports.mirror_mask(eqs, minus, c, None) is None
   three = data.Task(operators='*', n_terms=3, max_number=3)
-  assert evaluate.mirror_mask(eqs, three, c, None) is None
+  assert reports.mirror_mask(eqs, three, c, None) is None
 
 
 def test_never_trained_on_split_by_mirror():
@@ -268,7 +202,7 @@ def test_never_trained_on_split_by_mirror():
   seen = np.array([0, 0, 0, 0, 1], bool)
   has_mirror = np.ones(5, bool)
   mirror_seen = np.array([1, 1, 0, 0, 0], bool)
-  result = evaluate.analyse(
+  result = reports.analyse(
     operands, n_right, seen, task, mirror=(has_mirror, mirror_seen)
   )
   by_mirror = result['never_trained_on_by_mirror']
@@ -276,64 +210,18 @@ def test_never_trained_on_split_by_mirror():
   assert by_mirror['mirror trained on']['errors'] == 1
   assert by_mirror['neither order trained on']['equations'] == 2
   assert by_mirror['neither order trained on']['errors'] == 1
-  text = evaluate.summary_text(
+  text = reports.summary_text(
     dict(result, mode='grid', seconds=1.0, task='t'), 'w', []
   )
   assert 'neither order trained on:' in text
   # Every unseen equation's mirror seen: one group, no empty one.
-  only = evaluate.analyse(
+  only = reports.analyse(
     operands, n_right, seen, task, mirror=(has_mirror, np.ones(5, bool))
   )
   assert list(only['never_trained_on_by_mirror']) == ['mirror trained on']
-  assert 'never_trained_on_by_mirror' not in evaluate.analyse(
+  assert 'never_trained_on_by_mirror' not in reports.analyse(
     operands, n_right, seen, task
   )
-
-
-@pytest.mark.parametrize(
-  'text, message',
-  [
-    ('31 x 87', "unknown character 'x' at position 3"),
-    ('31 * 87', "operator '\\*' at position 3: this model knows only \\+"),
-    ('31 + 870', 'operand 870 is outside the trained range 0..49'),
-    ('9' * 1_000_000, 'at most 200 are read'),
-    ('31 +', "ends with operator '\\+'"),
-    ('+ 31', 'needs a number before it'),
-    ('1 + 2 + 3', '3 numbers; this model answers exactly 2'),
-    ('', 'empty expression'),
-    ('3 1 + 2', 'follows a number'),
-    ('31 + 8\u00e9', "unknown character '\\\\xe9'"),
-  ],
-)
-def test_parse_expression_refuses_bad_input(text, message):
-  task = data.Task(max_number=49)
-  with pytest.raises(ValueError, match=message):
-    evaluate.parse_expression(text, task)
-
-
-def test_parse_expression_reads_what_people_write():
-  task = data.Task(operators='+-*/', n_terms=3)
-  operands, ops = evaluate.parse_expression(' 83 -  744*33 ', task)
-  assert operands == [83, 744, 33]
-  assert [task.operators[o] for o in ops] == ['-', '*']
-  assert task.python_result(operands, ops) == 83 - 744 * 33
-  assert task.text(operands, ops) == '83 - 744 * 33'
-  operands, ops = evaluate.parse_expression('007 / 3 * 2', task)
-  assert operands == [7, 3, 2]
-  assert [task.operators[o] for o in ops] == ['/', '*']
-  with pytest.raises(ValueError, match='division by zero'):
-    evaluate.parse_expression('7 / 0 + 1', task)
-
-
-def test_predict_answers_good_lines_and_reports_bad_ones(model_and_variables):
-  _, setup, variables, _ = model_and_variables
-  predictor = evaluate.Predictor(setup.model, setup.task, variables)
-  results = predictor(['31 + 17', 'bad', '40+9', '1 + 99'])
-  assert [ok for ok, _ in results] == [True, False, True, False]
-  assert results[0][1].startswith('31 + 17 = ')
-  assert results[2][1].startswith('40 + 9 = ')
-  assert "'bad': error: unknown character 'b'" in results[1][1]
-  assert 'outside the trained range' in results[3][1]
 
 
 @pytest.mark.parametrize(
@@ -350,4 +238,4 @@ def test_predict_answers_good_lines_and_reports_bad_ones(model_and_variables):
 )
 def test_answer_texts_show_malformed_answers_as_written(task, written, shown):
   ids = task.vocab.encode(written)[None]
-  assert evaluate.answer_texts(ids, task) == [shown]
+  assert reports.answer_texts(ids, task) == [shown]

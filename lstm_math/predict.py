@@ -1,0 +1,157 @@
+"""The predict command: expressions people type, answered by a trained model.
+
+Input is scanned character by character, never evaluated as code; a bad
+line gets a one-line error naming the character at fault and what is
+allowed, while the other lines are still answered.
+"""
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lstm_math import data
+from lstm_math import reports
+from lstm_math import scoring
+from lstm_math import vocab as vocab_lib
+
+MAX_EXPRESSION_CHARS = 200
+
+
+def parse_expression(text: str, task: data.Task):
+  """(operands, ops) of `text` such as `'31 + 87'` or `'131+83-744*33'`.
+
+  Never evaluates anything: a hand-written scanner of digits, operators and
+  spaces. Raises ValueError with one line naming the problem.
+  """
+  if len(text) > MAX_EXPRESSION_CHARS:
+    raise ValueError(
+      f'expression of {len(text):,} characters; at most'
+      f' {MAX_EXPRESSION_CHARS} are read'
+    )
+  numbers, ops, digits = [], [], ''
+  expect_number = True
+  for pos, char in enumerate(text + ' '):
+    if char in vocab_lib.DIGITS:
+      if not expect_number and not digits:
+        raise ValueError(
+          f'a number at position {pos} follows a number;'
+          ' an operator must come between'
+        )
+      digits += char
+      continue
+    if digits:
+      numbers.append(digits)
+      digits, expect_number = '', False
+    if char in ' \t':
+      continue
+    if char in vocab_lib.OPERATORS:
+      if char not in task.operators:
+        raise ValueError(
+          f'operator {char!r} at position {pos}: this model'
+          f' knows only {" ".join(task.operators)}'
+        )
+      if expect_number:
+        raise ValueError(
+          f'operator {char!r} at position {pos} needs a number before it'
+        )
+      ops.append(char)
+      expect_number = True
+      continue
+    allowed = ', '.join(repr(c) for c in vocab_lib.DIGITS + task.operators)
+    raise ValueError(
+      f'unknown character {ascii(char)} at position {pos};'
+      f' allowed: {allowed} and spaces'
+    )
+  if not numbers:
+    raise ValueError('empty expression')
+  if expect_number:
+    raise ValueError(f'expression ends with operator {ops[-1]!r}')
+  if len(numbers) != task.n_terms:
+    raise ValueError(
+      f'{len(numbers)} numbers; this model answers exactly {task.n_terms}'
+    )
+  operands = []
+  for digits_text in numbers:
+    stripped = digits_text.lstrip('0') or '0'
+    if len(stripped) > len(str(task.max_number)) or not (
+      task.min_number <= int(stripped) <= task.max_number
+    ):
+      shown = stripped if len(stripped) <= 12 else stripped[:12] + '...'
+      raise ValueError(
+        f'operand {shown} is outside the trained range'
+        f' {task.min_number}..{task.max_number}'
+      )
+    operands.append(int(stripped))
+  for op, x in zip(ops, operands[1:]):
+    if op == '/' and x == 0:
+      raise ValueError('division by zero')
+  return operands, [task.operators.index(o) for o in ops]
+
+
+@dataclasses.dataclass
+class Predictor:
+  """Answers expressions with a trained model, batched and jitted."""
+
+  model: Any
+  task: data.Task
+  variables: Any
+
+  def __post_init__(self):
+    task, model = self.task, self.model
+
+    @jax.jit
+    def answer(variables, operands, ops):
+      batch = data.make_batch(data.Equations(operands, ops), task)
+      return scoring.predict_tokens(model, variables, batch.src_BxS)
+
+    self._answer = answer
+
+  def answer_equations(self, operands_NxK, ops_NxK1):
+    """(predicted values, readable flags, predicted ids) for equations."""
+    n = len(operands_NxK)
+    size = 1 << max(0, (n - 1).bit_length())  # Few shapes, few compiles.
+    pad = lambda x: np.concatenate([x, np.repeat(x[:1], size - n, 0)])
+    pred = np.asarray(
+      self._answer(
+        self.variables,
+        jnp.asarray(pad(operands_NxK), jnp.int32),
+        jnp.asarray(pad(ops_NxK1), jnp.int32),
+      )
+    )[:n]
+    values, valid = data.decode_target(pred, self.task)
+    return values, valid, pred
+
+  def __call__(self, lines: list[str]) -> list[tuple[bool, str]]:
+    """(ok, text) per line: `31 + 87 = 118`, or `error: ...`."""
+    parsed, results = [], []
+    for line in lines:
+      try:
+        parsed.append(parse_expression(line, self.task))
+        results.append(None)
+      except ValueError as e:
+        parsed.append(None)
+        results.append((False, f'{_printable(line)}: error: {e}'))
+    good = [p for p in parsed if p is not None]
+    if good:
+      operands = np.asarray([p[0] for p in good], np.int32)
+      ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
+      _, _, pred = self.answer_equations(operands, ops)
+      shown = reports.answer_texts(pred, self.task)
+      j = 0
+      for i, p in enumerate(parsed):
+        if p is None:
+          continue
+        text = self.task.text(*p)
+        exact = self.task.python_result(*p)
+        note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
+        results[i] = (True, f'{text} = {shown[j]}{note}')
+        j += 1
+    return results
+
+
+def _printable(line: str, limit: int = 40) -> str:
+  shown = ascii(line[:limit])
+  return shown + ('...' if len(line) > limit else '')

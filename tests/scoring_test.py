@@ -1,0 +1,59 @@
+"""Scoring on the devices: the grid agrees with predict and with Python."""
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lstm_math import data
+from lstm_math import parallel
+from lstm_math import predict
+from lstm_math import scoring
+
+
+def test_grid_agrees_with_predict_and_python(model_and_variables):
+  config, setup, variables, _ = model_and_variables
+  task = setup.task
+  devices = parallel.make_devices('jit')
+  pred, n_right = scoring.GridEvaluator(setup.model, task, devices, chunk=512)(
+    variables, progress=False
+  )
+  assert pred.shape == (2_500, task.tgt_len)
+  eqs = data.grid_equations(jnp.arange(task.grid_size), task)
+  operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
+  predictor = predict.Predictor(setup.model, task, variables)
+  values, valid, pred_again = predictor.answer_equations(operands, ops)
+  np.testing.assert_array_equal(pred_again, pred)
+  expected = np.asarray([a + b for a, b in operands])
+  grid_right = n_right == task.tgt_len
+  np.testing.assert_array_equal(grid_right, valid & (values == expected))
+  assert 0 < grid_right.sum() < task.grid_size, 'want both right and wrong'
+
+
+def test_grid_evaluation_does_not_retrace(model_and_variables):
+  _, setup, variables, _ = model_and_variables
+  fn = chex.assert_max_traces(scoring.grid_chunks, n=1)
+  run = jax.jit(
+    functools.partial(
+      fn, model=setup.model, task=setup.task, chunk=256, n_chunks=2
+    )
+  )
+  for first in (0, 512, 1024, 1536):
+    run(variables, jnp.int32(first))
+
+
+def test_one_and_eight_devices_give_the_same_map(model_and_variables):
+  _, setup, variables, _ = model_and_variables
+  maps = []
+  # (With parallel='pmap' the grid runs this same shard_map code.)
+  for mode, n in (('jit', 1), ('shard_map', 8)):
+    devices = parallel.make_devices(mode, n)
+    pred, n_right = scoring.GridEvaluator(
+      setup.model, setup.task, devices, chunk=128
+    )(variables, progress=False)
+    maps.append((pred, n_right))
+  for pred, n_right in maps[1:]:
+    np.testing.assert_array_equal(pred, maps[0][0])
+    np.testing.assert_array_equal(n_right, maps[0][1])
