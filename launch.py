@@ -19,7 +19,8 @@ from ml_collections import config_flags
 
 from lstm_math import config as config_lib
 from lstm_math import data
-from lstm_math import evaluate
+from lstm_math import predict
+from lstm_math import reports
 from lstm_math import train
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -106,14 +107,14 @@ def main(argv) -> int:
       return 0
     setup, variables, devices, train_set = train.load_trained(config, workdir)
     if _MODE.value == 'eval':
-      evaluate.run_evaluation(
+      reports.run_evaluation(
         config, workdir, setup, variables, devices, train_set
       )
       return 0
     if jax.process_index() != 0:
       return 0  # Process 0 answers; the others only helped restore.
     lines = _EXPR.value or [line.rstrip('\n') for line in sys.stdin]
-    results = evaluate.Predictor(setup.model, setup.task, variables)(lines)
+    results = predict.Predictor(setup.model, setup.task, variables)(lines)
     for ok, text in results:
       print(text, file=sys.stdout if ok else sys.stderr, flush=True)
     return 0 if all(ok for ok, _ in results) else 1
