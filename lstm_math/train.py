@@ -32,8 +32,8 @@ from lstm_math import metrics as metrics_lib
 from lstm_math import model as model_lib
 from lstm_math import parallel
 from lstm_math import plots
+from lstm_math import predict
 from lstm_math import reports
-from lstm_math import scoring
 
 
 class TrainState(flax.struct.PyTreeNode):
@@ -444,33 +444,23 @@ def show_examples(title, setup, state, test_set, count, key) -> None:
   rows = np.asarray(
     jax.random.choice(key, test_set.size, (count,), replace=False)
   )
-  # The whole test set at once: one shape, one compilation for every call.
-  pred = np.asarray(
-    _predict_test_set(
-      setup.model,
-      {'params': state.params, 'batch_stats': state.batch_stats},
-      test_set.batch.src_BxS,
-    )
-  )[rows]
-  voc, task = setup.task.vocab, setup.task
-  width = task.src_len + 2
-  metrics_lib.say(title)
   ops = np.asarray(test_set.eqs.ops_BxK1)[rows]
   operands = np.asarray(test_set.eqs.operands_BxK)[rows]
   tgt = np.asarray(test_set.batch.tgt_BxT)[rows]
+  variables = {'params': state.params, 'batch_stats': state.batch_stats}
+  predictor = predict.Predictor(setup.model, setup.task, variables)
+  _, _, pred = predictor.answer_equations(operands, ops)
+  voc, task = setup.task.vocab, setup.task
+  width = task.src_len + 2
+  metrics_lib.say(title)
   for i in range(count):
     question = task.text(operands[i], ops[i])
     got, want = voc.decode(pred[i]), voc.decode(tgt[i])
-    mark = 'right' if np.array_equal(np.asarray(pred[i]), tgt[i]) else 'WRONG'
+    mark = 'right' if np.array_equal(pred[i], tgt[i]) else 'WRONG'
     metrics_lib.say(
       f'  {question:<{width}} = {got!r:<{task.tgt_len + 3}}'
       f' (expected {want!r})  {mark}'
     )
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _predict_test_set(model, variables, src_BxS):
-  return scoring.predict_tokens(model, variables, src_BxS)
 
 
 class _StopFlag:
