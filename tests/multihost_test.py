@@ -8,6 +8,7 @@ writers on one folder. The reference is one process with 4 devices.
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -98,9 +99,17 @@ def run(workdir, *args, processes=2):
     return outputs(runs)
 
 
+# Gloo's own connection messages, which its threads may write into the
+# middle of one another's lines.
+_GLOO = re.compile(
+  r'\[Gloo\] Rank \d+ is connected to \d+ peer ranks\. ?'
+  r'|Expected number of connected peer ranks is : \d+'
+)
+
+
 def own_lines(out):
-  """What the project printed: without gloo's own connection messages."""
-  return [line for line in out.splitlines() if not line.startswith('[Gloo]')]
+  """What the project printed, without gloo's messages."""
+  return [line for line in _GLOO.sub('', out).splitlines() if line.strip()]
 
 
 def rows(workdir):
