@@ -51,12 +51,14 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import data  # pylint: disable=g-import-not-at-top
 from lstm_math import parallel  # pylint: disable=g-import-not-at-top
-
-try:
-  from lstm_math import scoring  # pylint: disable=g-import-not-at-top
-except ImportError:  # A revision before evaluate.py was split (compare.py).
-  from lstm_math import evaluate as scoring  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
+
+# bench/compare.py also measures revisions from before evaluate.py was split
+# (lstm_math is a namespace package: look where its train.py came from).
+if os.path.exists(os.path.join(os.path.dirname(train.__file__), 'scoring.py')):
+  from lstm_math import scoring  # pylint: disable=g-import-not-at-top
+else:
+  from lstm_math import evaluate as scoring  # pylint: disable=g-import-not-at-top
 
 
 def flops_per_equation_forward(v, h, s, t) -> int:
