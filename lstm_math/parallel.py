@@ -80,7 +80,7 @@ def _env_int(name: str) -> int | None:
   try:
     return int(text)
   except ValueError:
-    raise ValueError(f'{name}={text!r}: must be an integer') from None
+    raise data.ConfigError(f'{name}={text!r}: must be an integer') from None
 
 
 def maybe_initialize_distributed(
@@ -102,14 +102,14 @@ def maybe_initialize_distributed(
   process_id = _env_int(ENV_PROCESS_ID)
   if not (requested or ENV_COORDINATOR in os.environ):
     if num_processes is not None or process_id is not None:
-      raise ValueError(
+      raise data.ConfigError(
         f'{ENV_NUM_PROCESSES} and {ENV_PROCESS_ID} need'
         f' {ENV_COORDINATOR} (host:port of process 0) beside them'
       )
     return
   if num_processes is not None and process_id is not None:
     if not 0 <= process_id < num_processes:
-      raise ValueError(
+      raise data.ConfigError(
         f'{ENV_PROCESS_ID}={process_id}: must be in [0, {num_processes})'
       )
   jax.distributed.initialize(

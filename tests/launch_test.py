@@ -15,8 +15,10 @@ from lstm_math import train
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def launch(*args, stdin=None, xla_flags=''):
-  env = dict(os.environ, XLA_FLAGS=xla_flags, PYTHONWARNINGS='ignore')
+def launch(*args, stdin=None, xla_flags='', env=None):
+  env = dict(
+    os.environ, XLA_FLAGS=xla_flags, PYTHONWARNINGS='ignore', **(env or {})
+  )
   return subprocess.run(
     [sys.executable, os.path.join(ROOT, 'launch.py'), *args],
     input=stdin,
@@ -137,3 +139,16 @@ def test_cpu_isa_cannot_change_once_jax_has_started():
     data.ConfigError, match="cpu_isa='AVX3': must be one of 'native'"
   ):
     train.start_devices(config)
+
+
+def test_a_half_named_cluster_is_one_line(tmp_path):
+  run = launch(
+    '--config=configs/tiny.py',
+    f'--workdir={tmp_path}',
+    env={'JAX_NUM_PROCESSES': '2', 'JAX_PROCESS_ID': '0'},
+  )
+  assert run.returncode == 2, run.stderr[-2000:]
+  assert run.stderr.strip().splitlines() == [
+    'error: JAX_NUM_PROCESSES and JAX_PROCESS_ID need JAX_COORDINATOR_ADDRESS'
+    ' (host:port of process 0) beside them'
+  ], run.stderr[-2000:]
