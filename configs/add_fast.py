@@ -2,11 +2,10 @@
 
     python launch.py --config=configs/add_fast.py
 
-Expect (2-core CPU shared with other work, 2026-12-02, `bench/run.py`):
-0.999 at epochs 19, 18, 18 (--config.seed=0, 1, 2; the post's recipe: 109,
-132, 74); the whole command 19.6 to 26.5 s (median, two runs) with the
-compilation cache off, 16.4 to 19.7 s warm (add.py: 92.9 s), 0.6 to 0.75 s
-an epoch; bench/RESULTS.md splits the time.
+Expect (idle 2-core CPU, 2026-12-02, `python bench/run.py --fast`): 0.999
+at epochs 19, 18, 18 (--config.seed=0, 1, 2; the post's recipe: 109, 132,
+74); the whole command 16.7 s (median) with the compilation cache off,
+13.9 s warm, 0.52 s an epoch; bench/RESULTS.md splits the time.
 
 The post's task, sample (27,000 training and 3,000 test equations) and
 model (one BiLSTM layer a side, batch norm, Keras initialisation), trained
