@@ -14,13 +14,11 @@ from absl import app
 from absl import flags
 from absl import logging
 import jax
-import ml_collections
 from ml_collections import config_flags
 
 from lstm_math import config as config_lib
-from lstm_math import data
+from lstm_math import errors
 from lstm_math import predict
-from lstm_math import reports
 from lstm_math import train
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -62,20 +60,21 @@ def _enable_compilation_cache() -> None:
 
 def unknown_override(argv) -> str | None:
   """The first `--config.x=` override that names no config field, in words."""
+  leaves = list(config_lib.flatten(config_lib.base()))
   for arg in argv[1:]:
     if not arg.startswith('--config.'):
       continue
     path = arg[len('--config.') :].split('=', 1)[0]
-    node = config_lib.base()
-    for part in path.split('.'):
-      fields = (
-        list(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
-      )
-      if part not in fields:
-        close = difflib.get_close_matches(part, fields, n=3, cutoff=0.6)
-        hint = f'; did you mean {" or ".join(close)}?' if close else ''
-        return f'--config.{path}: no config field {part!r}{hint}'
-      node = node[part]
+    if path in leaves:
+      continue
+    # The closest fields, by their own names (`batch_sise`) or whole paths.
+    by_name = {leaf.rsplit('.', 1)[-1]: leaf for leaf in leaves}
+    name = path.rsplit('.', 1)[-1]
+    close = [
+      by_name[n] for n in difflib.get_close_matches(name, by_name, 3, 0.6)
+    ] or difflib.get_close_matches(path, leaves, 3, 0.6)
+    hint = f'; did you mean {" or ".join(close)}?' if close else ''
+    return f'--config.{path}: no config field {path!r}{hint}'
   return None
 
 
@@ -105,20 +104,20 @@ def main(argv) -> int:
     if _MODE.value == 'train':
       train.train_and_evaluate(config, workdir, config_path)
       return 0
-    setup, variables, devices, train_set = train.load_trained(config, workdir)
+    run, variables, train_set = train.load_trained(config, workdir)
     if _MODE.value == 'eval':
-      reports.run_evaluation(
-        config, workdir, setup, variables, devices, train_set
-      )
+      train.evaluate(run, workdir, variables, train_set)
       return 0
     if jax.process_index() != 0:
       return 0  # Process 0 answers; the others only helped restore.
     lines = _EXPR.value or [line.rstrip('\n') for line in sys.stdin]
-    results = predict.Predictor(setup.model, setup.task, variables)(lines)
+    results = predict.Predictor(run.setup.model, run.setup.task, variables)(
+      lines
+    )
     for ok, text in results:
       print(text, file=sys.stdout if ok else sys.stderr, flush=True)
     return 0 if all(ok for ok, _ in results) else 1
-  except (data.ConfigError, train.TrainingDiverged) as e:
+  except (errors.ConfigError, train.TrainingDiverged) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
 

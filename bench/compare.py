@@ -31,10 +31,10 @@ from lstm_math import config as config_lib, data, parallel, train
 spec = importlib.util.spec_from_file_location('bench_run', sys.argv[2])
 run = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(run)
-config = config_lib.base()
-config.parallel = 'jit'
+config = config_lib.base()  # The post's model; flat before the sections.
+chunk = config.eval.chunk if 'eval' in config else config.eval_chunk
 figures, setup, state = run.bench_train(config)
-grid = run.bench_grid(setup, state, config, chunks=())
+grid = run.bench_grid(setup, state, chunk, chunks=())
 assert train.__file__.startswith(sys.argv[1]), train.__file__
 print(figures['train_step_ms'], grid['grid_eval_s'])
 """

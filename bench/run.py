@@ -54,11 +54,14 @@ from lstm_math import parallel  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
 
 # bench/compare.py also measures revisions from before evaluate.py was split
-# (lstm_math is a namespace package: look where its train.py came from).
+# and before scoring.Scorer (lstm_math is a namespace package: look where its
+# train.py came from). `bench_train` and `bench_grid` read no config field,
+# so they measure flat configs of those revisions as well.
 if os.path.exists(os.path.join(os.path.dirname(train.__file__), 'scoring.py')):
   from lstm_math import scoring  # pylint: disable=g-import-not-at-top
 else:
   from lstm_math import evaluate as scoring  # pylint: disable=g-import-not-at-top
+_Scorer = getattr(scoring, 'Scorer', None) or scoring.GridEvaluator
 
 
 def flops_per_equation_forward(v, h, s, t) -> int:
@@ -92,7 +95,7 @@ def matmul_gflops(n=2048) -> float:
 def bench_train(config):
   setup, state, train_set, _, key = train.initial_run(config)
   step = jax.jit(train.train_step, donate_argnums=0)
-  batch = data.Batch(*(x[: config.batch_size] for x in train_set.batch))
+  batch = data.Batch(*(x[: setup.batch_size] for x in train_set.batch))
   state, _ = step(state, batch)
   jax.block_until_ready(state)
   times = []
@@ -124,14 +127,14 @@ def bench_train(config):
   )
 
 
-def bench_grid(setup, state, config, chunks=(1_024, 4_096, 16_384)):
-  """The whole grid at the config's chunk size, and at a few others."""
-  devices = parallel.make_devices(config.parallel)
+def bench_grid(setup, state, chunk, chunks=(1_024, 4_096, 16_384)):
+  """The whole grid at the config's `chunk` size, and at a few others."""
+  devices = parallel.make_devices('jit')
   variables = {'params': state.params, 'batch_stats': state.batch_stats}
   sweep = {}
-  for chunk in sorted(set(chunks) | {config.eval_chunk}):
-    evaluator = scoring.GridEvaluator(
-      setup.model, setup.task, devices, chunk=chunk, progress_parts=1
+  for chunk_size in sorted(set(chunks) | {chunk}):
+    evaluator = _Scorer(
+      setup.model, setup.task, devices, chunk=chunk_size, progress_parts=1
     )
     start = time.perf_counter()
     evaluator(variables, progress=False)
@@ -139,12 +142,12 @@ def bench_grid(setup, state, config, chunks=(1_024, 4_096, 16_384)):
     seconds, _ = timed(
       lambda v, e=evaluator: e(v, progress=False), variables, repeats=3
     )
-    sweep[chunk] = dict(seconds=seconds, first_call_s=first)
-  best = sweep[config.eval_chunk]
+    sweep[chunk_size] = dict(seconds=seconds, first_call_s=first)
+  best = sweep[chunk]
   return dict(
     grid_eval_s=best['seconds'],
     grid_eval_first_call_s=best['first_call_s'],
-    grid_chunk=config.eval_chunk,
+    grid_chunk=chunk,
     grid_eval_s_by_chunk={k: round(v['seconds'], 3) for k, v in sweep.items()},
     grid_devices=devices.count,
   )
@@ -185,10 +188,10 @@ def time_to_seed(
       f'--config={config}',
       f'--workdir={workdir}',
       f'--config.seed={seed}',
-      '--config.stop_exact=0.999',
-      '--config.eval_grid=False',
-      '--config.examples_before=0',
-      '--config.examples_after=0',
+      '--config.train.stop_exact=0.999',
+      '--config.eval.grid=False',
+      '--config.train.examples_before=0',
+      '--config.train.examples_after=0',
       *extra,
     ]
     start = time.perf_counter()
@@ -263,7 +266,6 @@ def main():
     return
 
   config = config_lib.base()
-  config.parallel = 'jit'
   results = dict(
     date=time.strftime('%Y-%m-%d'),
     machine=f'{platform.machine()}, {os.cpu_count()} cores,'
@@ -274,14 +276,14 @@ def main():
   )
   train_figures, setup, state = bench_train(config)
   results.update(train_figures)
-  results.update(bench_grid(setup, state, config))
+  results.update(bench_grid(setup, state, config.eval.chunk))
 
   task = setup.task
   forward = flops_per_equation_forward(
-    task.vocab.size, config.hidden_size, task.src_len, task.tgt_len
+    task.vocab.size, config.model.hidden_size, task.src_len, task.tgt_len
   )
   results['flops_per_equation_forward'] = forward
-  results['flops_per_step'] = 3 * forward * config.batch_size
+  results['flops_per_step'] = 3 * forward * config.data.batch_size
   rate = results['matmul_gflops'] * 1e9
   results['grid_eval_limit_s'] = forward * task.grid_size / rate
   results['train_step_limit_ms'] = results['flops_per_step'] / rate * 1e3
@@ -289,7 +291,7 @@ def main():
     results['grid_eval_s'] / results['grid_eval_limit_s']
   )
   results['grid_gates_s'] = grid_gates_s(
-    task, config.hidden_size, config.eval_chunk
+    task, config.model.hidden_size, config.eval.chunk
   )
   results['grid_gates_ratio'] = (
     results['grid_gates_s'] / results['grid_eval_limit_s']

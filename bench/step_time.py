@@ -49,7 +49,7 @@ def step_seconds(config, steps: int = 5, repeats: int = 3) -> float:
     epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
     run = lambda state: epoch(state, None, key)[0]
   else:
-    rows = jnp.arange(config.batch_size) % train_set.size
+    rows = jnp.arange(config.data.batch_size) % train_set.size
     batch = data.Batch(*(x[rows] for x in train_set.batch))
     step = jax.jit(train.train_step)
 
@@ -85,10 +85,10 @@ def main() -> None:
     config = load_config(spec)
     config_lib.validate(config)
     seconds = step_seconds(config, args.steps)
-    total = config.epochs * train.make_setup(config).steps_per_epoch
+    total = config.train.epochs * train.make_setup(config).steps_per_epoch
     print(
-      f'{spec}: {seconds * 1e3:.1f} ms a step (batch {config.batch_size},'
-      f' hidden {config.hidden_size}); {total:,} steps:'
+      f'{spec}: {seconds * 1e3:.1f} ms a step (batch {config.data.batch_size},'
+      f' hidden {config.model.hidden_size}); {total:,} steps:'
       f' {duration(total * seconds)} of training',
       flush=True,
     )

@@ -16,16 +16,18 @@ from lstm_math import config as config_lib
 
 def get_config():
   c = config_lib.base()
-  c.pad_operands = True
-  c.weighting = (
+  c.task.pad_operands = True
+  c.data.weighting = (
     'half_digits'  # Short operands as common as long ones, half the time.
   )
-  c.distinct_operands = False  # a - a = 0 is an answer too.
-  c.carry_boost = 1.0  # (1 + 1)**k: k columns that make or pass on a carry.
-  c.hidden_size = 64
-  c.batch_size = 128
-  c.learning_rate = 0.005
-  c.schedule = 'warmup_cosine'
-  c.warmup_epochs = 2
-  c.epochs = 200
+  c.data.distinct_operands = False  # a - a = 0 is an answer too.
+  c.data.carry_boost = (
+    1.0  # (1 + 1)**k: k columns that make or pass on a carry.
+  )
+  c.model.hidden_size = 64
+  c.data.batch_size = 128
+  c.optim.learning_rate = 0.005
+  c.optim.schedule = 'warmup_cosine'
+  c.optim.warmup_epochs = 2
+  c.train.epochs = 200
   return c

@@ -15,7 +15,7 @@ the cost); batch 128, the cheapest epoch at that width and twice the post's
 updates; Adam 0.02 after one epoch of warm-up (without it the first epochs
 are thrown off), decaying as a cosine to 0 at epoch 22, which settles the
 last errors, three epochs after the slowest seed. It stops at 0.999 and
-keeps that epoch; no grid (--config.eval_grid=True adds it), no examples,
+keeps that epoch; no grid (--config.eval.grid=True adds it), no examples,
 one checkpoint, the last.
 """
 
@@ -24,16 +24,18 @@ from lstm_math import config as config_lib
 
 def get_config():
   c = config_lib.base()
-  c.hidden_size = 32
-  c.batch_size = 128
-  c.learning_rate = 0.02
-  c.schedule = 'warmup_cosine'
-  c.warmup_epochs = 1
-  c.epochs = 22
-  c.stop_exact = 0.999
-  c.best_by = 'last'
-  c.checkpoint_every = 1000  # Only the last epoch's checkpoint is written.
-  c.examples_before = 0
-  c.examples_after = 0
-  c.eval_grid = False  # The post's result is the test set's; grid: ~1.5 s+.
+  c.model.hidden_size = 32
+  c.data.batch_size = 128
+  c.optim.learning_rate = 0.02
+  c.optim.schedule = 'warmup_cosine'
+  c.optim.warmup_epochs = 1
+  c.train.epochs = 22
+  c.train.stop_exact = 0.999
+  c.train.best_by = 'last'
+  c.train.checkpoint_every = (
+    1000  # Only the last epoch's checkpoint is written.
+  )
+  c.train.examples_before = 0
+  c.train.examples_after = 0
+  c.eval.grid = False  # The post's result is the test set's; grid: ~1.5 s+.
   return c

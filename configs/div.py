@@ -17,20 +17,22 @@ from lstm_math import config as config_lib
 
 def get_config():
   c = config_lib.base()
-  c.operators = '/'
-  c.dataset = 'stream'
-  c.weighting = 'half_digits'  # Small divisors, where the quotients are long.
-  c.near_multiples = 0.5  # Half the dividends where the quotient steps.
-  c.n_examples = 30_000  # 3,000 test equations for the epoch lines.
-  c.steps_per_epoch = 200
-  c.pad_operands = True
-  c.hidden_size = 128
-  c.batch_size = 256
-  c.learning_rate = 0.005
-  c.schedule = 'warmup_cosine'
-  c.warmup_epochs = 2
-  c.epochs = 120
+  c.task.operators = '/'
+  c.data.dataset = 'stream'
+  c.data.weighting = (
+    'half_digits'  # Small divisors, where the quotients are long.
+  )
+  c.data.near_multiples = 0.5  # Half the dividends where the quotient steps.
+  c.data.n_examples = 30_000  # 3,000 test equations for the epoch lines.
+  c.data.steps_per_epoch = 200
+  c.task.pad_operands = True
+  c.model.hidden_size = 128
+  c.data.batch_size = 256
+  c.optim.learning_rate = 0.005
+  c.optim.schedule = 'warmup_cosine'
+  c.optim.warmup_epochs = 2
+  c.train.epochs = 120
   # The learning rate decays to zero: keep the last epoch. By the test
   # loss, 3,000 equations chose epoch 103, with 70% more errors.
-  c.best_by = 'last'
+  c.train.best_by = 'last'
   return c

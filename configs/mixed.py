@@ -17,31 +17,31 @@ from lstm_math import config as config_lib
 
 def get_config(max_number: str = '99'):
   c = config_lib.base()
-  c.operators = '+-*'
-  c.n_terms = 3
-  c.max_number = int(max_number)
-  c.dataset = 'stream'
-  c.weighting = 'digits'
-  c.n_examples = 30_000  # 3,000 test equations for the epoch lines.
-  c.steps_per_epoch = 200
-  c.pad_operands = True
-  c.reverse_target = True
-  c.hidden_size = 128
-  c.batch_size = 256
-  c.learning_rate = 0.005
-  c.schedule = 'warmup_cosine'
-  c.warmup_epochs = 2
-  c.epochs = 40
-  if c.max_number > 99:
+  c.task.operators = '+-*'
+  c.task.n_terms = 3
+  c.task.max_number = int(max_number)
+  c.data.dataset = 'stream'
+  c.data.weighting = 'digits'
+  c.data.n_examples = 30_000  # 3,000 test equations for the epoch lines.
+  c.data.steps_per_epoch = 200
+  c.task.pad_operands = True
+  c.task.reverse_target = True
+  c.model.hidden_size = 128
+  c.data.batch_size = 256
+  c.optim.learning_rate = 0.005
+  c.optim.schedule = 'warmup_cosine'
+  c.optim.warmup_epochs = 2
+  c.train.epochs = 40
+  if c.task.max_number > 99:
     # Sized for one accelerator and not run (no device was lent): 100,000
     # steps of 1,024 equations, about 100 million against the 2 million
     # above, through a deeper and wider model.
-    c.n_examples = 300_000  # 30,000 test equations.
-    c.steps_per_epoch = 500
-    c.hidden_size = 512
-    c.enc_layers = 2
-    c.dec_layers = 2
-    c.batch_size = 1024
-    c.learning_rate = 0.002
-    c.epochs = 200
+    c.data.n_examples = 300_000  # 30,000 test equations.
+    c.data.steps_per_epoch = 500
+    c.model.hidden_size = 512
+    c.model.enc_layers = 2
+    c.model.dec_layers = 2
+    c.data.batch_size = 1024
+    c.optim.learning_rate = 0.002
+    c.train.epochs = 200
   return c

@@ -1,7 +1,7 @@
 """Multiplication: two-digit operands (0..99) or three-digit ones (0..999).
 
     python launch.py --config=configs/mul.py          # 0..99, 10 minutes
-    python launch.py --config=configs/mul.py --config.epochs=600  # closer
+    python launch.py --config=configs/mul.py --config.train.epochs=600  # closer
     python launch.py --config=configs/mul.py:3        # 0..999
 
 Expect (2-core CPU), 0..99: 52 wrong of 10,000 (94.8% of the 1,000 held
@@ -21,34 +21,34 @@ def get_config(digits: str = '2'):
   if digits not in ('2', '3'):
     raise ValueError(f"configs/mul.py:{digits}: digits must be '2' or '3'")
   c = config_lib.base()
-  c.operators = '*'
-  c.pad_operands = True
-  c.reverse_target = True  # Units first, as long multiplication goes.
-  c.schedule = 'warmup_cosine'
-  c.warmup_epochs = 2
+  c.task.operators = '*'
+  c.task.pad_operands = True
+  c.task.reverse_target = True  # Units first, as long multiplication goes.
+  c.optim.schedule = 'warmup_cosine'
+  c.optim.warmup_epochs = 2
   if digits == '2':
-    c.max_number = 99
-    c.n_examples = 10_000  # Every pair; the test set is 10% of them.
-    c.distinct_operands = False
-    c.dropout = 0.3  # Less memorising, more multiplying.
-    c.weight_decay = 0.1  # The same again.
-    c.hidden_size = 128
-    c.enc_layers = 2  # Depth is what generalises.
-    c.dec_layers = 2
+    c.task.max_number = 99
+    c.data.n_examples = 10_000  # Every pair; the test set is 10% of them.
+    c.data.distinct_operands = False
+    c.model.dropout = 0.3  # Less memorising, more multiplying.
+    c.optim.weight_decay = 0.1  # The same again.
+    c.model.hidden_size = 128
+    c.model.enc_layers = 2  # Depth is what generalises.
+    c.model.dec_layers = 2
     # The test set is the held-out tenth: it must not choose the epoch.
-    c.best_by = 'last'
-    c.batch_size = 128
-    c.learning_rate = 0.005
-    c.epochs = 200
+    c.train.best_by = 'last'
+    c.data.batch_size = 128
+    c.optim.learning_rate = 0.005
+    c.train.epochs = 200
   else:
-    c.dataset = 'stream'
-    c.n_examples = 30_000
-    c.split = 0.1
-    c.steps_per_epoch = 500
-    c.hidden_size = 256
-    c.enc_layers = 2
-    c.dec_layers = 2
-    c.batch_size = 1024
-    c.learning_rate = 0.003
-    c.epochs = 100
+    c.data.dataset = 'stream'
+    c.data.n_examples = 30_000
+    c.data.split = 0.1
+    c.data.steps_per_epoch = 500
+    c.model.hidden_size = 256
+    c.model.enc_layers = 2
+    c.model.dec_layers = 2
+    c.data.batch_size = 1024
+    c.optim.learning_rate = 0.003
+    c.train.epochs = 100
   return c

@@ -16,9 +16,9 @@ from configs import add_exact
 
 def get_config():
   c = add_exact.get_config()
-  c.operators = '-'
-  c.pad_result = True  # The sign and every digit at a fixed place.
-  c.hidden_size = 96
-  c.n_examples = 200_000  # The sample's size is the lever.
-  c.epochs = 30
+  c.task.operators = '-'
+  c.task.pad_result = True  # The sign and every digit at a fixed place.
+  c.model.hidden_size = 96
+  c.data.n_examples = 200_000  # The sample's size is the lever.
+  c.train.epochs = 30
   return c

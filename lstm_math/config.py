@@ -1,9 +1,12 @@
-"""The config: one flat ConfigDict, its defaults, and its validation.
+"""The config: a ConfigDict of sections, its defaults, and its validation.
 
 `base()` is the post's experiment; every file in `configs/` starts from it
-and changes what its task needs. `validate()` checks every field before
-anything compiles, so a user mistake is one line naming the field, the value
-and what is allowed, never a traceback from inside JAX.
+and changes what its task needs. Each section goes to the module that reads
+it: `task` to `data.Task`, `data` to the datasets, `model` to `model.py`,
+`optim` to the optimiser, `train` to the loop, `eval` to the evaluation and
+`devices` to `parallel.py`. `validate()` checks every field before anything
+compiles, so a user mistake is one line naming the field, the value and what
+is allowed, never a traceback from inside JAX.
 """
 
 import math
@@ -14,11 +17,12 @@ import ml_collections
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import data
 from lstm_math import parallel
+from lstm_math.errors import ConfigError
 
 # Values that had other names: refused in words, read from old config.json.
 RENAMED = {
-  ('dataset', 'seed'): 'fixed',  # Read like config.seed.
-  ('weighting', 'mixed'): 'half_digits',  # Nothing to do with mixed.py.
+  ('data.dataset', 'seed'): 'fixed',  # Read like config.seed.
+  ('data.weighting', 'mixed'): 'half_digits',  # Nothing to do with mixed.py.
 }
 
 PARALLEL_MODES = ('auto', 'jit', 'pmap', 'shard_map')
@@ -30,129 +34,176 @@ def base() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
 
-  # The task: what an equation is and how it is written.
-  c.operators = '+'
-  c.n_terms = 2
-  c.min_number = 0
-  c.max_number = 999
-  c.pad_operands = False  # '007 + 089' instead of '7 + 89'.
-  c.pad_result = False  # Result zero-padded to its full width.
-  c.reverse_source = False  # Digits of each operand written backwards.
-  c.reverse_target = False  # The answer written backwards.
+  # What an equation is and how it is written.
+  c.task = task = ml_collections.ConfigDict()
+  task.operators = '+'
+  task.n_terms = 2
+  task.min_number = 0
+  task.max_number = 999
+  task.pad_operands = False  # '007 + 089' instead of '7 + 89'.
+  task.pad_result = False  # Result zero-padded to its full width.
+  task.reverse_source = False  # Digits of each operand written backwards.
+  task.reverse_target = False  # The answer written backwards.
 
-  # The data: the post's fixed sample, or fresh equations every step.
-  c.dataset = 'fixed'  # 'fixed' (the post's sample) | 'stream'
-  c.n_examples = 30_000  # seed: sample size; stream: test set / split.
-  c.split = 0.1  # Fraction held out as the test set.
-  c.distinct_operands = True  # seed: pairs a != b (itertools.permutations).
+  # The post's fixed sample, or fresh equations every step.
+  c.data = d = ml_collections.ConfigDict()
+  d.dataset = 'fixed'  # 'fixed' (the post's sample) | 'stream'
+  d.n_examples = 30_000  # fixed: sample size; stream: test set / split.
+  d.split = 0.1  # Fraction held out as the test set.
+  d.distinct_operands = True  # fixed: pairs a != b (itertools.permutations).
   # 'uniform' | 'digits' (every operand length alike) | 'half_digits'
   # (each operand by a coin toss between the two).
-  c.weighting = 'uniform'
-  c.carry_boost = 0.0  # seed: (1 + b)**carry columns more likely; 0: off.
-  c.near_multiples = 0.0  # stream, a / b: share of a drawn near b's multiples.
-  c.steps_per_epoch = 0  # stream: steps between evaluations (required).
+  d.weighting = 'uniform'
+  d.carry_boost = 0.0  # fixed: (1 + b)**carry columns more likely; 0: off.
+  d.near_multiples = 0.0  # stream, a / b: share of a drawn near b's multiples.
+  d.steps_per_epoch = 0  # stream: steps between evaluations (required).
+  d.batch_size = 256
 
-  # The model.
-  c.hidden_size = 20
-  c.enc_layers = 1
-  c.dec_layers = 1
-  c.batch_norm = True
-  c.dropout = 0.0
-  c.init_scheme = 'keras'  # 'keras' | 'flax'
+  c.model = m = ml_collections.ConfigDict()
+  m.hidden_size = 20
+  m.enc_layers = 1
+  m.dec_layers = 1
+  m.batch_norm = True
+  m.dropout = 0.0
+  m.init_scheme = 'keras'  # 'keras' | 'flax'
 
-  # The optimiser (Keras' Adam: epsilon 1e-7).
-  c.batch_size = 256
-  c.learning_rate = 0.01
-  c.schedule = 'constant'  # 'constant' | 'cosine' | 'warmup_cosine'
-  c.warmup_epochs = 0
-  c.adam_eps = 1e-7
-  c.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
-  c.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
-  c.epochs = 200
-  c.stop_exact = 0.0  # Stop early once test exact-match reaches it; 0: off.
+  # Keras' Adam (epsilon 1e-7).
+  c.optim = o = ml_collections.ConfigDict()
+  o.learning_rate = 0.01
+  o.schedule = 'constant'  # 'constant' | 'cosine' | 'warmup_cosine'
+  o.warmup_epochs = 0
+  o.adam_eps = 1e-7
+  o.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
+  o.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
+
+  c.train = t = ml_collections.ConfigDict()
+  t.epochs = 200
+  t.stop_exact = 0.0  # Stop early once test exact-match reaches it; 0: off.
   # The checkpoint kept as best and evaluated: 'val_loss' (the post),
   # 'val_exact_match' (the most test equations exactly right) or 'last'.
-  c.best_by = 'val_loss'
+  t.best_by = 'val_loss'
+  t.checkpoint_every = 1  # Epochs between saves of the latest state.
+  t.examples_before = 5
+  t.examples_after = 20
 
-  # Devices.
-  c.parallel = 'auto'  # 'auto' | 'jit' | 'pmap' | 'shard_map'
-  c.distributed = False  # jax.distributed.initialize() for multi-host.
+  c.eval = e = ml_collections.ConfigDict()
+  e.grid = True  # Evaluate the grid at the end of training.
+  e.chunk = 4_096  # Equations a chunk: bench/run.py chose it.
+  e.n_random = 100_000  # Held-out equations when there is no grid.
+
+  c.devices = dev = ml_collections.ConfigDict()
+  dev.parallel = 'auto'  # 'auto' | 'jit' | 'pmap' | 'shard_map'
+  dev.distributed = False  # jax.distributed.initialize() for multi-host.
   # Multi-host: a process that has not joined by then, or stops answering
   # for so long, ends the run in the others with an error (not a hang).
-  c.distributed_timeout_s = 300
-  c.heartbeat_timeout_s = 100
+  dev.distributed_timeout_s = 300
+  dev.heartbeat_timeout_s = 100
   # 'native': XLA compiles for this CPU's instruction set; 'AVX2' (or
   # another cap): the same floats on every x86-64 machine that has it.
-  c.cpu_isa = 'native'
-
-  # Evaluation and output.
-  c.eval_chunk = 4_096  # Grid equations a chunk: bench/run.py chose it.
-  c.eval_random = 100_000  # Held-out equations when there is no grid.
-  c.eval_grid = True  # Evaluate the grid at the end of training.
-  c.checkpoint_every = 1  # Epochs between saves of the latest state.
-  c.examples_before = 5
-  c.examples_after = 20
+  dev.cpu_isa = 'native'
   return c
 
 
+def _is(*allowed):
+  names = [repr(a) for a in allowed]
+  return lambda v: v in allowed, ', '.join(names[:-1]) + ' or ' + names[-1]
+
+
+def _int(lo=None, hi=None):
+  """An integer check in [lo, hi] and its description."""
+  check = lambda v: (lo is None or v >= lo) and (hi is None or v <= hi)
+  if hi is None:
+    return check, 'a positive integer' if lo == 1 else f'an integer >= {lo}'
+  return check, f'an integer from {lo} to {hi}'
+
+
+_BOOL = (None, 'True or False')
+
 _FIELDS = {
-  # name: (type, check, what is allowed)
+  # dotted name: (type, check, what is allowed)
   'seed': (int, lambda v: 0 <= v < 2**31, 'an integer in [0, 2**31)'),
-  'n_terms': (int, lambda v: 2 <= v <= 6, 'an integer from 2 to 6'),
-  'min_number': (int, lambda v: v >= 0, 'an integer >= 0'),
-  'max_number': (int, lambda v: v >= 0, 'an integer >= 0'),
-  'pad_operands': (bool, None, 'True or False'),
-  'pad_result': (bool, None, 'True or False'),
-  'reverse_source': (bool, None, 'True or False'),
-  'reverse_target': (bool, None, 'True or False'),
-  'dataset': (str, lambda v: v in ('fixed', 'stream'), "'fixed' or 'stream'"),
-  'n_examples': (int, lambda v: v >= 2, 'an integer >= 2'),
-  'split': (float, lambda v: 0 < v < 1, 'a number between 0 and 1'),
-  'distinct_operands': (bool, None, 'True or False'),
-  'weighting': (
-    str,
-    lambda v: v in ('uniform', 'digits', 'half_digits'),
-    "'uniform', 'digits' or 'half_digits'",
+  'task.operators': (str, None, 'a string of + - * /'),
+  'task.n_terms': (int, *_int(2, 6)),
+  'task.min_number': (int, *_int(0)),
+  'task.max_number': (int, *_int(0)),
+  'task.pad_operands': (bool, *_BOOL),
+  'task.pad_result': (bool, *_BOOL),
+  'task.reverse_source': (bool, *_BOOL),
+  'task.reverse_target': (bool, *_BOOL),
+  'data.dataset': (str, *_is('fixed', 'stream')),
+  'data.n_examples': (int, *_int(2)),
+  'data.split': (float, lambda v: 0 < v < 1, 'a number between 0 and 1'),
+  'data.distinct_operands': (bool, *_BOOL),
+  'data.weighting': (str, *_is('uniform', 'digits', 'half_digits')),
+  'data.carry_boost': (float, lambda v: 0 <= v <= 100, 'a number in [0, 100]'),
+  'data.near_multiples': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
+  'data.steps_per_epoch': (int, *_int(0)),
+  'data.batch_size': (int, *_int(1)),
+  'model.hidden_size': (int, *_int(1, 4096)),
+  'model.enc_layers': (int, *_int(1, 16)),
+  'model.dec_layers': (int, *_int(1, 16)),
+  'model.batch_norm': (bool, *_BOOL),
+  'model.dropout': (float, lambda v: 0 <= v < 1, 'a number in [0, 1)'),
+  'model.init_scheme': (str, *_is('keras', 'flax')),
+  'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
+  'optim.schedule': (str, *_is(*SCHEDULES)),
+  'optim.warmup_epochs': (int, *_int(0)),
+  'optim.adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
+  'optim.grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
+  'optim.weight_decay': (
+    float,
+    lambda v: 0 <= v < 1,
+    'a number in [0, 1) (0: off)',
   ),
-  'steps_per_epoch': (int, lambda v: v >= 0, 'an integer >= 0'),
-  'carry_boost': (float, lambda v: 0 <= v <= 100, 'a number in [0, 100]'),
-  'near_multiples': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
-  'hidden_size': (int, lambda v: 1 <= v <= 4096, 'an integer in [1, 4096]'),
-  'enc_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
-  'dec_layers': (int, lambda v: 1 <= v <= 16, 'an integer in [1, 16]'),
-  'batch_norm': (bool, None, 'True or False'),
-  'dropout': (float, lambda v: 0 <= v < 1, 'a number in [0, 1)'),
-  'init_scheme': (str, lambda v: v in ('keras', 'flax'), "'keras' or 'flax'"),
-  'batch_size': (int, lambda v: v >= 1, 'a positive integer'),
-  'learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
-  'schedule': (str, lambda v: v in SCHEDULES, ' or '.join(SCHEDULES)),
-  'warmup_epochs': (int, lambda v: v >= 0, 'an integer >= 0'),
-  'adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
-  'grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
-  'weight_decay': (float, lambda v: 0 <= v < 1, 'a number in [0, 1) (0: off)'),
-  'epochs': (int, lambda v: v >= 1, 'a positive integer'),
-  'stop_exact': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
-  'best_by': (
-    str,
-    lambda v: v in checkpoint_lib.BEST_BY,
-    ' or '.join(repr(b) for b in checkpoint_lib.BEST_BY),
-  ),
-  'parallel': (str, lambda v: v in PARALLEL_MODES, ', '.join(PARALLEL_MODES)),
-  'distributed': (bool, None, 'True or False'),
-  'distributed_timeout_s': (int, lambda v: v >= 1, 'a positive integer'),
-  'heartbeat_timeout_s': (int, lambda v: v >= 1, 'a positive integer'),
-  'cpu_isa': (
-    str,
-    lambda v: v in parallel.CPU_ISAS,
-    'one of ' + ', '.join(repr(v) for v in parallel.CPU_ISAS),
-  ),
-  'eval_chunk': (int, lambda v: v >= 1, 'a positive integer'),
-  'eval_random': (int, lambda v: v >= 1, 'a positive integer'),
-  'eval_grid': (bool, None, 'True or False'),
-  'checkpoint_every': (int, lambda v: v >= 1, 'a positive integer'),
-  'examples_before': (int, lambda v: v >= 0, 'an integer >= 0'),
-  'examples_after': (int, lambda v: v >= 0, 'an integer >= 0'),
+  'train.epochs': (int, *_int(1)),
+  'train.stop_exact': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
+  'train.best_by': (str, *_is(*checkpoint_lib.BEST_BY)),
+  'train.checkpoint_every': (int, *_int(1)),
+  'train.examples_before': (int, *_int(0)),
+  'train.examples_after': (int, *_int(0)),
+  'eval.grid': (bool, *_BOOL),
+  'eval.chunk': (int, *_int(1)),
+  'eval.n_random': (int, *_int(1)),
+  'devices.parallel': (str, *_is(*PARALLEL_MODES)),
+  'devices.distributed': (bool, *_BOOL),
+  'devices.distributed_timeout_s': (int, *_int(1)),
+  'devices.heartbeat_timeout_s': (int, *_int(1)),
+  'devices.cpu_isa': (str, *_is(*parallel.CPU_ISAS)),
 }
+
+# Where each field of the flat configs before the sections went.
+_FLAT_NAMES = {
+  'eval_chunk': 'eval.chunk',
+  'eval_random': 'eval.n_random',
+  'eval_grid': 'eval.grid',
+  'batch_size': 'data.batch_size',
+} | {name.split('.')[-1]: name for name in _FIELDS if '.' in name}
+
+
+def flatten(tree: dict, prefix: str = '') -> dict:
+  """{'model.hidden_size': 20, ...} of a nested config or its JSON."""
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict | ml_collections.ConfigDict):
+      flat |= flatten(value, f'{prefix}{key}.')
+    else:
+      flat[prefix + key] = value
+  return flat
+
+
+def from_saved(saved: dict) -> dict:
+  """The dotted fields of a saved config.json, flat (older runs) or nested.
+
+  Fields it lacks count as their defaults; renamed values get their names.
+  """
+  flat = {}
+  for key, value in flatten(saved).items():
+    flat[_FLAT_NAMES.get(key, key) if '.' not in key else key] = value
+  flat = flatten(base().to_dict()) | flat
+  for (name, old), new in RENAMED.items():
+    if flat.get(name) == old:
+      flat[name] = new
+  return flat
 
 
 def _type_ok(value, kind) -> bool:
@@ -169,87 +220,92 @@ def _type_ok(value, kind) -> bool:
   return isinstance(value, kind)
 
 
+def task_of(config: ml_collections.ConfigDict) -> data.Task:
+  """The static task of a config (its `task` section)."""
+  return data.Task(**config.task.to_dict())
+
+
 def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
-  """Raises `data.ConfigError` naming the first field that cannot work."""
-  known = set(_FIELDS) | {'operators'}
-  unknown = sorted(set(config.keys()) - known)
+  """Raises `ConfigError` naming the first field that cannot work."""
+  flat = flatten(config)
+  unknown = sorted(set(flat) - set(_FIELDS))
   if unknown:
-    raise data.ConfigError(
+    raise ConfigError(
       f'unknown config field(s) {", ".join(unknown)}; known: '
-      f'{", ".join(sorted(known))}'
+      f'{", ".join(_FIELDS)}'
     )
   for (name, old), new in RENAMED.items():
-    if config.get(name) == old:
-      raise data.ConfigError(
+    if flat.get(name) == old:
+      raise ConfigError(
         f'{name}={old!r} is now called {new!r}: set {name}={new!r}'
       )
   for name, (kind, check, allowed) in _FIELDS.items():
-    if name not in config:
-      raise data.ConfigError(f'{name} is missing; it must be {allowed}')
-    value = config[name]
+    if name not in flat:
+      raise ConfigError(f'{name} is missing; it must be {allowed}')
+    value = flat[name]
     if not _type_ok(value, kind) or (check is not None and not check(value)):
-      raise data.ConfigError(f'{name}={value!r}: must be {allowed}')
-  task = data.Task.from_config(config)  # Operators, ranges, int32 overflow.
-
-  if config.batch_size % n_devices:
-    raise data.ConfigError(
-      f'batch_size={config.batch_size}: must divide by the {n_devices}'
-      f' devices; try'
-      f' {max(n_devices, config.batch_size // n_devices * n_devices)}'
+      raise ConfigError(f'{name}={value!r}: must be {allowed}')
+  task = task_of(config)  # Operators, ranges, int32 overflow.
+  _validate_data(config.data, task, n_devices)
+  o, t = config.optim, config.train
+  if o.schedule == 'warmup_cosine' and o.warmup_epochs >= t.epochs:
+    raise ConfigError(
+      f'optim.warmup_epochs={o.warmup_epochs}: must be below'
+      f' train.epochs={t.epochs}'
     )
-  n_test = data.n_test_examples(config.n_examples, config.split)
+
+
+def _validate_data(d, task: data.Task, n_devices: int) -> None:
+  if d.batch_size % n_devices:
+    raise ConfigError(
+      f'data.batch_size={d.batch_size}: must divide by the {n_devices}'
+      f' devices; try'
+      f' {max(n_devices, d.batch_size // n_devices * n_devices)}'
+    )
+  n_test = data.n_test_examples(d.n_examples, d.split)
   if n_test < 1:
-    raise data.ConfigError(
-      f'split={config.split} of n_examples={config.n_examples} leaves no'
+    raise ConfigError(
+      f'data.split={d.split} of data.n_examples={d.n_examples} leaves no'
       ' test equation'
     )
-  if config.dataset == 'fixed':
-    if config.near_multiples:
-      raise data.ConfigError(
-        f'near_multiples={config.near_multiples}: weights the stream only;'
+  if d.dataset == 'fixed':
+    if d.near_multiples:
+      raise ConfigError(
+        f'data.near_multiples={d.near_multiples}: weights the stream only;'
         " use dataset='stream' or near_multiples=0"
       )
     if not task.has_grid:
-      raise data.ConfigError(
-        f"dataset='fixed' with n_terms={config.n_terms}: the post's sample"
-        " of pairs needs n_terms=2; use dataset='stream'"
+      raise ConfigError(
+        f"data.dataset='fixed' with task.n_terms={task.n_terms}: the post's"
+        " sample of pairs needs n_terms=2; use dataset='stream'"
       )
     n_ops, n_a, n_b = task.grid_shape
-    available = n_ops * n_a * n_b - (
-      n_ops * n_b if config.distinct_operands else 0
-    )
-    if config.n_examples > available:
-      raise data.ConfigError(
-        f'n_examples={config.n_examples}: the task has only {available}'
+    available = n_ops * n_a * n_b - (n_ops * n_b if d.distinct_operands else 0)
+    if d.n_examples > available:
+      raise ConfigError(
+        f'data.n_examples={d.n_examples}: the task has only {available}'
         ' distinct equations'
       )
-    n_train = config.n_examples - n_test
-    if n_train < config.batch_size:
-      raise data.ConfigError(
-        f'batch_size={config.batch_size}: larger than the {n_train}'
+    n_train = d.n_examples - n_test
+    if n_train < d.batch_size:
+      raise ConfigError(
+        f'data.batch_size={d.batch_size}: larger than the {n_train}'
         ' training equations; lower it or raise n_examples'
       )
-  else:
-    if config.carry_boost:
-      raise data.ConfigError(
-        f'carry_boost={config.carry_boost}: weights the fixed sample only;'
-        " use dataset='fixed' or carry_boost=0"
-      )
-    data.check_near_multiples(task, config.near_multiples)
-    if config.steps_per_epoch < 1:
-      raise data.ConfigError(
-        f"steps_per_epoch={config.steps_per_epoch}: dataset='stream' needs"
-        ' a positive number of steps between evaluations'
-      )
-    if task.has_grid and n_test > config.split * task.grid_size:
-      raise data.ConfigError(
-        f'n_examples={config.n_examples}: its test set of {n_test} is more'
-        f' than split={config.split} of the {task.grid_size} equations'
-      )
-  if (
-    config.schedule == 'warmup_cosine' and config.warmup_epochs >= config.epochs
-  ):
-    raise data.ConfigError(
-      f'warmup_epochs={config.warmup_epochs}: must be below'
-      f' epochs={config.epochs}'
+    return
+  if d.carry_boost:
+    raise ConfigError(
+      f'data.carry_boost={d.carry_boost}: weights the fixed sample only;'
+      " use dataset='fixed' or carry_boost=0"
+    )
+  data.check_near_multiples(task, d.near_multiples)
+  if d.steps_per_epoch < 1:
+    raise ConfigError(
+      f"data.steps_per_epoch={d.steps_per_epoch}: dataset='stream' needs"
+      ' a positive number of steps between evaluations'
+    )
+  if task.has_grid and n_test > d.split * task.grid_size:
+    raise ConfigError(
+      f'data.n_examples={d.n_examples}: its test set of {n_test} is more'
+      f' than split={d.split} of the {task.grid_size} equations'
     )

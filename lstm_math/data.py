@@ -25,16 +25,12 @@ from typing import NamedTuple
 import jax
 from jax import lax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from lstm_math import vocab as vocab_lib
+from lstm_math.errors import ConfigError
 
 INT32_MAX = 2**31 - 1
-
-
-class ConfigError(ValueError):
-  """A config value that cannot work; the message names the field."""
 
 
 class Equations(NamedTuple):
@@ -67,19 +63,6 @@ class Task:
       if set(self.operators) <= set(vocab_lib.OPERATORS):
         object.__setattr__(self, 'operators', canonical)
     _check_task(self)
-
-  @classmethod
-  def from_config(cls, config: ml_collections.ConfigDict) -> 'Task':
-    return cls(
-      operators=config.operators,
-      n_terms=config.n_terms,
-      min_number=config.min_number,
-      max_number=config.max_number,
-      pad_operands=config.pad_operands,
-      pad_result=config.pad_result,
-      reverse_source=config.reverse_source,
-      reverse_target=config.reverse_target,
-    )
 
   @property
   def vocab(self) -> vocab_lib.Vocab:
@@ -146,51 +129,87 @@ class Task:
     return ' '.join(parts)
 
 
-def _python_result(operands: list[int], ops: list[str]) -> int:
-  total, term, sign = 0, operands[0], 1
-  for op, x in zip(ops, operands[1:]):
-    if op == '*':
-      term *= x
-    elif op == '/':
-      term //= x
-    else:
-      total += sign * term
-      term, sign = x, (1 if op == '+' else -1)
+def fold_precedence(first, steps, where, seen=lambda value: None):
+  """The usual precedence, written once: `*` and `/` bind tighter than `+`
+  and `-`, otherwise left to right.
+
+  `steps` is `((is_plus, is_minus, is_times, is_div), operand)` per operator;
+  `where(cond, a, b)` picks between values, so one fold serves Python
+  integers (`cond` a bool), intervals and jnp arrays (`cond` a mask, both
+  branches computed). `seen` is shown every intermediate value kept.
+  """
+  total, term, sign = 0, first, 1
+  for (plus, minus, times, div), x in steps:
+    additive = plus | minus
+    # `x` is never 0 after '/', but guard the division for the other ops.
+    term_next = where(times, term * x, term // where(div, x, 1))
+    total = where(additive, total + sign * term, total)
+    sign = where(additive, where(minus, -1, 1), sign)
+    term = where(additive, x, term_next)
+    seen(term)
+    seen(total)
   return total + sign * term
+
+
+def _pick(cond, a, b):
+  return a if cond else b
+
+
+def _is_ops(op: str):
+  return tuple(op == c for c in vocab_lib.OPERATORS)
+
+
+def _python_result(operands: list[int], ops: list[str]) -> int:
+  steps = [(_is_ops(op), x) for op, x in zip(ops, operands[1:])]
+  return fold_precedence(operands[0], steps, _pick)
+
+
+class _Interval(NamedTuple):
+  """All values from lo to hi: what `fold_precedence` computes bounds with."""
+
+  lo: int
+  hi: int
+
+  @staticmethod
+  def of(x) -> '_Interval':
+    return x if isinstance(x, _Interval) else _Interval(x, x)
+
+  def __add__(self, other):
+    other = _Interval.of(other)
+    return _Interval(self.lo + other.lo, self.hi + other.hi)
+
+  __radd__ = __add__
+
+  def __mul__(self, other):
+    other = _Interval.of(other)
+    ends = [a * b for a in self for b in (other.lo, other.hi)]
+    return _Interval(min(ends), max(ends))
+
+  __rmul__ = __mul__
+
+  def __floordiv__(self, other):  # Non-negative over positive, as here.
+    other = _Interval.of(other)
+    return _Interval(self.lo // other.hi, self.hi // other.lo)
 
 
 def _result_range(task: Task) -> tuple[int, int]:
   """Exact bounds of results and of every intermediate, by intervals."""
-  lo, hi = task.min_number, task.max_number
-  result_lo, result_hi, biggest = 0, 0, 0
-  first = True
+  any_x = _Interval(task.min_number, task.max_number)
+  divisor = _Interval(task.divisor_min, task.max_number)
+  results, biggest = [], [0]
+  seen = lambda v: biggest.append(max(abs(e) for e in _Interval.of(v)))
   for ops in itertools.product(task.operators, repeat=task.n_terms - 1):
-    total_lo = total_hi = 0
-    term_lo, term_hi, sign = lo, hi, 1
-    for op in ops:
-      if op == '*':
-        term_lo, term_hi = term_lo * lo, term_hi * hi
-      elif op == '/':
-        term_lo, term_hi = term_lo // hi, term_hi // task.divisor_min
-      else:
-        total_lo += term_lo if sign > 0 else -term_hi
-        total_hi += term_hi if sign > 0 else -term_lo
-        term_lo, term_hi, sign = lo, hi, (1 if op == '+' else -1)
-      biggest = max(biggest, term_hi, abs(total_lo), abs(total_hi))
-    total_lo += term_lo if sign > 0 else -term_hi
-    total_hi += term_hi if sign > 0 else -term_lo
-    biggest = max(biggest, abs(total_lo), abs(total_hi))
-    if first:
-      result_lo, result_hi, first = total_lo, total_hi, False
-    result_lo, result_hi = min(result_lo, total_lo), max(result_hi, total_hi)
-  if biggest > INT32_MAX:
+    steps = [(_is_ops(op), divisor if op == '/' else any_x) for op in ops]
+    results.append(fold_precedence(any_x, steps, _pick, seen))
+    seen(results[-1])
+  if max(biggest) > INT32_MAX:
     raise ConfigError(
       f'n_terms={task.n_terms}, operators={task.operators!r},'
       f' max_number={task.max_number}: intermediate results reach'
-      f' {biggest}, beyond int32 ({INT32_MAX}); use fewer terms or smaller'
-      ' numbers'
+      f' {max(biggest)}, beyond int32 ({INT32_MAX}); use fewer terms or'
+      ' smaller numbers'
     )
-  return result_lo, result_hi
+  return min(r.lo for r in results), max(r.hi for r in results)
 
 
 def _check_task(task: Task) -> None:
@@ -250,21 +269,14 @@ def _op_masks(task: Task, ops_BxK1: jax.Array):
 
 
 def compute_results(eqs: Equations, task: Task) -> jax.Array:
-  """Exact int32 results with precedence: a left-to-right two-level fold."""
+  """Exact int32 results with precedence, every row at once."""
   x_BxK = eqs.operands_BxK
-  plus, minus, times, div = _op_masks(task, eqs.ops_BxK1)
-  total = jnp.zeros(x_BxK.shape[:1], jnp.int32)
-  term, sign = x_BxK[:, 0], jnp.ones_like(total)
-  for k in range(task.n_terms - 1):
-    x = x_BxK[:, k + 1]
-    additive = plus[:, k] | minus[:, k]
-    # `x` is never 0 after '/', but guard the division for the other ops.
-    quotient = term // jnp.where(div[:, k], x, 1)
-    term_next = jnp.where(times[:, k], term * x, quotient)
-    total = jnp.where(additive, total + sign * term, total)
-    sign = jnp.where(additive, jnp.where(minus[:, k], -1, 1), sign)
-    term = jnp.where(additive, x, term_next)
-  return total + sign * term
+  masks = _op_masks(task, eqs.ops_BxK1)
+  steps = [
+    (tuple(m[:, k] for m in masks), x_BxK[:, k + 1])
+    for k in range(task.n_terms - 1)
+  ]
+  return fold_precedence(x_BxK[:, 0], steps, jnp.where)
 
 
 # --------------------------------------------------------------- sampling ---
@@ -693,3 +705,23 @@ def stream_test_set(
     )
   order = jnp.argsort(~held, stable=True)[:n_test]
   return _dataset(Equations(*(x[order] for x in candidates)), task)
+
+
+class HeldOut(NamedTuple):
+  """Which equations a run never trained on.
+
+  With the fixed sample, all but `train_set`'s; when streaming (`train_set`
+  None), the share `split` that `is_held_out` picks with `salt`.
+  """
+
+  split: float
+  salt: int
+  train_set: Dataset | None
+
+  def seen(self, eqs: Equations, task: Task) -> np.ndarray:
+    """Which of `eqs` training may have used."""
+    if self.train_set is None:
+      return ~np.asarray(is_held_out(eqs, self.split, self.salt))
+    seen = np.zeros(task.grid_size, bool)
+    seen[np.asarray(grid_index(self.train_set.eqs, task))] = True
+    return seen[np.asarray(grid_index(eqs, task))]

@@ -365,17 +365,18 @@ class Seq2Seq(nn.Module):
 
 
 def from_config(
-  config: ml_collections.ConfigDict, n_symbols: int, tgt_len: int
+  m: ml_collections.ConfigDict, n_symbols: int, tgt_len: int
 ) -> Seq2Seq:
+  """The model of a config's `model` section."""
   return Seq2Seq(
     n_symbols=n_symbols,
     tgt_len=tgt_len,
-    hidden=config.hidden_size,
-    enc_layers=config.enc_layers,
-    dec_layers=config.dec_layers,
-    batch_norm=config.batch_norm,
-    dropout=config.dropout,
-    init_scheme=config.init_scheme,
+    hidden=m.hidden_size,
+    enc_layers=m.enc_layers,
+    dec_layers=m.dec_layers,
+    batch_norm=m.batch_norm,
+    dropout=m.dropout,
+    init_scheme=m.init_scheme,
   )
 
 

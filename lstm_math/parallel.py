@@ -28,7 +28,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 import numpy as np
 
-from lstm_math import data
+from lstm_math import errors
 
 AXIS = 'data'
 # Measured with 8 fake CPU devices (bench/parallel.py): see README.
@@ -62,11 +62,11 @@ def cap_cpu_isa(isa: str) -> None:
   if flag in xla_flags:
     return
   if any(f.startswith('--xla_cpu_max_isa=') for f in xla_flags):
-    raise data.ConfigError(
+    raise errors.ConfigError(
       f'cpu_isa={isa!r}: XLA_FLAGS asks for another cap ({" ".join(xla_flags)})'
     )
   if xla_bridge.backends_are_initialized():
-    raise data.ConfigError(
+    raise errors.ConfigError(
       f'cpu_isa={isa!r}: JAX has started already; set XLA_FLAGS={flag}'
       ' before it starts, or run launch.py'
     )
@@ -80,7 +80,7 @@ def _env_int(name: str) -> int | None:
   try:
     return int(text)
   except ValueError:
-    raise data.ConfigError(f'{name}={text!r}: must be an integer') from None
+    raise errors.ConfigError(f'{name}={text!r}: must be an integer') from None
 
 
 def maybe_initialize_distributed(
@@ -102,14 +102,14 @@ def maybe_initialize_distributed(
   process_id = _env_int(ENV_PROCESS_ID)
   if not (requested or ENV_COORDINATOR in os.environ):
     if num_processes is not None or process_id is not None:
-      raise data.ConfigError(
+      raise errors.ConfigError(
         f'{ENV_NUM_PROCESSES} and {ENV_PROCESS_ID} need'
         f' {ENV_COORDINATOR} (host:port of process 0) beside them'
       )
     return
   if num_processes is not None and process_id is not None:
     if not 0 <= process_id < num_processes:
-      raise data.ConfigError(
+      raise errors.ConfigError(
         f'{ENV_PROCESS_ID}={process_id}: must be in [0, {num_processes})'
       )
   jax.distributed.initialize(
@@ -246,7 +246,7 @@ def make_devices(mode: str = 'auto', n_devices: int | None = None) -> Devices:
     devices = devices[:n_devices]
   mode = resolve_mode(mode, len(devices))
   if jax.process_count() > 1 and mode != 'shard_map':
-    raise data.ConfigError(
+    raise errors.ConfigError(
       f'parallel={mode!r}: a run over {jax.process_count()} processes'
       " needs 'shard_map' (or 'auto'), which spans every process's devices"
     )

@@ -6,7 +6,6 @@ over all equations and over those never trained on, errors by operand size
 and by operator pattern, and writes eval.json, the error list and pictures.
 """
 
-import functools
 import itertools
 import json
 import time
@@ -154,22 +153,11 @@ def write_errors(
       f.write(f'{text} = {shown[j]} (expected {expected[j]}){mark}\n')
 
 
-def seen_mask(
-  eqs: data.Equations, task: data.Task, config, train_set: data.Dataset | None
-) -> np.ndarray:
-  """Which equations training may have used: the sample, or all not held out."""
-  if config.dataset == 'fixed':
-    seen = np.zeros(task.grid_size, bool)
-    seen[np.asarray(data.grid_index(train_set.eqs, task))] = True
-    return seen[np.asarray(data.grid_index(eqs, task))]
-  return ~np.asarray(data.is_held_out(eqs, config.split, config.seed))
-
-
 COMMUTATIVE = '+*'
 
 
 def mirror_mask(
-  eqs: data.Equations, task: data.Task, config, train_set: data.Dataset | None
+  eqs: data.Equations, task: data.Task, held_out: data.HeldOut
 ) -> tuple[np.ndarray, np.ndarray] | None:
   """(has a mirror, mirror seen) of each equation, or None without mirrors.
 
@@ -187,51 +175,45 @@ def mirror_mask(
   has_mirror &= operands[:, 0] >= task.grid_b_min
   swapped = np.where(has_mirror[:, None], operands[:, ::-1], operands)
   flipped = data.Equations(swapped, np.asarray(eqs.ops_BxK1))
-  return has_mirror, has_mirror & seen_mask(flipped, task, config, train_set)
+  return has_mirror, has_mirror & held_out.seen(flipped, task)
 
 
 def run_evaluation(
-  config, workdir: str, setup, variables, devices: parallel.Devices, train_set
+  evaluation,
+  workdir: str,
+  model,
+  task: data.Task,
+  variables,
+  devices: parallel.Devices,
+  held_out: data.HeldOut,
 ) -> dict:
-  """Evaluates the grid (or random held-out equations); writes the files."""
-  task, model = setup.task, setup.model
+  """Scores the grid (or random held-out equations); writes the files.
+
+  `evaluation` is the config's `eval` section.
+  """
   say = metrics_lib.say
   start = time.perf_counter()
-  if task.has_grid:
-    evaluator = scoring.GridEvaluator(
-      model, task, devices, chunk=config.eval_chunk
-    )
-    pred, n_right = evaluator(variables, progress=metrics_lib.is_main_process())
-    seconds = time.perf_counter() - start
-    eqs = data.grid_equations(jnp.arange(task.grid_size), task)
-    mode = 'grid'
-  else:
-    eqs = scoring.random_held_out(
-      jax.random.key(config.seed + 1),
+  given = None
+  if not task.has_grid:
+    given = scoring.random_held_out(
+      jax.random.key(held_out.salt + 1),
       task,
-      config.eval_random,
-      config.split,
-      config.seed,
+      evaluation.n_random,
+      held_out.split,
+      held_out.salt,
     )
-    chunk = min(config.eval_chunk, 8192)
-    n_pad = -len(eqs.operands_BxK) % chunk
-    padded = data.Equations(
-      *(np.concatenate([x, np.repeat(x[-1:], n_pad, 0)]) for x in eqs)
-    )
-    fn = jax.jit(
-      functools.partial(
-        scoring.equations_chunks, model=model, task=task, chunk=chunk
-      )
-    )
-    pred, n_right = (
-      np.asarray(x)[: config.eval_random]
-      for x in fn(devices.place(variables), padded)
-    )
-    seconds = time.perf_counter() - start
-    mode = 'random'
+  scorer = scoring.Scorer(
+    model, task, devices, chunk=evaluation.chunk, given=given
+  )
+  pred, n_right = scorer(variables, progress=metrics_lib.is_main_process())
+  seconds = time.perf_counter() - start
+  if given is None:
+    eqs, mode = data.grid_equations(jnp.arange(task.grid_size), task), 'grid'
+  else:
+    eqs, mode = given, 'random'
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
-  seen = seen_mask(eqs, task, config, train_set)
-  mirror = mirror_mask(eqs, task, config, train_set)
+  seen = held_out.seen(eqs, task)
+  mirror = mirror_mask(eqs, task, held_out)
   result = dict(
     mode=mode,
     task=task_description(task),

@@ -1,11 +1,11 @@
 """Device-side scoring: the model's greedy answers for many equations.
 
-`grid_chunks` is the per-device function: from a range of grid indices it
-makes the equations, their tokens and the model's answers, chunk by chunk
-under `lax.map`, so memory stays bounded; `GridEvaluator` spreads it over
-every device of every process, each taking a contiguous block of the grid.
-`equations_chunks` scores given equations (the held-out sample of a task
-without a grid) the same way.
+One path for both kinds of evaluation. `score_chunks` is the per-device
+function: from a range of indices it makes the equations (the grid's, from
+the index alone, or rows of given equations), their tokens and the model's
+answers, chunk by chunk under `lax.map`, so memory stays bounded. `Scorer`
+spreads it over every device of every process, each taking a contiguous
+block of the indices.
 """
 
 import dataclasses
@@ -36,65 +36,65 @@ def _score(model, variables, eqs: data.Equations, task: data.Task):
   return pred_BxT.astype(jnp.int8), right_BxT.sum(-1).astype(jnp.int8)
 
 
-def grid_chunks(
+def score_chunks(
   variables,
   first,
+  given: data.Equations | None,
   *,
   model,
   task: data.Task,
+  size: int,
   chunk: int,
   n_chunks: int,
   axis_name=None,
 ):
-  """Answers of grid equations [first + d * n_chunks * chunk, ...) for device d.
+  """Answers of equations [first + d * n_chunks * chunk, ...) for device d.
 
-  Returns (pred_NxT int8, n_right_N int8) for N = n_chunks * chunk indices;
-  indices past the grid repeat its last equation and are cut off by the host.
+  The equations are the grid's (`given` None) or rows of `given`. Returns
+  (pred_NxT int8, n_right_N int8) for N = n_chunks * chunk indices; indices
+  past `size` repeat the last equation and are cut off by the host.
   """
   device = 0 if axis_name is None else lax.axis_index(axis_name)
   start = first + device * n_chunks * chunk
-  last = task.grid_size - 1
 
   def one_chunk(c):
-    idx = jnp.minimum(start + c * chunk + jnp.arange(chunk), last)
-    return _score(model, variables, data.grid_equations(idx, task), task)
+    idx = jnp.minimum(start + c * chunk + jnp.arange(chunk), size - 1)
+    if given is None:
+      eqs = data.grid_equations(idx, task)
+    else:
+      eqs = data.Equations(*(x[idx] for x in given))
+    return _score(model, variables, eqs, task)
 
   pred, n_right = lax.map(one_chunk, jnp.arange(n_chunks))
   return pred.reshape(-1, task.tgt_len), n_right.reshape(-1)
 
 
-def equations_chunks(
-  variables, eqs: data.Equations, *, model, task: data.Task, chunk: int
-):
-  """Answers of given equations (a multiple of `chunk`), chunk by chunk."""
-  eqs_c = data.Equations(*(x.reshape(-1, chunk, x.shape[-1]) for x in eqs))
-  pred, n_right = lax.map(
-    lambda e: _score(model, variables, data.Equations(*e), task), eqs_c
-  )
-  return pred.reshape(-1, task.tgt_len), n_right.reshape(-1)
-
-
 @dataclasses.dataclass
-class GridEvaluator:
-  """Compiles the grid evaluation once for a model, task and device set."""
+class Scorer:
+  """Compiles the scoring of the grid, or of `given` equations, once."""
 
   model: Any
   task: data.Task
   devices: parallel.Devices
   chunk: int = 16_384
-  progress_parts: int = 8  # Calls the grid is cut into, for a progress bar.
+  given: data.Equations | None = None  # Host arrays; None: the whole grid.
+  progress_parts: int = 8  # Calls the work is cut into, for a progress bar.
 
   def __post_init__(self):
     n = self.devices.count
-    size = self.task.grid_size
-    self.chunk = max(1, min(self.chunk, -(-size // n)))
-    per_call = -(-size // self.progress_parts)
+    if self.given is None:
+      self.size = self.task.grid_size
+    else:
+      self.size = len(self.given.operands_BxK)
+    self.chunk = max(1, min(self.chunk, -(-self.size // n)))
+    per_call = -(-self.size // self.progress_parts)
     self.n_chunks = max(1, -(-per_call // (self.chunk * n)))
     self.per_call = self.n_chunks * self.chunk * n
     fn = functools.partial(
-      grid_chunks,
+      score_chunks,
       model=self.model,
       task=self.task,
+      size=self.size,
       chunk=self.chunk,
       n_chunks=self.n_chunks,
     )
@@ -105,28 +105,28 @@ class GridEvaluator:
         jax.shard_map(
           functools.partial(fn, axis_name=parallel.AXIS),
           mesh=self.devices.mesh,
-          in_specs=(P(), P()),
+          in_specs=(P(), P(), P()),
           out_specs=(P(parallel.AXIS), P(parallel.AXIS)),
           check_vma=False,
         )
       )
 
   def __call__(self, variables, progress: bool = True):
-    """(pred [N, T] int8, n_right [N] int8) for the whole grid of N."""
-    variables = self.devices.place(variables)
-    size = self.task.grid_size
-    bar = metrics_lib.Progress(size, 'grid') if progress else None
+    """(pred [N, T] int8, n_right [N] int8) for all N equations."""
+    variables, given = self.devices.place((variables, self.given))
+    name = 'grid' if self.given is None else 'equations'
+    bar = metrics_lib.Progress(self.size, name) if progress else None
     outs = []
-    for first in range(0, size, self.per_call):
-      outs.append(self._fn(variables, jnp.int32(first)))
+    for first in range(0, self.size, self.per_call):
+      outs.append(self._fn(variables, jnp.int32(first), given))
       if bar:
         jax.block_until_ready(outs[-1])
-        bar.update(min(first + self.per_call, size))
-    # Every process gets the whole grid (a few MB), so any of them could
-    # analyse it; process 0 writes the files.
+        bar.update(min(first + self.per_call, self.size))
+    # Every process gets every answer (a few MB), so any of them could
+    # analyse them; process 0 writes the files.
     outs = self.devices.gather(outs)
-    pred = np.concatenate([p for p, _ in outs])[:size]
-    n_right = np.concatenate([r for _, r in outs])[:size]
+    pred = np.concatenate([p for p, _ in outs])[: self.size]
+    n_right = np.concatenate([r for _, r in outs])[: self.size]
     return pred, n_right
 
 

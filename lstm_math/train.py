@@ -28,6 +28,7 @@ import optax
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import config as config_lib
 from lstm_math import data
+from lstm_math import errors
 from lstm_math import metrics as metrics_lib
 from lstm_math import model as model_lib
 from lstm_math import parallel
@@ -64,52 +65,54 @@ class Setup:
 
 
 def make_setup(config: ml_collections.ConfigDict) -> Setup:
-  task = data.Task.from_config(config)
-  if config.dataset == 'fixed':
-    n_train = config.n_examples - data.n_test_examples(
-      config.n_examples, config.split
-    )
+  """The static parts of a run, each from its own section of the config."""
+  task = config_lib.task_of(config)
+  d = config.data
+  if d.dataset == 'fixed':
+    n_train = d.n_examples - data.n_test_examples(d.n_examples, d.split)
     # As in Keras, the last batch of an epoch may be partial; it is padded
     # with rows of weight 0 so that every step has the same shape.
-    steps = -(-n_train // config.batch_size)
+    steps = -(-n_train // d.batch_size)
   else:
-    steps = config.steps_per_epoch
+    steps = d.steps_per_epoch
   return Setup(
     task=task,
-    model=model_lib.from_config(config, task.vocab.size, task.tgt_len),
-    batch_size=config.batch_size,
+    model=model_lib.from_config(config.model, task.vocab.size, task.tgt_len),
+    batch_size=d.batch_size,
     steps_per_epoch=steps,
-    dataset=config.dataset,
-    split=config.split,
-    weighting=config.weighting,
-    near_multiples=config.near_multiples,
+    dataset=d.dataset,
+    split=d.split,
+    weighting=d.weighting,
+    near_multiples=d.near_multiples,
     seed=config.seed,
-    dropout=config.dropout > 0,
+    dropout=config.model.dropout > 0,
   )
 
 
-def make_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int):
-  total = config.epochs * steps_per_epoch
-  lr = config.learning_rate
-  if config.schedule == 'cosine':
+def make_optimizer(
+  optim: ml_collections.ConfigDict, epochs: int, steps_per_epoch: int
+):
+  """Adam (or AdamW) as the `optim` section says, for a run of `epochs`."""
+  total, lr = epochs * steps_per_epoch, optim.learning_rate
+  if optim.schedule == 'cosine':
     lr = optax.cosine_decay_schedule(lr, total)
-  elif config.schedule == 'warmup_cosine':
+  elif optim.schedule == 'warmup_cosine':
     lr = optax.warmup_cosine_decay_schedule(
-      0.0, lr, config.warmup_epochs * steps_per_epoch, total
+      0.0, lr, optim.warmup_epochs * steps_per_epoch, total
     )
-  if config.weight_decay > 0:
+  if optim.weight_decay > 0:
     # Decoupled (AdamW): each weight matrix shrinks by lr * weight_decay a
     # step; biases and batch-norm scales (vectors) are left alone.
     adam = optax.adamw(
       lr,
-      eps=config.adam_eps,
-      weight_decay=config.weight_decay,
+      eps=optim.adam_eps,
+      weight_decay=optim.weight_decay,
       mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p),
     )
   else:
-    adam = optax.adam(lr, eps=config.adam_eps)
-  if config.grad_clip > 0:
-    return optax.chain(optax.clip_by_global_norm(config.grad_clip), adam)
+    adam = optax.adam(lr, eps=optim.adam_eps)
+  if optim.grad_clip > 0:
+    return optax.chain(optax.clip_by_global_norm(optim.grad_clip), adam)
   return adam
 
 
@@ -310,28 +313,61 @@ class TrainingDiverged(RuntimeError):
   """The loss became NaN or infinite."""
 
 
-def run_keys(seed: int):
-  """(data, init, train) keys: every random choice of a run comes from one."""
-  return jax.random.split(jax.random.key(seed), 3)
-
-
-def build_datasets(config, setup: Setup, key):
-  """(train set or None when streaming, test set), on the device."""
-  if config.dataset == 'fixed':
+def build_datasets(d: ml_collections.ConfigDict, setup: Setup, key):
+  """(train set or None when streaming, test set) of the `data` section."""
+  if d.dataset == 'fixed':
     make = jax.jit(data.fixed_dataset, static_argnums=(1, 2, 3, 4, 5, 6))
     return make(
       key,
       setup.task,
-      config.n_examples,
-      config.split,
-      config.distinct_operands,
-      config.weighting,
-      config.carry_boost,
+      d.n_examples,
+      d.split,
+      d.distinct_operands,
+      d.weighting,
+      d.carry_boost,
     )
-  n_test = data.n_test_examples(config.n_examples, config.split)
+  n_test = data.n_test_examples(d.n_examples, d.split)
   return None, data.stream_test_set(
-    key, setup.task, n_test, config.split, salt=config.seed
+    key, setup.task, n_test, d.split, salt=setup.seed
   )
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  """What training, evaluation and prediction start from alike."""
+
+  config: ml_collections.ConfigDict
+  setup: Setup
+  tx: Any
+  k_data: jax.Array  # Every random choice of a run comes from these three.
+  k_init: jax.Array
+  k_train: jax.Array
+  devices: parallel.Devices | None = None
+
+  @property
+  def init(self):
+    """key -> a fresh TrainState; jit it so every leaf is placed."""
+    return functools.partial(create_train_state, self.setup, self.tx)
+
+  def datasets(self):
+    return build_datasets(self.config.data, self.setup, self.k_data)
+
+  def held_out(self, train_set) -> data.HeldOut:
+    return data.HeldOut(self.setup.split, self.setup.seed, train_set)
+
+  def checkpointer(self, workdir: str, say=None):
+    return checkpoint_lib.Checkpointer(
+      os.path.join(workdir, 'checkpoints'),
+      say=say,
+      best_by=self.config.train.best_by,
+    )
+
+
+def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
+  setup = make_setup(config)
+  k_data, k_init, k_train = jax.random.split(jax.random.key(config.seed), 3)
+  tx = make_optimizer(config.optim, config.train.epochs, setup.steps_per_epoch)
+  return Run(config, setup, tx, k_data, k_init, k_train, devices)
 
 
 def initial_run(config):
@@ -339,43 +375,41 @@ def initial_run(config):
 
   What `train_and_evaluate` starts from, for notebooks, tests and benchmarks.
   """
-  setup = make_setup(config)
-  k_data, k_init, k_train = run_keys(config.seed)
-  train_set, test_set = build_datasets(config, setup, k_data)
-  tx = make_optimizer(config, setup.steps_per_epoch)
-  state = jax.jit(functools.partial(create_train_state, setup, tx))(k_init)
-  return setup, state, train_set, test_set, k_train
+  run = prepare(config)
+  train_set, test_set = run.datasets()
+  state = jax.jit(run.init)(run.k_init)
+  return run.setup, state, train_set, test_set, run.k_train
+
+
+def start(config, workdir: str, training: bool = False) -> Run:
+  """The shared start-up: processes, devices, config and workdir checks."""
+  if config.devices.get('cpu_isa') not in parallel.CPU_ISAS:
+    config_lib.validate(config)  # Names the field before JAX could start.
+  d = config.devices
+  parallel.cap_cpu_isa(d.cpu_isa)
+  parallel.maybe_initialize_distributed(
+    d.distributed, d.distributed_timeout_s, d.heartbeat_timeout_s
+  )
+  devices = parallel.make_devices(d.parallel)
+  config_lib.validate(config, devices.count)
+  if training:
+    check_workdir(workdir)
+  check_same_run(config, workdir)
+  return prepare(config, devices)
 
 
 # What a resumed run may change: how long it runs, how it picks and reports
 # its results, on which devices. Anything else would continue a run under
 # another config than the one that trained its checkpoints.
-RESUME_MAY_CHANGE = frozenset(
-  {
-    'epochs',
-    'stop_exact',
-    'best_by',
-    'parallel',
-    'distributed',
-    'distributed_timeout_s',
-    'heartbeat_timeout_s',
-    'cpu_isa',
-    'eval_chunk',
-    'eval_random',
-    'eval_grid',
-    'checkpoint_every',
-    'examples_before',
-    'examples_after',
-  }
-)
+RESUME_MAY_CHANGE = ('train.', 'eval.', 'devices.')
 
 
 def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Fails fast when the workdir's checkpoints were trained by another config.
 
   Compares with the workdir's config.json (fields it lacks, from older
-  versions, count as their defaults); fields in `RESUME_MAY_CHANGE` may
-  differ. Without checkpoints there is nothing to resume and nothing to check.
+  versions, count as their defaults); the sections in `RESUME_MAY_CHANGE`
+  may differ. Without checkpoints there is nothing to resume or check.
   """
   folder = os.path.join(workdir, 'checkpoints')
   saved = os.path.join(workdir, 'config.json')
@@ -385,37 +419,32 @@ def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
     and os.path.exists(saved)
   ):
     return
-  defaults = json.loads(config_lib.base().to_json_best_effort())
   try:
     with open(saved) as f:
-      before = {**defaults, **json.load(f)}
+      before = config_lib.from_saved(json.load(f))
   except (OSError, ValueError):
     return  # Unreadable: the checkpoints' own metadata is what is left.
-  for (name, old), new in config_lib.RENAMED.items():
-    if before.get(name) == old:
-      before[name] = new  # Written before the value was renamed.
-  now = {**defaults, **json.loads(config.to_json_best_effort())}
+  now = config_lib.from_saved(json.loads(config.to_json_best_effort()))
   changed = [
     f'{k} {before.get(k)!r} -> {now.get(k)!r}'
     for k in sorted(before.keys() | now.keys())
-    if k not in RESUME_MAY_CHANGE and before.get(k) != now.get(k)
+    if not k.startswith(RESUME_MAY_CHANGE) and before.get(k) != now.get(k)
   ]
-  if (
-    before.get('epochs') != now.get('epochs') and now['schedule'] != 'constant'
-  ):
+  epochs = 'train.epochs'
+  if before[epochs] != now[epochs] and now['optim.schedule'] != 'constant':
     # The schedule spans epochs x steps: another length would change the
     # learning rate of every step still to come, not just add some.
     changed.append(
-      f'epochs {before.get("epochs")!r} -> {now.get("epochs")!r} (under'
-      f' schedule={now["schedule"]!r} the learning rate decays over all'
-      ' epochs; only a constant schedule may be lengthened)'
+      f'{epochs} {before[epochs]!r} -> {now[epochs]!r} (under'
+      f' optim.schedule={now["optim.schedule"]!r} the learning rate decays'
+      ' over all epochs; only a constant schedule may be lengthened)'
     )
   if changed:
-    raise data.ConfigError(
+    raise errors.ConfigError(
       f'workdir {workdir!r} holds checkpoints of a run with another config'
-      f' ({", ".join(changed)}); resume it with its own config (only'
-      f' {", ".join(sorted(RESUME_MAY_CHANGE))} may change) or pass another'
-      ' --workdir'
+      f' ({", ".join(changed)}); resume it with its own config (only the'
+      f' sections {", ".join(s[:-1] for s in RESUME_MAY_CHANGE)} may change)'
+      ' or pass another --workdir'
     )
 
 
@@ -431,12 +460,12 @@ def check_workdir(workdir: str) -> None:
       os.fsync(f.fileno())
     os.remove(probe)
   except OSError as e:
-    raise data.ConfigError(
+    raise errors.ConfigError(
       f'workdir {workdir!r} is not writable: {e.strerror or e}'
     ) from None
 
 
-def show_examples(title, setup, state, test_set, count, key) -> None:
+def show_examples(title, predictor, variables, test_set, count, key) -> None:
   """The post's example predictions: question, answer, expected, right?"""
   if count <= 0:
     return
@@ -447,15 +476,14 @@ def show_examples(title, setup, state, test_set, count, key) -> None:
   ops = np.asarray(test_set.eqs.ops_BxK1)[rows]
   operands = np.asarray(test_set.eqs.operands_BxK)[rows]
   tgt = np.asarray(test_set.batch.tgt_BxT)[rows]
-  variables = {'params': state.params, 'batch_stats': state.batch_stats}
-  predictor = predict.Predictor(setup.model, setup.task, variables)
+  predictor.variables = variables
   _, _, pred = predictor.answer_equations(operands, ops)
-  voc, task = setup.task.vocab, setup.task
+  task = predictor.task
   width = task.src_len + 2
   metrics_lib.say(title)
   for i in range(count):
     question = task.text(operands[i], ops[i])
-    got, want = voc.decode(pred[i]), voc.decode(tgt[i])
+    got, want = task.vocab.decode(pred[i]), task.vocab.decode(tgt[i])
     mark = 'right' if np.array_equal(pred[i], tgt[i]) else 'WRONG'
     metrics_lib.say(
       f'  {question:<{width}} = {got!r:<{task.tgt_len + 3}}'
@@ -524,23 +552,28 @@ def _compile_in_background(fn, *abstract_args):
   return future
 
 
-def train_and_evaluate(
-  config: ml_collections.ConfigDict, workdir: str, config_path: str = ''
-) -> dict:
-  """Trains as the config says, resuming from `workdir`; evaluates the grid.
+def _compile_epoch(run: Run):
+  """The epoch function, compiling on another thread from shapes alone.
 
-  Returns the last epoch's metrics and, when run, the evaluation summary.
+  The longest compilation overlaps making the data and the initial state.
   """
-  t_start = time.perf_counter()
-  say = metrics_lib.say
-  devices = start_devices(config)
-  setup = make_setup(config)
-  check_workdir(workdir)
-  check_same_run(config, workdir)
-  if metrics_lib.is_main_process():
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
+  devices, setup = run.devices, run.setup
+  epoch_fn = devices.map_epoch(
+    functools.partial(train_epoch, setup=setup, n_devices=devices.count)
+  )
+  train_shapes = None
+  if setup.dataset == 'fixed':
+    train_shapes = jax.eval_shape(lambda k: run.datasets()[0], run.k_data)
+  return _compile_in_background(
+    epoch_fn,
+    devices.abstract(jax.eval_shape(run.init, run.k_init), replicated=True),
+    devices.abstract(train_shapes, replicated=False),
+    devices.abstract(jax.eval_shape(lambda k: k, run.k_train), False),
+  )
 
+
+def _banner(run: Run, state, train_set, test_set, config_path, workdir):
+  say, devices, task = metrics_lib.say, run.devices, run.setup.task
   hosts = (
     f' in {jax.process_count()} processes' if jax.process_count() > 1 else ''
   )
@@ -550,39 +583,16 @@ def train_and_evaluate(
     f' running {devices.mode} on {devices.count}'
   )
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
-  if config.cpu_isa != 'native':
-    say(f'XLA:CPU compiles for at most {config.cpu_isa} (cpu_isa)')
-
-  k_data, k_init, k_train = run_keys(config.seed)
-  tx = make_optimizer(config, setup.steps_per_epoch)
-  init = functools.partial(create_train_state, setup, tx)
-  epoch_fn = devices.map_epoch(
-    functools.partial(train_epoch, setup=setup, n_devices=devices.count)
-  )
-  # Compile the epoch (the longest compilation) on another thread, from
-  # shapes alone, while this one makes the data and the initial state.
-  compiling = _compile_in_background(
-    epoch_fn,
-    devices.abstract(jax.eval_shape(init, k_init), replicated=True),
-    devices.abstract(
-      jax.eval_shape(lambda k: build_datasets(config, setup, k)[0], k_data)
-      if config.dataset == 'fixed'
-      else None,
-      replicated=False,
-    ),
-    devices.abstract(jax.eval_shape(lambda k: k, k_train), replicated=False),
-  )
-  train_set, test_set = build_datasets(config, setup, k_data)
-  placed = devices.replicate(jax.jit(init)(k_init))
-  state = devices.local(placed)
+  if run.config.devices.cpu_isa != 'native':
+    say(f'XLA:CPU compiles for at most {run.config.devices.cpu_isa} (cpu_isa)')
   n_params, n_stats = model_lib.count_parameters(
     {'params': state.params, 'batch_stats': state.batch_stats}
   )
-  task = setup.task
   train_desc = (
     f'{train_set.size:,} training equations'
     if train_set
-    else f'fresh equations every step ({setup.steps_per_epoch} steps an epoch)'
+    else 'fresh equations every step'
+    f' ({run.setup.steps_per_epoch} steps an epoch)'
   )
   say(
     f'model: {n_params:,} trainable parameters, {n_stats} batch-norm'
@@ -594,168 +604,190 @@ def train_and_evaluate(
     f' {test_set.size:,} test equations'
   )
 
-  # An epoch's row goes to metrics.jsonl before its checkpoint, and a resumed
-  # run drops the rows after the checkpoint it starts from: a kill between
-  # the two loses no row for good, it only repeats that epoch. Saves are
-  # synchronous (asynchronous ones were 5-15% faster an epoch;
-  # bench/RESULTS.md) so that a kill loses at most the epoch in progress.
-  ckpt = checkpoint_lib.Checkpointer(
-    os.path.join(workdir, 'checkpoints'), say=say, best_by=config.best_by
-  )
-  writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
-  first_epoch = 1
-  restored = ckpt.restore_latest(devices.canonical(placed), say=say)
-  if restored is not None:
-    restored_state, last = restored
-    placed = devices.replicate(restored_state)
-    state = devices.local(placed)
-    first_epoch = last + 1
-    writer.truncate_after(last)
-    say(f'resumed from the checkpoint of epoch {last}')
-  else:
+
+def _resume(run: Run, ckpt, writer, placed):
+  """(placed state, first epoch, metric rows) from the latest checkpoint.
+
+  A resumed run drops the rows after the checkpoint it starts from; with no
+  readable checkpoint, every step folder is set aside and it starts fresh.
+  """
+  say = metrics_lib.say
+  restored = ckpt.restore_latest(run.devices.canonical(placed), say=say)
+  if restored is None:
     if ckpt.epochs():
       ckpt.set_aside_all(say=say)
       say('no readable checkpoint: starting fresh')
     writer.truncate_after(0)
-  rows = writer.read()
+    return placed, 1, []
+  state, last = restored
+  writer.truncate_after(last)
+  say(f'resumed from the checkpoint of epoch {last}')
+  return run.devices.replicate(state), last + 1, writer.read()
 
-  eval_fn = jax.jit(eval_metrics)
+
+def _epoch_row(epoch, state, train_metrics, val, test_set, elapsed_s, lr):
+  """The epoch's line of metrics.jsonl; NaN or infinite losses stop the run."""
+  val, train_metrics = jax.device_get((val, train_metrics))
+  row = dict(
+    epoch=epoch,
+    step=int(state.step),
+    elapsed_s=round(elapsed_s, 3),
+    **{f'train_{k}': float(v) for k, v in train_metrics.items()},
+    **{f'val_{k}': float(v) for k, v in val.items()},
+    val_count=test_set.size,
+    val_wrong=int(round(test_set.size * (1 - float(val['exact_match'])))),
+  )
+  if not all(np.isfinite([row['train_loss'], row['val_loss']])):
+    raise TrainingDiverged(
+      f'epoch {epoch}: loss is {row["train_loss"]} (train),'
+      f' {row["val_loss"]} (test); lower optim.learning_rate ({lr}) or set'
+      ' optim.grad_clip'
+    )
+  return row
+
+
+def train_and_evaluate(
+  config: ml_collections.ConfigDict, workdir: str, config_path: str = ''
+) -> dict:
+  """Trains as the config says, resuming from `workdir`; evaluates the grid.
+
+  Returns the last epoch's metrics and, when run, the evaluation summary.
+  """
+  t_start, say = time.perf_counter(), metrics_lib.say
+  run = start(config, workdir, training=True)
+  devices, t = run.devices, config.train
+  if metrics_lib.is_main_process():
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
+  compiling = _compile_epoch(run)
+  train_set, test_set = run.datasets()
+  placed = devices.replicate(jax.jit(run.init)(run.k_init))
+  _banner(run, devices.local(placed), train_set, test_set, config_path, workdir)
+
+  # An epoch's row goes to metrics.jsonl before its checkpoint: a kill
+  # between the two loses no row for good, it only repeats that epoch.
+  # Saves are synchronous (asynchronous ones were 5-15% faster an epoch;
+  # bench/RESULTS.md) so that a kill loses at most the epoch in progress.
+  ckpt = run.checkpointer(workdir, say=say)
+  writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
+  placed, first_epoch, rows = _resume(run, ckpt, writer, placed)
+  predictor = predict.Predictor(run.setup.model, run.setup.task, None)
   if first_epoch == 1:
     show_examples(
       'examples before training:',
-      setup,
-      state,
+      predictor,
+      _variables(devices.local(placed)),
       test_set,
-      config.examples_before,
-      jax.random.fold_in(k_data, 1),
+      t.examples_before,
+      jax.random.fold_in(run.k_data, 1),
     )
 
+  eval_fn = jax.jit(eval_metrics)
   epoch_fn = compiling.result()
   train_set_placed = devices.place(train_set) if train_set else None
-  k_train = devices.place(k_train)
+  k_train = devices.place(run.k_train)
   elapsed_before = rows[-1]['elapsed_s'] if rows else 0.0
   t_loop = time.perf_counter()
-  last_row = rows[-1] if rows else {}
   say(f'start-up took {t_loop - t_start:.1f}s')
   with _StopFlag() as stop:
-    for epoch in range(first_epoch, config.epochs + 1):
+    for epoch in range(first_epoch, t.epochs + 1):
       placed, train_metrics = epoch_fn(placed, train_set_placed, k_train)
       # Each process scores the test set alone, on its own copy of the state.
       state = devices.local(placed)
-      val = eval_fn(state, test_set.batch)
-      val, train_metrics = jax.device_get((val, devices.local(train_metrics)))
-      row = dict(
-        epoch=epoch,
-        step=int(state.step),
-        elapsed_s=round(elapsed_before + time.perf_counter() - t_loop, 3),
-        **{f'train_{k}': float(v) for k, v in train_metrics.items()},
-        **{f'val_{k}': float(v) for k, v in val.items()},
-        val_count=test_set.size,
-        val_wrong=int(round(test_set.size * (1 - float(val['exact_match'])))),
+      row = _epoch_row(
+        epoch,
+        state,
+        devices.local(train_metrics),
+        eval_fn(state, test_set.batch),
+        test_set,
+        elapsed_before + time.perf_counter() - t_loop,
+        config.optim.learning_rate,
       )
-      if not all(np.isfinite([row['train_loss'], row['val_loss']])):
-        raise TrainingDiverged(
-          f'epoch {epoch}: loss is {row["train_loss"]} (train),'
-          f' {row["val_loss"]} (test); lower learning_rate'
-          f' ({config.learning_rate}) or set grad_clip'
-        )
-      reached = bool(config.stop_exact) and (
-        row['val_exact_match'] >= config.stop_exact
-      )
-      last = reached or stop.agreed() or epoch == config.epochs
+      reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
+      last = reached or stop.agreed() or epoch == t.epochs
       writer.write(row)
       _maybe_fail('after_row', epoch)
-      if last or epoch % config.checkpoint_every == 0:
-        ckpt.save(
-          epoch,
-          devices.canonical(placed),
-          row['val_loss'],
-          row['val_exact_match'],
-        )
+      if last or epoch % t.checkpoint_every == 0:
+        canonical = devices.canonical(placed)
+        ckpt.save(epoch, canonical, row['val_loss'], row['val_exact_match'])
       rows.append(row)
-      last_row = row
-      say(metrics_lib.format_epoch(row, config.epochs))
+      say(metrics_lib.format_epoch(row, t.epochs))
       if reached:
         say(
           f'test exact-match {row["val_exact_match"]:.4f} reached'
-          f' stop_exact={config.stop_exact}: stopping'
+          f' train.stop_exact={t.stop_exact}: stopping'
         )
       if last:
         break
+  return _finish(
+    run, workdir, ckpt, placed, rows, predictor, train_set, test_set
+  )
 
+
+def _variables(state):
+  return {'params': state.params, 'batch_stats': state.batch_stats}
+
+
+def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
+  """The end of a run: the plot, the best checkpoint, examples, the grid."""
+  say, devices, t = metrics_lib.say, run.devices, run.config.train
   if metrics_lib.is_main_process() and rows:
     plots.accuracy_plot(
       rows,
       os.path.join(workdir, 'accuracy.png'),
-      title=reports.task_description(task),
+      title=reports.task_description(run.setup.task),
     )
+  state = devices.local(placed)
   best = ckpt.best_epoch()
-  if best is not None and best != int(state.step) // setup.steps_per_epoch:
+  if best is not None and best != int(state.step) // run.setup.steps_per_epoch:
     state = devices.local(ckpt.restore(best, devices.canonical(placed)))
     m = ckpt.best_metrics()
     say(
-      f'reloaded the best checkpoint by {config.best_by} (epoch {best},'
+      f'reloaded the best checkpoint by {t.best_by} (epoch {best},'
       f' val_loss {m["val_loss"]:.5f},'
       f' exact-match {m.get("val_exact_match", float("nan")):.4f})'
     )
   ckpt.close()
   show_examples(
     'examples after training:',
-    setup,
-    state,
+    predictor,
+    _variables(state),
     test_set,
-    config.examples_after,
-    jax.random.fold_in(k_data, 2),
+    t.examples_after,
+    jax.random.fold_in(run.k_data, 2),
   )
-  summary = dict(last_epoch=last_row, best_epoch=best)
-  if config.eval_grid:
-    summary['eval'] = reports.run_evaluation(
-      config,
-      workdir,
-      setup,
-      {'params': state.params, 'batch_stats': state.batch_stats},
-      devices,
-      train_set,
-    )
+  summary = dict(last_epoch=rows[-1] if rows else {}, best_epoch=best)
+  if run.config.eval.grid:
+    summary['eval'] = evaluate(run, workdir, _variables(state), train_set)
   return summary
 
 
-def start_devices(config) -> parallel.Devices:
-  """Joins the other processes (if any), picks the devices, checks config."""
-  if config.get('cpu_isa') not in parallel.CPU_ISAS:
-    config_lib.validate(config)  # Names the field before JAX could start.
-  parallel.cap_cpu_isa(config.cpu_isa)
-  parallel.maybe_initialize_distributed(
-    config.distributed, config.distributed_timeout_s, config.heartbeat_timeout_s
+def evaluate(run: Run, workdir: str, variables, train_set) -> dict:
+  """The grid (or random held-out equations) scored; the files written."""
+  return reports.run_evaluation(
+    run.config.eval,
+    workdir,
+    run.setup.model,
+    run.setup.task,
+    variables,
+    run.devices,
+    run.held_out(train_set),
   )
-  devices = parallel.make_devices(config.parallel)
-  config_lib.validate(config, devices.count)
-  return devices
 
 
 def load_trained(config, workdir: str):
-  """(setup, variables, devices, train set) of the workdir's best checkpoint."""
-  devices = start_devices(config)
-  setup = make_setup(config)
-  check_same_run(config, workdir)
-  ckpt = checkpoint_lib.Checkpointer(
-    os.path.join(workdir, 'checkpoints'), best_by=config.best_by
-  )
+  """(run, variables, train set) of the workdir's best checkpoint."""
+  run = start(config, workdir)
+  ckpt = run.checkpointer(workdir)
   best = ckpt.best_epoch()
   if best is None:
-    raise data.ConfigError(
+    raise errors.ConfigError(
       f'workdir {workdir!r} has no checkpoint; train first with --mode=train'
     )
-  k_data, k_init, _ = run_keys(config.seed)
-  tx = make_optimizer(config, setup.steps_per_epoch)
-  template = devices.abstract(
-    jax.eval_shape(functools.partial(create_train_state, setup, tx), k_init),
-    replicated=False,
+  template = run.devices.abstract(
+    jax.eval_shape(run.init, run.k_init), replicated=False
   )
   state = ckpt.restore(best, template)
   ckpt.close()
-  train_set, _ = build_datasets(config, setup, k_data)
-  variables = devices.local(
-    {'params': state.params, 'batch_stats': state.batch_stats}
-  )
-  return setup, variables, devices, train_set
+  train_set, _ = run.datasets()
+  return run, run.devices.local(_variables(state)), train_set

@@ -20,7 +20,7 @@ def test_step_time_reads_config_arguments_and_times_steps():
   step_time = _step_time()
   mul3 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py:3'))
   mul2 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py'))
-  assert (mul3.max_number, mul2.max_number) == (999, 99)
+  assert (mul3.task.max_number, mul2.task.max_number) == (999, 99)
   for dataset in ('fixed', 'stream'):
     small = step_time.load_config(os.path.join(ROOT, 'configs', 'tiny.py'))
     small.parallel = 'jit'

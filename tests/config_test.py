@@ -7,7 +7,7 @@ import os
 import pytest
 
 from lstm_math import config as config_lib
-from lstm_math import data
+from lstm_math import errors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -43,43 +43,72 @@ def test_config_arguments_make_valid_configs(name, arg):
 
 
 BAD = [
-  (dict(batch_size=0), 'batch_size=0: must be a positive integer'),
-  (dict(learning_rate=-0.1), 'learning_rate=-0.1: must be a number in'),
-  (dict(learning_rate=float('nan')), 'learning_rate=nan'),
-  (dict(min_number=5, max_number=3), 'max_number=3: must be >= min_number'),
-  (dict(min_number=-2), 'min_number=-2: must be an integer >= 0'),
-  (dict(operators='+x'), "operators='\\+x': each must be one of"),
-  (dict(operators=''), "operators='': each must be one of"),
-  (dict(n_terms=1), 'n_terms=1: must be an integer from 2 to 6'),
-  (dict(n_terms=4, operators='*'), 'beyond int32'),
-  (dict(split=1.5), 'split=1.5: must be a number between 0 and 1'),
-  (dict(dataset='web'), "dataset='web': must be 'fixed' or 'stream'"),
-  (dict(dataset='seed'), "dataset='seed' is now called 'fixed'"),
-  (dict(weighting='mixed'), "weighting='mixed' is now called 'half_digits'"),
-  (dict(dataset='stream'), 'steps_per_epoch=0: dataset=.stream. needs'),
-  (dict(n_terms=3, operators='+'), "dataset='fixed' with n_terms=3"),
-  (dict(n_examples=2_000_000), 'n_examples=2000000: the task has only'),
-  (dict(max_number=9, n_examples=80), 'batch_size=256: larger than the'),
-  (dict(parallel='gpu'), "parallel='gpu': must be auto, jit, pmap"),
-  (dict(epochs=0), 'epochs=0: must be a positive integer'),
-  (dict(init_scheme='he'), "init_scheme='he'"),
-  (dict(dropout=1.0), 'dropout=1.0: must be a number in'),
-  (dict(weight_decay=-0.1), r'weight_decay=-0.1: must be a number in \[0, 1\)'),
-  (dict(weighting='log'), "weighting='log'"),
+  ({'data.batch_size': 0}, 'batch_size=0: must be a positive integer'),
+  ({'optim.learning_rate': -0.1}, 'learning_rate=-0.1: must be a number in'),
+  ({'optim.learning_rate': float('nan')}, 'learning_rate=nan'),
   (
-    dict(carry_boost=1.0, dataset='stream', steps_per_epoch=5),
+    {'task.min_number': 5, 'task.max_number': 3},
+    'max_number=3: must be >= min_number',
+  ),
+  ({'task.min_number': -2}, 'min_number=-2: must be an integer >= 0'),
+  ({'task.operators': '+x'}, "operators='\\+x': each must be one of"),
+  ({'task.operators': ''}, "operators='': each must be one of"),
+  ({'task.n_terms': 1}, 'task.n_terms=1: must be an integer from 2 to 6'),
+  ({'task.n_terms': 4, 'task.operators': '*'}, 'beyond int32'),
+  ({'data.split': 1.5}, 'split=1.5: must be a number between 0 and 1'),
+  ({'data.dataset': 'web'}, "dataset='web': must be 'fixed' or 'stream'"),
+  ({'data.dataset': 'seed'}, "dataset='seed' is now called 'fixed'"),
+  (
+    {'data.weighting': 'mixed'},
+    "weighting='mixed' is now called 'half_digits'",
+  ),
+  ({'data.dataset': 'stream'}, 'steps_per_epoch=0: dataset=.stream. needs'),
+  (
+    {'task.n_terms': 3, 'task.operators': '+'},
+    "data.dataset='fixed' with task.n_terms=3",
+  ),
+  ({'data.n_examples': 2_000_000}, 'n_examples=2000000: the task has only'),
+  (
+    {'task.max_number': 9, 'data.n_examples': 80},
+    'batch_size=256: larger than the',
+  ),
+  (
+    {'devices.parallel': 'gpu'},
+    "devices.parallel='gpu': must be 'auto', 'jit', 'pmap' or",
+  ),
+  ({'train.epochs': 0}, 'epochs=0: must be a positive integer'),
+  ({'model.init_scheme': 'he'}, "init_scheme='he'"),
+  ({'model.dropout': 1.0}, 'dropout=1.0: must be a number in'),
+  (
+    {'optim.weight_decay': -0.1},
+    r'weight_decay=-0.1: must be a number in \[0, 1\)',
+  ),
+  ({'data.weighting': 'log'}, "weighting='log'"),
+  (
+    {
+      'data.carry_boost': 1.0,
+      'data.dataset': 'stream',
+      'data.steps_per_epoch': 5,
+    },
     'carry_boost=1.0: weights the fixed sample only',
   ),
   (
-    dict(near_multiples=0.5, dataset='stream', steps_per_epoch=5),
+    {
+      'data.near_multiples': 0.5,
+      'data.dataset': 'stream',
+      'data.steps_per_epoch': 5,
+    },
     "near_multiples=0.5: draws dividends of a / b only, not operators='\\+'",
   ),
-  (dict(near_multiples=0.5), 'near_multiples=0.5: weights the stream only'),
-  (dict(best_by='accuracy'), "best_by='accuracy': must be 'val_loss' or"),
-  (dict(near_multiples=1.5), 'near_multiples=1.5: must be a number in'),
+  ({'data.near_multiples': 0.5}, 'near_multiples=0.5: weights the stream only'),
   (
-    dict(schedule='warmup_cosine', warmup_epochs=300),
-    'warmup_epochs=300: must be below epochs=200',
+    {'train.best_by': 'accuracy'},
+    "train.best_by='accuracy': must be 'val_loss', 'val_exact_match' or",
+  ),
+  ({'data.near_multiples': 1.5}, 'near_multiples=1.5: must be a number in'),
+  (
+    {'optim.schedule': 'warmup_cosine', 'optim.warmup_epochs': 300},
+    'optim.warmup_epochs=300: must be below train.epochs=200',
   ),
 ]
 
@@ -87,9 +116,8 @@ BAD = [
 @pytest.mark.parametrize('overrides, message', BAD, ids=lambda x: str(x)[:40])
 def test_bad_configs_name_the_field(overrides, message):
   config = config_lib.base()
-  for key, value in overrides.items():
-    config[key] = value
-  with pytest.raises(data.ConfigError, match=message):
+  config.update_from_flattened_dict(overrides)
+  with pytest.raises(errors.ConfigError, match=message):
     config_lib.validate(config)
 
 
@@ -97,14 +125,14 @@ def test_unknown_field_is_named():
   config = config_lib.base()
   config.batch_sise = 12
   with pytest.raises(
-    data.ConfigError, match='unknown config field.*batch_sise'
+    errors.ConfigError, match='unknown config field.*batch_sise'
   ):
     config_lib.validate(config)
 
 
 def test_batch_divides_by_devices():
-  with pytest.raises(data.ConfigError, match='batch_size=100: must divide'):
-    config_lib.validate(_with(batch_size=100), n_devices=8)
+  with pytest.raises(errors.ConfigError, match='batch_size=100: must divide'):
+    config_lib.validate(_with(data=dict(batch_size=100)), n_devices=8)
 
 
 def _with(**overrides):

@@ -27,11 +27,11 @@ from lstm_math import train  # noqa: E402
 def model_and_variables():
   """A briefly trained addition model of 0..49: some answers right, some not."""
   c = config_lib.base()
-  c.max_number = 49
-  c.n_examples = 1_500
-  c.batch_size = 50
-  c.hidden_size = 16
-  c.batch_norm = False
+  c.task.max_number = 49
+  c.data.n_examples = 1_500
+  c.data.batch_size = 50
+  c.model.hidden_size = 16
+  c.model.batch_norm = False
   setup, state, train_set, _, k_train = train.initial_run(c)
   epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
   for _ in range(12):

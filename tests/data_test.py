@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from lstm_math import data
+from lstm_math import errors
 
 # Eager calls: XLA caches each primitive by shape, so the many tasks below
 # share compiled code, where a jit per static task would compile each anew.
@@ -564,7 +565,7 @@ class StreamingTest(parameterized.TestCase):
 
   def test_stream_test_set_too_small(self):
     task = data.Task(max_number=9)
-    with pytest.raises(data.ConfigError, match='n_examples=50'):
+    with pytest.raises(errors.ConfigError, match='n_examples=50'):
       data.stream_test_set(jax.random.key(0), task, 50, split=0.1)
 
 
@@ -688,7 +689,9 @@ class SeedDatasetTest(parameterized.TestCase):
       n_distinct,
       msg='every distinct pair, each once',
     )
-    with pytest.raises(data.ConfigError, match=f'n_examples={n_distinct + 1}'):
+    with pytest.raises(
+      errors.ConfigError, match=f'n_examples={n_distinct + 1}'
+    ):
       _fixed_dataset(
         jax.random.key(0), task=task, n_examples=n_distinct + 1, split=0.2
       )
@@ -755,11 +758,11 @@ class ConfigErrorTest(parameterized.TestCase):
     ('huge_max', dict(max_number=2**30), 'max_number='),
   )
   def test_bad_task_raises(self, kwargs, field):
-    with pytest.raises(data.ConfigError, match=re.escape(field)):
+    with pytest.raises(errors.ConfigError, match=re.escape(field)):
       data.Task(**kwargs)
 
   def test_overflow_message_names_int32(self):
-    with pytest.raises(data.ConfigError, match='beyond int32'):
+    with pytest.raises(errors.ConfigError, match='beyond int32'):
       data.Task(operators='*', n_terms=4, max_number=999)
 
   def test_largest_tasks_that_fit(self):
@@ -768,7 +771,7 @@ class ConfigErrorTest(parameterized.TestCase):
       data.Task(operators='*', n_terms=4, max_number=215).result_range,
       (0, 215**4),
     )
-    with pytest.raises(data.ConfigError, match='int32'):
+    with pytest.raises(errors.ConfigError, match='int32'):
       data.Task(operators='*', n_terms=4, max_number=216)
 
 
@@ -794,7 +797,7 @@ def test_near_multiples_draws_dividends_where_the_quotient_steps():
   chex.assert_trees_all_equal(
     data.compute_results(near, task), jnp.asarray(a // b, jnp.int32)
   )
-  with pytest.raises(data.ConfigError, match='dividends of a / b only'):
+  with pytest.raises(errors.ConfigError, match='dividends of a / b only'):
     data.sample_equations(key, ADDITION, 4, near_multiples=0.5)
 
 

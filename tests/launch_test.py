@@ -9,7 +9,7 @@ import jax
 import pytest
 
 from configs import tiny
-from lstm_math import data
+from lstm_math import errors
 from lstm_math import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +34,9 @@ def launch(*args, stdin=None, xla_flags='', env=None):
 def workdir(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('cli'))
   run = launch(
-    '--config=configs/tiny.py', f'--workdir={workdir}', '--config.epochs=2'
+    '--config=configs/tiny.py',
+    f'--workdir={workdir}',
+    '--config.train.epochs=2',
   )
   assert run.returncode == 0, run.stderr[-3000:]
   assert 'trainable parameters' in run.stdout
@@ -88,15 +90,21 @@ def test_mistakes_get_one_line_answers(tmp_path):
   assert typo.returncode == 2, typo.stderr[-2000:]
   assert typo.stderr.strip().splitlines() == [
     "error: --config.batch_sise: no config field 'batch_sise'; did you"
-    ' mean batch_size or batch_norm?'
+    ' mean data.batch_size or model.batch_norm?'
   ], typo.stderr[-2000:]
+  section = launch('--config=configs/tiny.py', '--config.model.hiden_size=3')
+  assert section.returncode == 2, section.stderr[-2000:]
+  assert section.stderr.strip().splitlines() == [
+    "error: --config.model.hiden_size: no config field 'model.hiden_size';"
+    ' did you mean model.hidden_size or data.batch_size?'
+  ], section.stderr[-2000:]
   bad = launch(
     '--config=configs/tiny.py',
-    '--config.max_number=-5',
+    '--config.task.max_number=-5',
     f'--workdir={tmp_path}',
   )
   assert bad.returncode == 2
-  assert 'max_number=-5: must be an integer >= 0' in bad.stderr
+  assert 'task.max_number=-5: must be an integer >= 0' in bad.stderr
   assert 'Traceback' not in bad.stderr
   empty = launch(
     '--config=configs/tiny.py', '--mode=eval', f'--workdir={tmp_path}/none'
@@ -107,12 +115,14 @@ def test_mistakes_get_one_line_answers(tmp_path):
 def test_cpu_isa_caps_the_instruction_set_xla_compiles_for(tmp_path):
   short = (
     '--config=configs/tiny.py',
-    '--config.epochs=2',
-    '--config.eval_grid=False',
-    '--config.examples_before=0',
-    '--config.examples_after=0',
+    '--config.train.epochs=2',
+    '--config.eval.grid=False',
+    '--config.train.examples_before=0',
+    '--config.train.examples_after=0',
   )
-  capped = launch(*short, f'--workdir={tmp_path}/a', '--config.cpu_isa=AVX2')
+  capped = launch(
+    *short, f'--workdir={tmp_path}/a', '--config.devices.cpu_isa=AVX2'
+  )
   assert capped.returncode == 0, capped.stderr[-3000:]
   assert 'XLA:CPU compiles for at most AVX2' in capped.stdout
   by_hand = launch(
@@ -128,17 +138,18 @@ def test_cpu_isa_caps_the_instruction_set_xla_compiles_for(tmp_path):
   assert rows[0] == rows[1]
 
 
-def test_cpu_isa_cannot_change_once_jax_has_started():
+def test_cpu_isa_cannot_change_once_jax_has_started(tmp_path):
   config = tiny.get_config()
-  config.cpu_isa = 'AVX2'
+  config.devices.cpu_isa = 'AVX2'
   jax.devices()  # This process's backend starts without the cap.
-  with pytest.raises(data.ConfigError, match='XLA_FLAGS=--xla_cpu_max_isa'):
-    train.start_devices(config)
-  config.cpu_isa = 'AVX3'
+  with pytest.raises(errors.ConfigError, match='XLA_FLAGS=--xla_cpu_max_isa'):
+    train.start(config, str(tmp_path))
+  config.devices.cpu_isa = 'AVX3'
   with pytest.raises(
-    data.ConfigError, match="cpu_isa='AVX3': must be one of 'native'"
+    errors.ConfigError,
+    match="devices.cpu_isa='AVX3': must be 'native', 'SSE4_2'",
   ):
-    train.start_devices(config)
+    train.start(config, str(tmp_path))
 
 
 def test_a_half_named_cluster_is_one_line(tmp_path):

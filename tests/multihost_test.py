@@ -24,10 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # statistics are averaged across the processes too.
 TINY = (
   '--config=configs/tiny.py',
-  '--config.n_examples=4000',
-  '--config.batch_size=128',
-  '--config.examples_before=0',
-  '--config.examples_after=0',
+  '--config.data.n_examples=4000',
+  '--config.data.batch_size=128',
+  '--config.train.examples_before=0',
+  '--config.train.examples_after=0',
 )
 TIMEOUT_S = 240
 
@@ -142,10 +142,10 @@ def runs(tmp_path_factory):
   """One process, 3 epochs; two processes, 2 epochs resumed to 3."""
   top = tmp_path_factory.mktemp('hosts')
   one, two, handed = (str(top / name) for name in ('one', 'two', 'handed'))
-  with started(one, '--config.epochs=3', processes=1) as reference:
-    first = run(two, '--config.epochs=2', '--config.eval_grid=False')
+  with started(one, '--config.train.epochs=3', processes=1) as reference:
+    first = run(two, '--config.train.epochs=2', '--config.eval.grid=False')
     shutil.copytree(two, handed)
-    resumed = run(two, '--config.epochs=3')
+    resumed = run(two, '--config.train.epochs=3')
     outputs(reference)
   return dict(one=one, two=two, handed=handed, first=first, resumed=resumed)
 
@@ -180,14 +180,14 @@ def test_two_processes_resume_where_they_stopped(runs):
 
 def test_either_process_count_resumes_the_other_ones_checkpoints(runs):
   handed = runs['handed']  # Two processes trained its 2 epochs.
-  (out,) = [o for o, _ in run(handed, '--config.epochs=3', processes=1)]
+  (out,) = [o for o, _ in run(handed, '--config.train.epochs=3', processes=1)]
   assert 'resumed from the checkpoint of epoch 2' in out, out[-2000:]
   assert_same_run(handed, runs['one'])
   # One process trained this one; two processes evaluate it again.
   one = runs['one']
   before = read(one, 'eval.json')
   os.remove(os.path.join(one, 'eval.json'))
-  run(one, '--config.epochs=3', '--mode=eval')
+  run(one, '--config.train.epochs=3', '--mode=eval')
   after = json.loads(read(one, 'eval.json'))
   assert after['errors'] == json.loads(before)['errors']
   assert after['char_accuracy'] == json.loads(before)['char_accuracy']
@@ -195,7 +195,7 @@ def test_either_process_count_resumes_the_other_ones_checkpoints(runs):
 
 def test_predict_in_two_processes_answers_once(runs):
   (out0, _), (out1, _) = run(
-    runs['two'], '--config.epochs=3', '--mode=predict', '--expr=31 + 17'
+    runs['two'], '--config.train.epochs=3', '--mode=predict', '--expr=31 + 17'
   )
   assert own_lines(out1) == []
   lines = own_lines(out0)
@@ -217,8 +217,8 @@ def test_when_one_process_dies_the_other_stops_with_an_error(tmp_path, dies):
   heartbeat_s = 5
   with started(
     workdir,
-    '--config.epochs=500',
-    f'--config.heartbeat_timeout_s={heartbeat_s}',
+    '--config.train.epochs=500',
+    f'--config.devices.heartbeat_timeout_s={heartbeat_s}',
   ) as procs:
     # Process 0 writes config.json once both have joined: kill then.
     deadline = time.time() + TIMEOUT_S

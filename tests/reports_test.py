@@ -14,15 +14,9 @@ from lstm_math import train
 
 
 def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
-  config, setup, variables, train_set = model_and_variables
-  result = reports.run_evaluation(
-    config,
-    str(tmp_path),
-    setup,
-    variables,
-    parallel.make_devices('jit'),
-    train_set,
-  )
+  config, _, variables, train_set = model_and_variables
+  run = train.prepare(config, parallel.make_devices('jit'))
+  result = train.evaluate(run, str(tmp_path), variables, train_set)
   assert result['equations'] == 2_500
   assert result['never_trained_on']['equations'] == 2_500 - train_set.size
   sizes = result['errors_by_operand_size']
@@ -58,25 +52,18 @@ def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
 
 def _evaluate_untrained(c, workdir) -> dict:
   """`run_evaluation` of a freshly initialised model of config `c`."""
-  setup = train.make_setup(c)
-  k_data, k_init, _ = train.run_keys(0)
-  state = train.create_train_state(setup, train.make_optimizer(c, 1), k_init)
-  train_set, _ = train.build_datasets(c, setup, k_data)
-  return reports.run_evaluation(
-    c,
-    str(workdir),
-    setup,
-    {'params': state.params, 'batch_stats': state.batch_stats},
-    parallel.make_devices('jit'),
-    train_set,
-  )
+  run = train.prepare(c, parallel.make_devices('jit'))
+  state = run.init(run.k_init)
+  train_set, _ = run.datasets()
+  variables = {'params': state.params, 'batch_stats': state.batch_stats}
+  return train.evaluate(run, str(workdir), variables, train_set)
 
 
 def test_random_evaluation_without_a_grid(tmp_path, capsys):
   c = config_lib.base()
-  c.operators, c.n_terms, c.max_number = '+-', 3, 9
-  c.dataset, c.steps_per_epoch, c.n_examples = 'stream', 1, 200
-  c.hidden_size, c.eval_random, c.eval_chunk = 8, 3_000, 1_024
+  c.task.operators, c.task.n_terms, c.task.max_number = '+-', 3, 9
+  c.data.dataset, c.data.steps_per_epoch, c.data.n_examples = 'stream', 1, 200
+  c.model.hidden_size, c.eval.n_random, c.eval.chunk = 8, 3_000, 1_024
   result = _evaluate_untrained(c, tmp_path)
   assert result['mode'] == 'random'
   assert result['equations'] == 3_000
@@ -113,8 +100,8 @@ def _png_size(path) -> tuple[int, int]:
 @pytest.mark.parametrize('operators', ['+', '+-'])
 def test_grid_picture_has_a_panel_per_operator(tmp_path, operators):
   c = config_lib.base()
-  c.operators, c.max_number, c.n_examples = operators, 19, 100
-  c.hidden_size, c.eval_chunk = 8, 256
+  c.task.operators, c.task.max_number, c.data.n_examples = operators, 19, 100
+  c.model.hidden_size, c.eval.chunk = 8, 256
   result = _evaluate_untrained(c, tmp_path)
   assert result['equations'] == 400 * len(operators)
   width, height = _png_size(tmp_path / 'grid.png')
@@ -153,7 +140,6 @@ def test_errors_by_operators_counts_each_pattern():
 
 
 def test_mirror_mask_finds_b_op_a():
-  c = config_lib.base()  # dataset='fixed': the training sample decides.
   task = data.Task(operators='*-', max_number=3)
   t, m = task.operators.index('*'), task.operators.index('-')
   trained = data.Equations(
@@ -164,17 +150,18 @@ def test_mirror_mask_finds_b_op_a():
     np.array([[2, 1], [1, 2], [3, 3], [1, 0], [0, 0], [2, 3]]),
     np.array([[t], [t], [t], [t], [t], [m]]),
   )
-  has_mirror, mirror_seen = reports.mirror_mask(eqs, task, c, train_set)
+  has_mirror, mirror_seen = reports.mirror_mask(
+    eqs, task, data.HeldOut(0.1, 0, train_set)
+  )
   # The last row, 2 - 3, was trained on itself, but '-' does not commute: no
   # mirror, so no mirror seen.
   np.testing.assert_array_equal(has_mirror, [1, 1, 1, 1, 1, 0])
   np.testing.assert_array_equal(mirror_seen, [1, 0, 1, 1, 0, 0])
   # Streaming: the mirror is seen unless its hash holds it out.
-  c.dataset = 'stream'
-  c.split = 0.5
-  has_mirror, mirror_seen = reports.mirror_mask(eqs, task, c, None)
+  stream = data.HeldOut(split=0.5, salt=3, train_set=None)
+  has_mirror, mirror_seen = reports.mirror_mask(eqs, task, stream)
   flipped = data.Equations(eqs.operands_BxK[:, ::-1], eqs.ops_BxK1)
-  held = np.asarray(data.is_held_out(flipped, c.split, c.seed))
+  held = np.asarray(data.is_held_out(flipped, 0.5, 3))
   np.testing.assert_array_equal(mirror_seen, has_mirror & ~held)
   # No mirrors: a division beside (b counts from 1, so 2 / 0 is not on the
   # grid), non-commuting operators, three operands.
@@ -185,14 +172,13 @@ def test_mirror_mask_finds_b_op_a():
       np.array([[0, 2], [2, 1], [2, 1]]), np.array([[t], [t], [d]])
     ),
     div,
-    c,
-    None,
+    stream,
   )
   np.testing.assert_array_equal(has_mirror, [0, 1, 0])
   minus = data.Task(operators='-', max_number=3)
-  assert reports.mirror_mask(eqs, minus, c, None) is None
+  assert reports.mirror_mask(eqs, minus, stream) is None
   three = data.Task(operators='*', n_terms=3, max_number=3)
-  assert reports.mirror_mask(eqs, three, c, None) is None
+  assert reports.mirror_mask(eqs, three, stream) is None
 
 
 def test_never_trained_on_split_by_mirror():

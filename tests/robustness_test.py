@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 import pytest
+from runs import tiny_config
 
-from configs import tiny
 from lstm_math import checkpoint as checkpoint_lib
+from lstm_math import config as config_lib
 from lstm_math import data
+from lstm_math import errors
 from lstm_math import model as model_lib
 from lstm_math import predict
 from lstm_math import train
@@ -108,7 +110,7 @@ def test_vocab_error_names_control_characters():
 def test_unwritable_workdir_fails_fast(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('not a directory')
-  with pytest.raises(data.ConfigError, match='is not writable'):
+  with pytest.raises(errors.ConfigError, match='is not writable'):
     train.check_workdir(str(blocker / 'run'))
 
 
@@ -185,10 +187,10 @@ def launch(workdir, *extra, env=None):
       os.path.join(ROOT, 'launch.py'),
       '--config=configs/tiny.py',
       f'--workdir={workdir}',
-      '--config.n_examples=9000',
-      '--config.epochs=4',
-      '--config.eval_grid=False',
-      '--config.parallel=jit',
+      '--config.data.n_examples=9000',
+      '--config.train.epochs=4',
+      '--config.eval.grid=False',
+      '--config.devices.parallel=jit',
       *extra,
     ],
     cwd=ROOT,
@@ -267,7 +269,9 @@ def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
 
 def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
   workdir = str(tmp_path)
-  run = launch(workdir, '--config.epochs=50', '--config.examples_after=3')
+  run = launch(
+    workdir, '--config.train.epochs=50', '--config.train.examples_after=3'
+  )
   wait_for_first_epoch(run, workdir)
   before = len(metric_rows(workdir))
   run.send_signal(signal.SIGINT)
@@ -285,16 +289,9 @@ def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
   assert os.path.exists(os.path.join(workdir, 'accuracy.png'))
 
 
-def _tiny(**overrides):
-  c = tiny.get_config()
-  c.update(
-    epochs=1,
-    eval_grid=False,
-    parallel='jit',
-    examples_before=0,
-    examples_after=0,
-  )
-  c.update(overrides)
+def _tiny(**sections):
+  c = tiny_config(train=dict(epochs=1), eval=dict(grid=False))
+  c.update(sections)
   return c
 
 
@@ -302,15 +299,19 @@ def test_resume_with_another_config_fails_fast_and_keeps_the_run(tmp_path):
   workdir = str(tmp_path)
   train.train_and_evaluate(_tiny(), workdir)
   saved = open(os.path.join(workdir, 'config.json')).read()
-  with pytest.raises(data.ConfigError) as e:
-    train.train_and_evaluate(_tiny(weight_decay=0.1, hidden_size=8), workdir)
+  with pytest.raises(errors.ConfigError) as e:
+    train.train_and_evaluate(
+      _tiny(optim=dict(weight_decay=0.1), model=dict(hidden_size=8)), workdir
+    )
   message = str(e.value)
-  assert 'hidden_size 16 -> 8, weight_decay 0.0 -> 0.1' in message, message
+  assert (
+    'model.hidden_size 16 -> 8, optim.weight_decay 0.0 -> 0.1' in message
+  ), message
   assert '\n' not in message and 'another --workdir' in message
   assert open(os.path.join(workdir, 'config.json')).read() == saved
   # How long it runs and what it reports may change: this resumes.
   summary = train.train_and_evaluate(
-    _tiny(epochs=2, best_by='val_exact_match'), workdir
+    _tiny(train=dict(epochs=2, best_by='val_exact_match')), workdir
   )
   assert summary['last_epoch']['epoch'] == 2
 
@@ -318,38 +319,47 @@ def test_resume_with_another_config_fails_fast_and_keeps_the_run(tmp_path):
 def test_config_json_from_before_a_field_existed_still_resumes(tmp_path):
   config = _tiny()
   os.makedirs(tmp_path / 'checkpoints' / '1')
-  older = json.loads(config.to_json_best_effort())
-  del older['weight_decay']  # Written before the field existed,
+  # A flat config.json, written before the config had sections,
+  older = {k.split('.')[-1]: v for k, v in config_lib.flatten(config).items()}
+  for new, old in (('chunk', 'eval_chunk'), ('n_random', 'eval_random')):
+    older[old] = older.pop(new)
+  older['eval_grid'] = older.pop('grid')
+  del older['weight_decay']  # before the field existed,
   older['dataset'] = 'seed'  # and before 'fixed' was so called.
   (tmp_path / 'config.json').write_text(json.dumps(older))
   train.check_same_run(config, str(tmp_path))  # Its default: the same run.
-  with pytest.raises(data.ConfigError, match=r'weight_decay 0.0 -> 0.2'):
-    train.check_same_run(_tiny(weight_decay=0.2), str(tmp_path))
+  with pytest.raises(
+    errors.ConfigError, match=r'optim.weight_decay 0.0 -> 0.2'
+  ):
+    train.check_same_run(_tiny(optim=dict(weight_decay=0.2)), str(tmp_path))
   # Without checkpoints there is no run to continue.
   os.rmdir(tmp_path / 'checkpoints' / '1')
-  train.check_same_run(_tiny(weight_decay=0.2), str(tmp_path))
+  train.check_same_run(_tiny(optim=dict(weight_decay=0.2)), str(tmp_path))
 
 
 @pytest.mark.parametrize('schedule', ['cosine', 'warmup_cosine'])
 def test_lengthening_a_decaying_schedule_is_refused(tmp_path, schedule):
-  config = _tiny(schedule=schedule, warmup_epochs=0)
+  config = _tiny(optim=dict(schedule=schedule, warmup_epochs=0))
   os.makedirs(tmp_path / 'checkpoints' / '1')
   (tmp_path / 'config.json').write_text(config.to_json_best_effort())
-  with pytest.raises(data.ConfigError) as e:
-    train.check_same_run(_tiny(schedule=schedule, epochs=3), str(tmp_path))
+  with pytest.raises(errors.ConfigError) as e:
+    train.check_same_run(
+      _tiny(optim=dict(schedule=schedule), train=dict(epochs=3)), str(tmp_path)
+    )
   message = str(e.value)
-  assert 'epochs 1 -> 3' in message and f"schedule='{schedule}'" in message
+  assert 'train.epochs 1 -> 3' in message, message
+  assert f"optim.schedule='{schedule}'" in message, message
   # A constant learning rate has nothing to stretch: it may run longer.
   constant = str(tmp_path / 'constant')
   os.makedirs(os.path.join(constant, 'checkpoints', '1'))
   with open(os.path.join(constant, 'config.json'), 'w') as f:
     f.write(_tiny().to_json_best_effort())
-  train.check_same_run(_tiny(epochs=3), constant)
+  train.check_same_run(_tiny(train=dict(epochs=3)), constant)
 
 
 def test_no_readable_checkpoint_starts_fresh_and_saves_over_them(tmp_path):
   workdir = str(tmp_path)
-  config = _tiny(epochs=2)
+  config = _tiny(train=dict(epochs=2))
   train.train_and_evaluate(config, workdir)
   folder = os.path.join(workdir, 'checkpoints')
   for epoch in os.listdir(folder):  # The arrays of every checkpoint.

@@ -17,7 +17,7 @@ def test_grid_agrees_with_predict_and_python(model_and_variables):
   config, setup, variables, _ = model_and_variables
   task = setup.task
   devices = parallel.make_devices('jit')
-  pred, n_right = scoring.GridEvaluator(setup.model, task, devices, chunk=512)(
+  pred, n_right = scoring.Scorer(setup.model, task, devices, chunk=512)(
     variables, progress=False
   )
   assert pred.shape == (2_500, task.tgt_len)
@@ -34,14 +34,19 @@ def test_grid_agrees_with_predict_and_python(model_and_variables):
 
 def test_grid_evaluation_does_not_retrace(model_and_variables):
   _, setup, variables, _ = model_and_variables
-  fn = chex.assert_max_traces(scoring.grid_chunks, n=1)
+  fn = chex.assert_max_traces(scoring.score_chunks, n=1)
   run = jax.jit(
     functools.partial(
-      fn, model=setup.model, task=setup.task, chunk=256, n_chunks=2
+      fn,
+      model=setup.model,
+      task=setup.task,
+      size=setup.task.grid_size,
+      chunk=256,
+      n_chunks=2,
     )
   )
   for first in (0, 512, 1024, 1536):
-    run(variables, jnp.int32(first))
+    run(variables, jnp.int32(first), None)
 
 
 def test_one_and_eight_devices_give_the_same_map(model_and_variables):
@@ -50,10 +55,35 @@ def test_one_and_eight_devices_give_the_same_map(model_and_variables):
   # (With parallel='pmap' the grid runs this same shard_map code.)
   for mode, n in (('jit', 1), ('shard_map', 8)):
     devices = parallel.make_devices(mode, n)
-    pred, n_right = scoring.GridEvaluator(
-      setup.model, setup.task, devices, chunk=128
-    )(variables, progress=False)
+    pred, n_right = scoring.Scorer(setup.model, setup.task, devices, chunk=128)(
+      variables, progress=False
+    )
     maps.append((pred, n_right))
   for pred, n_right in maps[1:]:
     np.testing.assert_array_equal(pred, maps[0][0])
     np.testing.assert_array_equal(n_right, maps[0][1])
+
+
+def test_given_equations_take_the_grid_path_on_eight_devices(
+  model_and_variables,
+):
+  # The held-out sample of a task without a grid is scored by the same
+  # sharded, chunked code: its answers are the grid's for the same rows.
+  _, setup, variables, _ = model_and_variables
+  grid_pred, grid_right = scoring.Scorer(
+    setup.model, setup.task, parallel.make_devices('jit'), chunk=512
+  )(variables, progress=False)
+  rows = np.random.default_rng(0).choice(setup.task.grid_size, 1_001)
+  eqs = data.grid_equations(jnp.asarray(rows), setup.task)
+  given = data.Equations(*(np.asarray(x) for x in eqs))
+  scorer = scoring.Scorer(
+    setup.model,
+    setup.task,
+    parallel.make_devices('shard_map', 8),
+    chunk=64,
+    given=given,
+  )
+  assert scorer.size == 1_001
+  pred, n_right = scorer(variables, progress=False)
+  np.testing.assert_array_equal(pred, grid_pred[rows])
+  np.testing.assert_array_equal(n_right, grid_right[rows])

@@ -10,24 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from runs import tiny_config
 
-from configs import tiny
 from lstm_math import config as config_lib
 from lstm_math import data
+from lstm_math import errors
 from lstm_math import parallel
 from lstm_math import train
-
-
-def tiny_config(**overrides):
-  c = tiny.get_config()
-  c.epochs = 3
-  c.examples_before = 0
-  c.examples_after = 0
-  c.parallel = 'jit'
-  for k, v in overrides.items():
-    c[k] = v
-  return c
-
 
 fresh = train.initial_run
 
@@ -50,7 +39,7 @@ def run_epochs(config, mode, n_devices, n_epochs):
 def test_train_step_learns_on_a_small_problem():
   # Without batch norm, so that eval mode is not judged by running averages
   # that have seen only a few steps.
-  config = tiny_config(batch_norm=False)
+  config = tiny_config(model=dict(batch_norm=False))
   setup, state, train_set, test_set, _ = fresh(config)
   step = jax.jit(train.train_step)
   evaluate = jax.jit(train.eval_metrics)
@@ -109,9 +98,9 @@ def test_one_sgd_step_moves_by_the_gradient_of_the_mean_loss():
 def test_weight_decay_shrinks_matrices_and_spares_vectors():
   zero = lambda tree: jax.tree.map(jnp.zeros_like, tree)
   for decay in (0.0, 0.1):
-    config = tiny_config(weight_decay=decay, learning_rate=0.01)
+    config = tiny_config(optim=dict(weight_decay=decay, learning_rate=0.01))
     _, state, *_ = fresh(config)
-    tx = train.make_optimizer(config, 10)
+    tx = train.make_optimizer(config.optim, epochs=1, steps_per_epoch=10)
     params = state.params
     updates, _ = tx.update(zero(params), tx.init(params), params)
     pairs = list(zip(jax.tree.leaves(updates), jax.tree.leaves(params)))
@@ -164,7 +153,7 @@ def test_padding_rows_change_nothing_and_devices_share_the_mean():
 
 
 def test_seed_epoch_trains_on_every_equation_once():
-  config = tiny_config(n_examples=1_000, batch_size=64)
+  config = tiny_config(data=dict(n_examples=1_000, batch_size=64))
   setup, state, train_set, _, key = fresh(config)
   assert train_set.size == 900
   assert setup.steps_per_epoch == 15  # 14 full batches and one of 4.
@@ -201,7 +190,7 @@ def test_state_is_placed_and_holds_no_key():
 
 @pytest.mark.parametrize('dataset', ['fixed', 'stream'])
 def test_pmap_shard_map_and_jit_reach_the_same_state(dataset):
-  config = tiny_config(dataset=dataset, steps_per_epoch=8)
+  config = tiny_config(data=dict(dataset=dataset, steps_per_epoch=8))
   single, loss_1 = run_epochs(config, 'jit', 1, 2)
   for mode in ('pmap', 'shard_map'):
     multi, loss_8 = run_epochs(config, mode, 8, 2)
@@ -221,7 +210,9 @@ def test_pmap_shard_map_and_jit_reach_the_same_state(dataset):
 
 def test_loss_curve_does_not_depend_on_device_count():
   # With dropout on, each row's mask must follow the row, not the device.
-  config = tiny_config(dataset='stream', steps_per_epoch=6, dropout=0.3)
+  config = tiny_config(
+    data=dict(dataset='stream', steps_per_epoch=6), model=dict(dropout=0.3)
+  )
   curves = {n: run_epochs(config, 'shard_map', n, 3)[1] for n in (1, 2, 8)}
   np.testing.assert_allclose(curves[2], curves[1], rtol=1e-4)
   np.testing.assert_allclose(curves[8], curves[1], rtol=1e-4)
@@ -242,8 +233,8 @@ def test_epoch_compiles_once():
 
 
 def test_batch_must_divide_by_devices():
-  with pytest.raises(data.ConfigError, match='batch_size=60.*8 devices'):
-    config_lib.validate(tiny_config(batch_size=60), n_devices=8)
+  with pytest.raises(errors.ConfigError, match='batch_size=60.*8 devices'):
+    config_lib.validate(tiny_config(data=dict(batch_size=60)), n_devices=8)
 
 
 def read_rows(workdir):
@@ -293,8 +284,10 @@ def test_same_seed_same_metrics_and_resume_continues_the_same_run(
   workdir, _ = trained
   full = read_rows(workdir)
   resumed_dir = str(tmp_path / 'resumed')
-  train.train_and_evaluate(tiny_config(epochs=1, eval_grid=False), resumed_dir)
-  train.train_and_evaluate(tiny_config(eval_grid=False), resumed_dir)
+  train.train_and_evaluate(
+    tiny_config(train=dict(epochs=1), eval=dict(grid=False)), resumed_dir
+  )
+  train.train_and_evaluate(tiny_config(eval=dict(grid=False)), resumed_dir)
   resumed = read_rows(resumed_dir)
   assert [r['epoch'] for r in resumed] == [1, 2, 3]
   for a, b in zip(full, resumed):
@@ -312,7 +305,7 @@ def test_nan_loss_stops_with_the_epoch(tmp_path, monkeypatch):
     return state, {**metrics, 'loss': loss}
 
   monkeypatch.setattr(train, 'train_epoch', poisoned_epoch)
-  config = tiny_config(epochs=5, eval_grid=False)
+  config = tiny_config(train=dict(epochs=5), eval=dict(grid=False))
   with pytest.raises(train.TrainingDiverged, match='epoch 2: loss is nan'):
     train.train_and_evaluate(config, str(tmp_path))
   assert [r['epoch'] for r in read_rows(str(tmp_path))] == [1]
@@ -324,9 +317,14 @@ def test_checkpoint_from_8_devices_continues_on_1(trained, tmp_path, mode):
   reference = read_rows(workdir)
   moved = str(tmp_path / 'moved')
   train.train_and_evaluate(
-    tiny_config(epochs=1, parallel=mode, eval_grid=False), moved
+    tiny_config(
+      train=dict(epochs=1), devices=dict(parallel=mode), eval=dict(grid=False)
+    ),
+    moved,
   )
-  train.train_and_evaluate(tiny_config(epochs=2, eval_grid=False), moved)
+  train.train_and_evaluate(
+    tiny_config(train=dict(epochs=2), eval=dict(grid=False)), moved
+  )
   rows = read_rows(moved)
   assert [r['epoch'] for r in rows] == [1, 2]
   for got, want in zip(rows, reference):
