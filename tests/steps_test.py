@@ -1,0 +1,239 @@
+"""Tests of step-by-step traces: answers, layouts, golden traces, kinds."""
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lstm_math import data
+from lstm_math import steps
+
+# One batch size, so that a task compiles once for all its tests.
+N = 10_000  # The grid of 0..99.
+MUL_99 = data.Task('*', max_number=99)
+MIXED3 = data.Task('+-*', n_terms=3, max_number=20)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _encode_and_read(eqs, task):
+  ids = steps.encode_steps(eqs, task)
+  value, valid = steps.answer_from_steps(ids, task)
+  return ids, value, valid, data.compute_results(eqs, task)
+
+
+_first_wrong_kind = jax.jit(steps.first_wrong_kind, static_argnums=3)
+_answer_from_steps = jax.jit(steps.answer_from_steps, static_argnums=1)
+
+
+def _equations(task, texts):
+  """Equations of texts like `'13 + 8 - 7'`, repeated up to `N` rows."""
+  operands, ops = [], []
+  for text in texts:
+    words = text.split(' ')
+    operands.append([int(w) for w in words[::2]])
+    ops.append([task.operators.index(w) for w in words[1::2]])
+  return data.Equations(
+    jnp.asarray(np.resize(operands, (N, task.n_terms)), jnp.int32),
+    jnp.asarray(np.resize(ops, (N, task.n_terms - 1)), jnp.int32),
+  )
+
+
+def _encode(task, texts):
+  return _encode_and_read(_equations(task, texts), task)[0]
+
+
+def _random_equations(task, n, seed=0):
+  """Uniform equations by numpy: nothing to compile."""
+  rng = np.random.default_rng(seed)
+  ops = rng.integers(0, len(task.operators), (n, task.n_terms - 1))
+  x = rng.integers(task.min_number, task.max_number + 1, (n, task.n_terms))
+  if '/' in task.operators:
+    divisor = rng.integers(task.divisor_min, task.max_number + 1, x.shape)
+    after_div = np.pad(ops == task.operators.index('/'), ((0, 0), (1, 0)))
+    x = np.where(after_div, divisor, x)
+  return data.Equations(jnp.asarray(x, jnp.int32), jnp.asarray(ops, jnp.int32))
+
+
+def _text(ids_T, task):
+  return ''.join(task.vocab.symbols[i] for i in np.asarray(ids_T))
+
+
+def _check_answers(task, eqs):
+  ids, value, valid, want = _encode_and_read(eqs, task)
+  chex.assert_shape(ids, (eqs.operands_BxK.shape[0], steps.steps_len(task)))
+  chex.assert_type(ids, jnp.int32)
+  chex.assert_type(value, jnp.int32)
+  assert valid.dtype == jnp.bool_
+  np.testing.assert_array_equal(value, want)
+  assert np.all(valid)
+  ids = np.asarray(ids)
+  assert ids.min() >= 0 and ids.max() < task.vocab.size  # Never the pad.
+  assert np.all(ids[:, -1] == task.vocab.eos_id)
+  # EOS only at the end: once written, it fills the rest.
+  is_eos = ids == task.vocab.eos_id
+  assert np.all(np.cumsum(~is_eos[:, ::-1], axis=1)[:, ::-1][is_eos] == 0)
+
+
+@pytest.mark.parametrize('op', list('+-*/'))
+def test_answers_exhaustive_two_digits(op):
+  task = data.Task(op, max_number=99)
+  every = np.resize(np.arange(task.grid_size), N)  # All, then repeats.
+  _check_answers(task, data.grid_equations(jnp.asarray(every), task))
+
+
+@pytest.mark.parametrize(
+  'task',
+  [
+    *(data.Task(op, max_number=999) for op in '+-*/'),
+    data.Task('+-*', n_terms=3, max_number=20),
+    data.Task('-/', n_terms=3, max_number=9),  # -x - y adds, with no '+'.
+  ],
+  ids=str,
+)
+def test_answers_random(task):
+  _check_answers(task, _random_equations(task, N))
+
+
+def test_steps_len():
+  assert steps.steps_len(data.Task('+', max_number=999)) == 23
+  assert steps.steps_len(data.Task('-', max_number=999)) == 25
+  assert steps.steps_len(data.Task('*', max_number=99)) == 55
+  assert steps.steps_len(data.Task('*', max_number=999)) == 106
+  assert steps.steps_len(data.Task('/', max_number=999)) == 43
+  assert steps.steps_len(data.Task('+-*', n_terms=3, max_number=99)) == 148
+
+
+@pytest.mark.parametrize(
+  'task, text, want',
+  [
+    (
+      MUL_99,
+      '31 * 87',
+      '1*7070 3*7012 1*8080 3*8042 7070 18090 24060 2020 7962',
+    ),
+    (data.Task('-', max_number=999), '118 - 131', '- 18031 31110 11000 310-'),
+    (data.Task('-', max_number=999), '131 - 118', '  18031 31110 11000 310 '),
+    (
+      data.Task('/', max_number=999),
+      '845 / 7',
+      '8000/7001100 4100/7002000 5000/7000500 021',
+    ),
+    (data.Task('+', max_number=999), '31 + 87', '17080 38011 00110 8110'),
+    (
+      MIXED3,
+      '5 - 4 * 6',
+      '4*6042 0*6220 4*0000 0*0000 4040 20020 00000 0000'
+      ' - 45091 20110 00000 9100-',
+    ),
+    # -17 - 4 adds the magnitudes: 7 + 4 = 11, 1 + 0 + 1 = 2.
+    (MIXED3, '3 - 20 - 4', '- 03071 20110 - 74011 10120 1200-'),
+    (MIXED3, '3 - 20 + 4', '- 03071 20110 - 74030 10010 3100-'),
+  ],
+)
+def test_golden_traces(task, text, want):
+  ids = _encode(task, [text])[0]
+  assert _text(ids, task) == want.ljust(steps.steps_len(task), '\0')
+
+
+def test_jit_equals_eager():
+  task = data.Task('+-', max_number=99)
+  eqs = _random_equations(task, 64)
+  eager = steps.encode_steps(eqs, task)
+  jitted = jax.jit(steps.encode_steps, static_argnums=1)(eqs, task)
+  np.testing.assert_array_equal(eager, jitted)
+  one = lambda x, o: steps.encode_steps(data.Equations(x[None], o[None]), task)
+  vmapped = jax.jit(jax.vmap(one))(*eqs)[:, 0]
+  np.testing.assert_array_equal(eager, vmapped)
+
+
+def test_answer_from_steps_invalid():
+  task = data.Task('-', max_number=999)
+  voc = task.vocab
+  ids = np.asarray(_encode(task, ['118 - 131']))
+  end = steps.steps_len(task) - 1
+  bad = ids.copy()
+  bad[0, end - 2] = voc.space_id  # A space where a digit belongs.
+  bad[1, end - 1] = 7  # A digit in the sign slot.
+  bad[2, :] = 3  # No end symbol.
+  bad[3, 2] = voc.eos_id  # Ends before there is room for an answer.
+  value, valid = _answer_from_steps(jnp.asarray(bad), task)
+  assert valid[:4].tolist() == [False] * 4 and np.all(valid[4:])
+  assert np.all(value[4:] == -13)
+
+
+def test_format_steps():
+  ids = _encode(MUL_99, ['31 * 87'])[0]
+  assert steps.format_steps(ids, MUL_99) == '\n'.join(
+    [
+      '1*7 +0 = 07',
+      '3*7 +0 = 21',
+      '1*8 +0 = 08',
+      '3*8 +0 = 24',
+      '7 +0 = 07',
+      '1+8 +0 = 09',
+      '2+4 +0 = 06',
+      '2 +0 = 02',
+      '= 2697',
+    ]
+  )
+  ids = _encode(MIXED3, ['3 - 20 - 4'])[0]
+  assert steps.format_steps(ids, MIXED3, ops='--') == '\n'.join(
+    [
+      'sign -',
+      '0-3 -0 = 7 b1',
+      '2-0 -1 = 1 b0',
+      'sign -',
+      '7+4 +0 = 11',
+      '1+0 +1 = 02',
+      '= -21',
+    ]
+  )
+  task = data.Task('/', max_number=999)
+  ids = _encode(task, ['845 / 7'])[0]
+  assert steps.format_steps(ids, task).splitlines() == [
+    '8/7 = 1 r1',
+    '14/7 = 2 r0',
+    '5/7 = 0 r5',
+    '= 120',
+  ]
+
+
+def test_step_kinds_and_first_wrong_kind():
+  kinds = steps.step_kinds(MIXED3)
+  assert kinds.shape == (9, steps.steps_len(MIXED3))
+  assert kinds.dtype == np.int32
+  eqs = _equations(MUL_99, ['31 * 87'])
+  tgt = _encode_and_read(eqs, MUL_99)[0]
+  name = dict(enumerate(steps.KINDS))
+  assert [name[k] for k in steps.step_kinds(MUL_99)[0, :7]] == [
+    'copy',
+    'marker',
+    'copy',
+    'copy',
+    'product',
+    'carry',
+    'separator',
+  ]
+  assert name[steps.step_kinds(MUL_99)[0, -1]] == 'end'
+  cases = [((), None), ((4,), 'product'), ((5, 50), 'carry')]
+  cases += [((51,), 'answer'), ((1,), 'marker'), ((32, 3), 'copy')]
+  cases += [((54,), 'end')]
+  pred = np.asarray(tgt).copy()
+  for row, (positions, _) in enumerate(cases):
+    for p in positions:
+      pred[row, p] = (pred[row, p] + 1) % MUL_99.vocab.size
+  got = _first_wrong_kind(jnp.asarray(pred), tgt, eqs, MUL_99)
+  chex.assert_type(got, jnp.int32)
+  want = [-1 if k is None else steps.KINDS.index(k) for _, k in cases]
+  assert got[: len(cases)].tolist() == want
+  assert np.all(got[len(cases) :] == -1)
+  # Several patterns: each row reads its own pattern's kinds.
+  eqs = _equations(MIXED3, ['5 - 4 * 6', '3 - 20 - 4'])
+  tgt = _encode_and_read(eqs, MIXED3)[0]
+  pred = np.asarray(tgt).copy()
+  pred[:, 0] = MIXED3.vocab.space_id  # '4' (copy) and '-' (sign).
+  got = _first_wrong_kind(jnp.asarray(pred), tgt, eqs, MIXED3)
+  assert [steps.KINDS[k] for k in got[:2].tolist()] == ['copy', 'sign']
