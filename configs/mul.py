@@ -23,7 +23,7 @@ def get_config(digits: str = '2'):
   c = config_lib.base()
   c.task.operators = '*'
   c.task.pad_operands = True
-  c.task.reverse_target = True  # Units first, as long multiplication goes.
+  c.task.target = 'reversed'  # Units first, as long multiplication goes.
   c.optim.schedule = 'warmup_cosine'
   c.optim.warmup_epochs = 2
   if digits == '2':

@@ -43,7 +43,9 @@ def base() -> ml_collections.ConfigDict:
   task.pad_operands = False  # '007 + 089' instead of '7 + 89'.
   task.pad_result = False  # Result zero-padded to its full width.
   task.reverse_source = False  # Digits of each operand written backwards.
-  task.reverse_target = False  # The answer written backwards.
+  # What the decoder writes: 'answer', 'reversed' (units first) or 'steps'
+  # (the written-out algorithm, then the answer; decoder='autoregressive').
+  task.target = 'answer'
 
   # The post's fixed sample, or fresh equations every step.
   c.data = d = ml_collections.ConfigDict()
@@ -129,7 +131,7 @@ _FIELDS = {
   'task.pad_operands': (bool, *_BOOL),
   'task.pad_result': (bool, *_BOOL),
   'task.reverse_source': (bool, *_BOOL),
-  'task.reverse_target': (bool, *_BOOL),
+  'task.target': (str, *_is(*data.TARGETS)),
   'data.dataset': (str, *_is('fixed', 'stream')),
   'data.n_examples': (int, *_int(2)),
   'data.split': (float, lambda v: 0 < v < 1, 'a number between 0 and 1'),
@@ -173,6 +175,7 @@ _FIELDS = {
 
 # Where each field of the flat configs before the sections went.
 _FLAT_NAMES = {
+  'reverse_target': 'task.target',  # True: 'reversed'; see from_saved.
   'eval_chunk': 'eval.chunk',
   'eval_random': 'eval.n_random',
   'eval_grid': 'eval.grid',
@@ -199,6 +202,8 @@ def from_saved(saved: dict) -> dict:
   flat = {}
   for key, value in flatten(saved).items():
     flat[_FLAT_NAMES.get(key, key) if '.' not in key else key] = value
+  if isinstance(flat.get('task.target'), bool):  # Was reverse_target.
+    flat['task.target'] = 'reversed' if flat['task.target'] else 'answer'
   flat = flatten(base().to_dict()) | flat
   for (name, old), new in RENAMED.items():
     if flat.get(name) == old:

@@ -31,6 +31,9 @@ from lstm_math import vocab as vocab_lib
 from lstm_math.errors import ConfigError
 
 INT32_MAX = 2**31 - 1
+# What the decoder writes: the answer, the answer units first, or the
+# written-out algorithm ending in the answer (steps.py).
+TARGETS = ('answer', 'reversed', 'steps')
 
 
 class Equations(NamedTuple):
@@ -54,7 +57,7 @@ class Task:
   pad_operands: bool = False
   pad_result: bool = False
   reverse_source: bool = False
-  reverse_target: bool = False
+  target: str = 'answer'  # 'answer' | 'reversed' | 'steps'
 
   def __post_init__(self):
     if isinstance(self.operators, str):
@@ -92,7 +95,14 @@ class Task:
 
   @property
   def tgt_len(self) -> int:
-    """Result digits, a sign when results can be negative, the end symbol."""
+    """Result digits, a sign when results can be negative, the end symbol.
+
+    With `target='steps'`, the longest written-out trace and its end.
+    """
+    if self.target == 'steps':
+      from lstm_math import steps  # Late: steps imports data.
+
+      return steps.steps_len(self)
     return self.result_width + (self.result_range[0] < 0) + 1
 
   @property
@@ -217,6 +227,10 @@ def _check_task(task: Task) -> None:
     value = getattr(task, name)
     if not isinstance(value, int) or isinstance(value, bool):
       raise ConfigError(f'{name}={value!r}: must be an integer')
+  if task.target not in TARGETS:
+    raise ConfigError(
+      f'target={task.target!r}: must be one of {", ".join(map(repr, TARGETS))}'
+    )
   if not isinstance(task.operators, str):
     raise ConfigError(f'operators={task.operators!r}: must be a string')
   try:
@@ -503,7 +517,7 @@ def encode_target(results_B: jax.Array, task: Task) -> jax.Array:
   is_sign = (q[None, :] == n_digits[:, None]) & (results_B[:, None] < 0)
   minus = voc.minus_id if '-' in task.operators else voc.space_id
   body = jnp.where(is_digit, digits, jnp.where(is_sign, minus, voc.space_id))
-  if task.reverse_target:
+  if task.target == 'reversed':
     body = body[:, ::-1]
   eos = jnp.full((results_B.shape[0], 1), voc.eos_id, jnp.int32)
   return jnp.concatenate([body.astype(jnp.int32), eos], axis=1)
@@ -516,6 +530,11 @@ def decode_target(tgt_BxT: jax.Array, task: Task):
   an optional sign, digits, spaces only where the layout puts them, and the
   end symbol last. Host-side helpers use this to print answers.
   """
+  if task.target == 'steps':
+    from lstm_math import steps  # Late: steps imports data.
+
+    values, valid = steps.answer_from_steps(jnp.asarray(tgt_BxT), task)
+    return np.asarray(values, np.int64), np.asarray(valid)
   tgt = np.asarray(tgt_BxT)
   voc = task.vocab
   values = np.zeros(tgt.shape[0], np.int64)
@@ -523,7 +542,7 @@ def decode_target(tgt_BxT: jax.Array, task: Task):
   for i, row in enumerate(tgt):
     text = ''.join(voc.symbols[t] if t < voc.size else '?' for t in row)
     body, end = text[:-1], text[-1:]
-    if task.reverse_target:
+    if task.target == 'reversed':
       body = body[::-1]
     number = body.strip(' ')
     if end != vocab_lib.EOS or body.rstrip(' ') != body:
@@ -536,6 +555,10 @@ def decode_target(tgt_BxT: jax.Array, task: Task):
 
 
 def make_batch(eqs: Equations, task: Task) -> Batch:
+  if task.target == 'steps':
+    from lstm_math import steps  # Late: steps imports data.
+
+    return Batch(encode_source(eqs, task), steps.encode_steps(eqs, task))
   return Batch(
     encode_source(eqs, task), encode_target(compute_results(eqs, task), task)
   )

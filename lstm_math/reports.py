@@ -115,6 +115,11 @@ def answer_texts(pred_NxT, task: data.Task) -> list[str]:
   if not len(pred_NxT):
     return []
   values, valid = data.decode_target(pred_NxT, task)
+  if task.target == 'steps':  # The answer after the steps, as written.
+    return [
+      str(v) if ok else repr(task.vocab.decode(row))
+      for row, v, ok in zip(pred_NxT, values, valid)
+    ]
   canonical = np.asarray(
     data.encode_target(jnp.asarray(values, jnp.int32), task)
   )
@@ -124,7 +129,7 @@ def answer_texts(pred_NxT, task: data.Task) -> list[str]:
       texts.append(str(value))
       continue
     text = task.vocab.decode(row)
-    texts.append(repr(text[::-1] if task.reverse_target else text))
+    texts.append(repr(text[::-1] if task.target == 'reversed' else text))
   return texts
 
 

@@ -47,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_math import data
+from lstm_math import errors
 
 KINDS = (
   'copy',
@@ -242,7 +243,7 @@ def _divide(bld: _Builder, a: _Num, b: _Num) -> _Num:
   """Long division `a // b`, `a >= 0`, `b >= 1`, from a's top digit."""
   wa, wb = a.width, b.width
   if 10 * b.hi > data.INT32_MAX:
-    raise data.ConfigError(
+    raise errors.ConfigError(
       f'divisors up to {b.hi}: long division steps need 10 * divisor in int32'
     )
   db = [_digit(b.v, j) for j in range(wb)]

@@ -39,7 +39,7 @@ ALL_SWITCHES = data.Task(
   pad_operands=True,
   pad_result=True,
   reverse_source=True,
-  reverse_target=True,
+  target='reversed',
 )
 
 
@@ -116,7 +116,7 @@ def _format_target(task, result):
     digits = digits.zfill(task.result_width)
   body = ('-' if result < 0 else '') + digits
   body = body.rjust(task.tgt_len - 1)
-  return body[::-1] if task.reverse_target else body
+  return body[::-1] if task.target == 'reversed' else body
 
 
 # ------------------------------------------------------------- shapes ---
@@ -247,8 +247,8 @@ class EncodingTest(parameterized.TestCase):
       '  96',
     ),
     (
-      'reverse_target',
-      data.Task(reverse_target=True),
+      'reversed_target',
+      data.Task(target='reversed'),
       '89 + 7',
       '89 + 7',
       '69  ',
@@ -307,7 +307,7 @@ class EncodingTest(parameterized.TestCase):
     ),
     (
       'reversed_small',
-      data.Task(max_number=99, reverse_source=True, reverse_target=True),
+      data.Task(max_number=99, reverse_source=True, target='reversed'),
       'digits',
     ),
   )

@@ -219,7 +219,7 @@ def test_never_trained_on_split_by_mirror():
     (data.Task(operators='-', pad_result=True), '-002\0', '-2'),
     (data.Task(operators='-', pad_result=True), '-000\0', "'-000'"),
     (data.Task(operators='-', pad_result=True), '  -2\0', "'  -2'"),
-    (data.Task(reverse_target=True), '811 \0', '118'),
+    (data.Task(target='reversed'), '811 \0', '118'),
   ],
 )
 def test_answer_texts_show_malformed_answers_as_written(task, written, shown):
