@@ -6,6 +6,8 @@ over all equations and over those never trained on, errors by operand size
 and by operator pattern, and writes eval.json, the error list and pictures.
 """
 
+import collections
+import functools
 import itertools
 import json
 import time
@@ -19,13 +21,14 @@ from lstm_math import metrics as metrics_lib
 from lstm_math import parallel
 from lstm_math import plots
 from lstm_math import scoring
+from lstm_math import steps
 
 
-def _summary(n_right, tgt_len, mask=None):
+def _summary(n_right, exact, tgt_len, mask=None):
   if mask is not None:
-    n_right = n_right[mask]
+    n_right, exact = n_right[mask], exact[mask]
   n = int(n_right.size)
-  wrong = int(np.sum(n_right < tgt_len))
+  wrong = int(np.sum(~exact))
   return dict(
     equations=n,
     errors=wrong,
@@ -46,9 +49,21 @@ def operator_pattern(ops, task: data.Task) -> str:
 
 
 def analyse(
-  operands_NxK, n_right_N, seen_N, task: data.Task, ops_NxK1=None, mirror=None
+  operands_NxK,
+  n_right_N,
+  seen_N,
+  task: data.Task,
+  ops_NxK1=None,
+  mirror=None,
+  exact_N=None,
+  first_wrong_N=None,
 ) -> dict:
   """The headline figures and the post's two analyses, as counts.
+
+  `exact_N`, whether each answer is right, defaults to every character
+  right; with `target='steps'` it is the answer after the steps, and
+  `first_wrong_N` (a `steps.KINDS` index, -1 for none) says where each
+  wrong trace first went wrong.
 
   With more than one operator and `ops_NxK1`, errors are also counted by
   operator pattern (`'a + b * c'`), where a mixed task's errors gather.
@@ -57,7 +72,10 @@ def analyse(
   `b * a`'s trained answer off for `a * b` without multiplying.
   """
   tgt_len = task.tgt_len
-  wrong = n_right_N < tgt_len
+  if exact_N is None:
+    exact_N = n_right_N == tgt_len
+  wrong = ~exact_N
+  summary = functools.partial(_summary, n_right_N, exact_N, tgt_len)
   smallest = operands_NxK.min(axis=1)
   sizes = {
     'an operand below 10': smallest < 10,
@@ -66,9 +84,9 @@ def analyse(
   }
   n_wrong_chars = tgt_len - n_right_N[wrong]
   result = dict(
-    **_summary(n_right_N, tgt_len),
-    never_trained_on=_summary(n_right_N, tgt_len, ~seen_N),
-    all_equations=_summary(n_right_N, tgt_len),
+    **summary(),
+    never_trained_on=summary(~seen_N),
+    all_equations=summary(),
     errors_by_operand_size={
       name: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
       for name, m in sizes.items()
@@ -94,13 +112,19 @@ def analyse(
       'mirror trained on': unseen & mirror_seen,
       'neither order trained on': unseen & ~mirror_seen,
     }
-    by_mirror = {
-      name: _summary(n_right_N, tgt_len, m)
-      for name, m in groups.items()
-      if m.any()
-    }
+    by_mirror = {name: summary(m) for name, m in groups.items() if m.any()}
     if by_mirror:
       result['never_trained_on_by_mirror'] = by_mirror
+  if first_wrong_N is not None and task.target == 'steps':
+    traces_right = first_wrong_N < 0
+    result['traces_right'] = float(np.mean(traces_right))
+    result['traces_right_never_trained_on'] = float(
+      np.mean(traces_right[~seen_N])
+    )
+    kinds = collections.Counter(first_wrong_N[~traces_right].tolist())
+    result['first_wrong_step'] = {
+      steps.KINDS[k]: n for k, n in sorted(kinds.items(), key=lambda x: -x[1])
+    }
   return result
 
 
@@ -134,10 +158,10 @@ def answer_texts(pred_NxT, task: data.Task) -> list[str]:
 
 
 def write_errors(
-  path, task, operands_NxK, ops_NxK1, pred_NxT, n_right_N, seen_N=None
+  path, task, operands_NxK, ops_NxK1, pred_NxT, exact_N, seen_N=None
 ) -> None:
   """One line per wrong equation: `a + b = predicted (expected E)`."""
-  wrong = np.nonzero(n_right_N < task.tgt_len)[0]
+  wrong = np.nonzero(~exact_N)[0]
   expected = np.asarray(
     data.compute_results(
       data.Equations(
@@ -210,7 +234,7 @@ def run_evaluation(
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given
   )
-  pred, n_right = scorer(variables, progress=metrics_lib.is_main_process())
+  scores = scorer(variables, progress=metrics_lib.is_main_process())
   seconds = time.perf_counter() - start
   if given is None:
     eqs, mode = data.grid_equations(jnp.arange(task.grid_size), task), 'grid'
@@ -223,13 +247,28 @@ def run_evaluation(
     mode=mode,
     task=task_description(task),
     seconds=round(seconds, 3),
-    **analyse(operands, n_right, seen, task, ops, mirror),
+    **analyse(
+      operands,
+      scores.n_right_N,
+      seen,
+      task,
+      ops,
+      mirror,
+      scores.exact_N,
+      scores.first_wrong_N,
+    ),
   )
   if not metrics_lib.is_main_process():
     return result
   errors_file = 'grid_errors.txt' if mode == 'grid' else 'errors.txt'
   write_errors(
-    f'{workdir}/{errors_file}', task, operands, ops, pred, n_right, seen
+    f'{workdir}/{errors_file}',
+    task,
+    operands,
+    ops,
+    scores.pred_NxT,
+    scores.exact_N,
+    seen,
   )
   with open(f'{workdir}/eval.json', 'w') as f:
     json.dump(result, f, indent=2)
@@ -237,7 +276,7 @@ def run_evaluation(
   if mode == 'grid':
     n_ops, n_a, n_b = task.grid_shape
     plots.grid_plot(
-      (n_right == task.tgt_len).reshape(n_ops, n_a, n_b),
+      scores.exact_N.reshape(n_ops, n_a, n_b),
       np.arange(task.min_number, task.min_number + n_a),
       np.arange(task.grid_b_min, task.max_number + 1),
       f'{workdir}/grid.png',

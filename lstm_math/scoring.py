@@ -11,6 +11,7 @@ block of the indices.
 import dataclasses
 import functools
 from typing import Any
+from typing import NamedTuple
 
 import jax
 from jax import lax
@@ -21,6 +22,7 @@ import numpy as np
 from lstm_math import data
 from lstm_math import metrics as metrics_lib
 from lstm_math import parallel
+from lstm_math import steps
 
 
 def predict_tokens(model, variables, src_BxS):
@@ -29,11 +31,33 @@ def predict_tokens(model, variables, src_BxS):
   return jnp.argmax(logits, -1).astype(jnp.int32)
 
 
-def _score(model, variables, eqs: data.Equations, task: data.Task):
+class Scores(NamedTuple):
+  """The model's answers to N equations, and how right they are."""
+
+  pred_NxT: Any  # int8 ids the model wrote
+  n_right_N: Any  # int16 characters right
+  exact_N: Any  # bool: the answer right (after the steps, with 'steps')
+  first_wrong_N: Any  # int8: with 'steps', steps.KINDS index of the first
+  # wrong step (-1: every step right); else -1
+
+
+def _score(model, variables, eqs: data.Equations, task: data.Task) -> Scores:
   batch = data.make_batch(eqs, task)
   pred_BxT = predict_tokens(model, variables, batch.src_BxS)
-  right_BxT = pred_BxT == batch.tgt_BxT
-  return pred_BxT.astype(jnp.int8), right_BxT.sum(-1).astype(jnp.int8)
+  n_right_B = (pred_BxT == batch.tgt_BxT).sum(-1)
+  if task.target == 'steps':
+    value_B, valid_B = steps.answer_from_steps(pred_BxT, task)
+    exact_B = valid_B & (value_B == data.compute_results(eqs, task))
+    first_wrong_B = steps.first_wrong_kind(pred_BxT, batch.tgt_BxT, eqs, task)
+  else:
+    exact_B = n_right_B == task.tgt_len
+    first_wrong_B = jnp.full(exact_B.shape, -1)
+  return Scores(
+    pred_BxT.astype(jnp.int8),
+    n_right_B.astype(jnp.int16),
+    exact_B,
+    first_wrong_B.astype(jnp.int8),
+  )
 
 
 def score_chunks(
@@ -51,8 +75,8 @@ def score_chunks(
   """Answers of equations [first + d * n_chunks * chunk, ...) for device d.
 
   The equations are the grid's (`given` None) or rows of `given`. Returns
-  (pred_NxT int8, n_right_N int8) for N = n_chunks * chunk indices; indices
-  past `size` repeat the last equation and are cut off by the host.
+  `Scores` of N = n_chunks * chunk indices; indices past `size` repeat the
+  last equation and are cut off by the host.
   """
   device = 0 if axis_name is None else lax.axis_index(axis_name)
   start = first + device * n_chunks * chunk
@@ -65,8 +89,8 @@ def score_chunks(
       eqs = data.Equations(*(x[idx] for x in given))
     return _score(model, variables, eqs, task)
 
-  pred, n_right = lax.map(one_chunk, jnp.arange(n_chunks))
-  return pred.reshape(-1, task.tgt_len), n_right.reshape(-1)
+  scores = lax.map(one_chunk, jnp.arange(n_chunks))
+  return Scores(*(x.reshape(-1, *x.shape[2:]) for x in scores))
 
 
 @dataclasses.dataclass
@@ -106,13 +130,13 @@ class Scorer:
           functools.partial(fn, axis_name=parallel.AXIS),
           mesh=self.devices.mesh,
           in_specs=(P(), P(), P()),
-          out_specs=(P(parallel.AXIS), P(parallel.AXIS)),
+          out_specs=P(parallel.AXIS),
           check_vma=False,
         )
       )
 
-  def __call__(self, variables, progress: bool = True):
-    """(pred [N, T] int8, n_right [N] int8) for all N equations."""
+  def __call__(self, variables, progress: bool = True) -> Scores:
+    """The `Scores` of all N equations, as numpy arrays."""
     variables, given = self.devices.place((variables, self.given))
     name = 'grid' if self.given is None else 'equations'
     bar = metrics_lib.Progress(self.size, name) if progress else None
@@ -125,9 +149,7 @@ class Scorer:
     # Every process gets every answer (a few MB), so any of them could
     # analyse them; process 0 writes the files.
     outs = self.devices.gather(outs)
-    pred = np.concatenate([p for p, _ in outs])[: self.size]
-    n_right = np.concatenate([r for _, r in outs])[: self.size]
-    return pred, n_right
+    return Scores(*(np.concatenate(x)[: self.size] for x in zip(*outs)))
 
 
 def random_held_out(key, task: data.Task, n: int, split: float, salt: int):

@@ -17,9 +17,9 @@ def test_grid_agrees_with_predict_and_python(model_and_variables):
   config, setup, variables, _ = model_and_variables
   task = setup.task
   devices = parallel.make_devices('jit')
-  pred, n_right = scoring.Scorer(setup.model, task, devices, chunk=512)(
-    variables, progress=False
-  )
+  pred, n_right, exact, first_wrong = scoring.Scorer(
+    setup.model, task, devices, chunk=512
+  )(variables, progress=False)
   assert pred.shape == (2_500, task.tgt_len)
   eqs = data.grid_equations(jnp.arange(task.grid_size), task)
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
@@ -29,6 +29,8 @@ def test_grid_agrees_with_predict_and_python(model_and_variables):
   expected = np.asarray([a + b for a, b in operands])
   grid_right = n_right == task.tgt_len
   np.testing.assert_array_equal(grid_right, valid & (values == expected))
+  np.testing.assert_array_equal(exact, grid_right)
+  assert np.all(first_wrong == -1)  # Only steps have kinds of steps.
   assert 0 < grid_right.sum() < task.grid_size, 'want both right and wrong'
 
 
@@ -55,13 +57,13 @@ def test_one_and_eight_devices_give_the_same_map(model_and_variables):
   # (With parallel='pmap' the grid runs this same shard_map code.)
   for mode, n in (('jit', 1), ('shard_map', 8)):
     devices = parallel.make_devices(mode, n)
-    pred, n_right = scoring.Scorer(setup.model, setup.task, devices, chunk=128)(
+    scores = scoring.Scorer(setup.model, setup.task, devices, chunk=128)(
       variables, progress=False
     )
-    maps.append((pred, n_right))
-  for pred, n_right in maps[1:]:
-    np.testing.assert_array_equal(pred, maps[0][0])
-    np.testing.assert_array_equal(n_right, maps[0][1])
+    maps.append(scores)
+  for scores in maps[1:]:
+    for got, want in zip(scores, maps[0]):
+      np.testing.assert_array_equal(got, want)
 
 
 def test_given_equations_take_the_grid_path_on_eight_devices(
@@ -70,7 +72,7 @@ def test_given_equations_take_the_grid_path_on_eight_devices(
   # The held-out sample of a task without a grid is scored by the same
   # sharded, chunked code: its answers are the grid's for the same rows.
   _, setup, variables, _ = model_and_variables
-  grid_pred, grid_right = scoring.Scorer(
+  grid = scoring.Scorer(
     setup.model, setup.task, parallel.make_devices('jit'), chunk=512
   )(variables, progress=False)
   rows = np.random.default_rng(0).choice(setup.task.grid_size, 1_001)
@@ -84,6 +86,5 @@ def test_given_equations_take_the_grid_path_on_eight_devices(
     given=given,
   )
   assert scorer.size == 1_001
-  pred, n_right = scorer(variables, progress=False)
-  np.testing.assert_array_equal(pred, grid_pred[rows])
-  np.testing.assert_array_equal(n_right, grid_right[rows])
+  for got, want in zip(scorer(variables, progress=False), grid):
+    np.testing.assert_array_equal(got, want[rows])
