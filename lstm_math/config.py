@@ -52,6 +52,9 @@ def base() -> ml_collections.ConfigDict:
   d.dataset = 'fixed'  # 'fixed' (the post's sample) | 'stream'
   d.n_examples = 30_000  # fixed: sample size; stream: test set / split.
   d.split = 0.1  # Fraction held out as the test set.
+  # 'equations' | 'pairs': a + b and b + a held out together (a fair test
+  # of a commutative operator: the mirror was never trained on either).
+  d.hold_out = 'equations'
   d.distinct_operands = True  # fixed: pairs a != b (itertools.permutations).
   # 'uniform' | 'digits' (every operand length alike) | 'half_digits'
   # (each operand by a coin toss between the two).
@@ -68,6 +71,10 @@ def base() -> ml_collections.ConfigDict:
   m.batch_norm = True
   m.dropout = 0.0
   m.init_scheme = 'keras'  # 'keras' | 'flax'
+  # 'repeat': the post's decoder, the encoder's summary at every position;
+  # 'autoregressive': an LSTM writing a token a step, attending the source.
+  m.decoder = 'repeat'
+  m.dec_hidden = 0  # Autoregressive decoder's units; 0: twice hidden_size.
 
   # Keras' Adam (epsilon 1e-7).
   c.optim = o = ml_collections.ConfigDict()
@@ -135,6 +142,7 @@ _FIELDS = {
   'data.dataset': (str, *_is('fixed', 'stream')),
   'data.n_examples': (int, *_int(2)),
   'data.split': (float, lambda v: 0 < v < 1, 'a number between 0 and 1'),
+  'data.hold_out': (str, *_is('equations', 'pairs')),
   'data.distinct_operands': (bool, *_BOOL),
   'data.weighting': (str, *_is('uniform', 'digits', 'half_digits')),
   'data.carry_boost': (float, lambda v: 0 <= v <= 100, 'a number in [0, 100]'),
@@ -147,6 +155,8 @@ _FIELDS = {
   'model.batch_norm': (bool, *_BOOL),
   'model.dropout': (float, lambda v: 0 <= v < 1, 'a number in [0, 1)'),
   'model.init_scheme': (str, *_is('keras', 'flax')),
+  'model.decoder': (str, *_is('repeat', 'autoregressive')),
+  'model.dec_hidden': (int, *_int(0, 8192)),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is(*SCHEDULES)),
   'optim.warmup_epochs': (int, *_int(0)),

@@ -396,14 +396,22 @@ def _mix32(h: jax.Array) -> jax.Array:
   return h ^ (h >> 16)
 
 
-def is_held_out(eqs: Equations, split: float, salt: int = 0) -> jax.Array:
-  """Whether each equation belongs to the held-out part of a streaming task.
+def is_held_out(
+  eqs: Equations, split: float, salt: int = 0, pairs: bool = False
+) -> jax.Array:
+  """Whether each equation belongs to the held-out part of a task.
 
   A fixed hash of the equation decides, so training can reject held-out
-  equations anywhere, any time, without a table.
+  equations anywhere, any time, without a table. With `pairs`, the hash is
+  of the unordered operands of a two-operand equation: `a op b` and
+  `b op a` are held out together, so the mirror of a held-out equation was
+  never trained on either.
   """
-  h = jnp.full(eqs.operands_BxK.shape[:1], salt, jnp.uint32)
-  parts = [eqs.operands_BxK, eqs.ops_BxK1]
+  x_BxK = eqs.operands_BxK
+  if pairs and x_BxK.shape[1] == 2:
+    x_BxK = jnp.sort(x_BxK, axis=1)
+  h = jnp.full(x_BxK.shape[:1], salt, jnp.uint32)
+  parts = [x_BxK, eqs.ops_BxK1]
   for col in jnp.concatenate(parts, axis=1).astype(jnp.uint32).T:
     h = _mix32(h ^ (col + jnp.uint32(0x9E3779B9)))
   threshold = jnp.uint32(min(int(split * 2**32), 2**32 - 1))
@@ -417,6 +425,7 @@ def sample_training_equations(
   *,
   split: float,
   salt: int = 0,
+  pairs: bool = False,
   start: int | jax.Array = 0,
   weighting: str = 'uniform',
   near_multiples: float = 0.0,
@@ -437,12 +446,12 @@ def sample_training_equations(
   def redraw(carry):
     attempt, eqs = carry
     fresh = draw(jax.random.fold_in(key, -1 - attempt))
-    bad = is_held_out(eqs, split, salt)[:, None]
+    bad = is_held_out(eqs, split, salt, pairs)[:, None]
     eqs = Equations(*(jnp.where(bad, f, e) for f, e in zip(fresh, eqs)))
     return attempt + 1, eqs
 
   def any_bad(carry):
-    return jnp.any(is_held_out(carry[1], split, salt))
+    return jnp.any(is_held_out(carry[1], split, salt, pairs))
 
   return lax.while_loop(any_bad, redraw, (jnp.int32(0), eqs))[1]
 
@@ -661,8 +670,14 @@ def fixed_dataset(
   distinct_operands: bool = True,
   weighting: str = 'uniform',
   carry_boost: float = 0.0,
+  pairs: bool = False,
+  salt: int = 0,
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
+
+  With `pairs`, the test set is instead every sampled equation whose
+  unordered pair `is_held_out` picks (about `split` of them), with its
+  mirror; its size depends on the sample, so call this outside `jit`.
 
   `distinct_operands` keeps only pairs with a != b, as the post's
   `itertools.permutations` does; the first `split` fraction is the test set.
@@ -699,6 +714,10 @@ def fixed_dataset(
     # Top-k comes heaviest first; shuffle so the test set is a fair part.
     chosen = jax.random.permutation(jax.random.fold_in(key, 1), chosen)
   chosen = grid_equations(chosen, task)
+  if pairs:
+    held = np.asarray(is_held_out(chosen, split, salt, pairs=True))
+    chosen = Equations(*(x[np.argsort(~held, stable=True)] for x in chosen))
+    n_test = int(held.sum())
   test = Equations(*(x[:n_test] for x in chosen))
   train = Equations(*(x[n_test:] for x in chosen))
   return _dataset(train, task), _dataset(test, task)
@@ -710,6 +729,7 @@ def stream_test_set(
   n_test: int,
   split: float,
   salt: int = 0,
+  pairs: bool = False,
 ) -> Dataset:
   """`n_test` held-out equations, distinct where the task has a grid."""
   if task.has_grid:
@@ -719,7 +739,7 @@ def stream_test_set(
   else:
     n_draw = int(n_test / max(split, 1e-6) * 1.5) + 4096
     candidates = sample_equations(key, task, n_draw)
-  held = is_held_out(candidates, split, salt)
+  held = is_held_out(candidates, split, salt, pairs)
   n_held = int(np.sum(np.asarray(held)))
   if n_held < n_test:
     raise ConfigError(
@@ -734,17 +754,19 @@ class HeldOut(NamedTuple):
   """Which equations a run never trained on.
 
   With the fixed sample, all but `train_set`'s; when streaming (`train_set`
-  None), the share `split` that `is_held_out` picks with `salt`.
+  None), the share `split` that `is_held_out` picks with `salt` (and
+  `pairs`).
   """
 
   split: float
   salt: int
   train_set: Dataset | None
+  pairs: bool = False
 
   def seen(self, eqs: Equations, task: Task) -> np.ndarray:
     """Which of `eqs` training may have used."""
     if self.train_set is None:
-      return ~np.asarray(is_held_out(eqs, self.split, self.salt))
+      return ~np.asarray(is_held_out(eqs, self.split, self.salt, self.pairs))
     seen = np.zeros(task.grid_size, bool)
     seen[np.asarray(grid_index(self.train_set.eqs, task))] = True
     return seen[np.asarray(grid_index(eqs, task))]

@@ -264,6 +264,65 @@ class BatchNorm(nn.Module):
     return (x - batch_mean) * inv + bias
 
 
+class _DecoderStep(nn.Module):
+  """One step of the autoregressive decoder: read a token, attend, predict.
+
+  The input is the previous token (a row of the input kernel, like the
+  encoder's; padding, the start symbol, is a zero row) and the previous
+  step's attention context; the top LSTM state asks a query of the encoder's
+  outputs (dot products, masked where the source is padding), and the logits
+  come from the state and the new context. With `feed_own` the previous
+  token is the carry's (greedy decoding); else it is scanned in (teacher
+  forcing). Either way it is this one module, so both share the parameters.
+  """
+
+  hidden: int
+  n_symbols: int
+  n_layers: int = 1
+  init_scheme: str = 'keras'
+  feed_own: bool = False
+
+  @nn.compact
+  def __call__(self, carry, tok_B, enc_BxSxE, mask_BxS):
+    h, inits = self.hidden, initializers(self.init_scheme)
+    h_LxBxH, c_LxBxH, ctx_BxE, prev_B = carry
+    if self.feed_own:
+      tok_B = prev_B
+    e = enc_BxSxE.shape[-1]
+    tok_kernel = self.param(
+      'token_kernel', inits['kernel'], (self.n_symbols, 4 * h)
+    )
+    tok_Bx4H = jnp.pad(tok_kernel, ((0, 1), (0, 0)))[tok_B]
+    x_Bx4H = tok_Bx4H + ctx_BxE @ self.param(
+      'context_kernel', inits['kernel'], (e, 4 * h)
+    )
+    hs, cs = [], []
+    for layer in range(self.n_layers):
+      if layer:
+        x_Bx4H = hs[-1] @ self.param(
+          f'kernel_{layer}', inits['kernel'], (h, 4 * h)
+        )
+      recurrent = self.param(
+        f'recurrent_kernel_{layer}', inits['recurrent'], (h, 4 * h)
+      )
+      bias = self.param(
+        f'bias_{layer}', _lstm_bias(h, inits['forget_bias']), (4 * h,)
+      )
+      i, f, g, o = _gates(x_Bx4H + h_LxBxH[layer] @ recurrent + bias, h)
+      cs.append(f * c_LxBxH[layer] + i * g)
+      hs.append(o * jnp.tanh(cs[-1]))
+    query_BxE = nn.Dense(e, use_bias=False, name='query')(hs[-1])
+    score_BxS = jnp.einsum('bse,be->bs', enc_BxSxE, query_BxE)
+    score_BxS = jnp.where(mask_BxS, score_BxS, -1e9)
+    weight_BxS = jax.nn.softmax(score_BxS, axis=-1)
+    ctx_BxE = jnp.einsum('bs,bse->be', weight_BxS, enc_BxSxE)
+    logits_BxV = nn.Dense(
+      self.n_symbols, kernel_init=inits['kernel'], name='output'
+    )(jnp.concatenate([hs[-1], ctx_BxE], axis=-1))
+    next_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
+    return (jnp.stack(hs), jnp.stack(cs), ctx_BxE, next_B), logits_BxV
+
+
 class Seq2Seq(nn.Module):
   """Source ids [B, S] to target logits [B, T, V]; the post's model.
 
@@ -286,12 +345,15 @@ class Seq2Seq(nn.Module):
   batch_norm: bool = True
   dropout: float = 0.0
   init_scheme: str = 'keras'
+  decoder: str = 'repeat'  # 'repeat' (the post's) | 'autoregressive'
+  dec_hidden: int = 0  # Autoregressive: the decoder LSTM's units; 0: 2H.
 
   @nn.compact
   def __call__(
     self,
     src_BxS,
     *,
+    tgt_BxT=None,
     train: bool = False,
     axis_name=None,
     weight_B=None,
@@ -301,8 +363,13 @@ class Seq2Seq(nn.Module):
 
     `rows_B`, each row's place in the global batch (default 0..B-1), chooses
     its dropout mask, so a row is dropped alike on any number of devices.
+    The autoregressive decoder reads `tgt_BxT` shifted right when it is
+    given (teacher forcing) and its own greedy output when it is not; the
+    post's decoder does not read it.
     """
     mask_BxS = src_BxS != self.n_symbols
+    if self.decoder == 'autoregressive':
+      return self._autoregressive(src_BxS, mask_BxS, tgt_BxT, train, rows_B)
     x_BxSx2H = None
     for layer in range(self.enc_layers):
       last = layer == self.enc_layers - 1
@@ -341,6 +408,55 @@ class Seq2Seq(nn.Module):
       y_BxTx2H
     )
 
+  def _autoregressive(self, src_BxS, mask_BxS, tgt_BxT, train, rows_B):
+    """BiLSTM outputs at every source position, attended by an LSTM decoder.
+
+    No batch norm; dropout (when set) on the encoder's outputs. The decoder
+    starts from zeros: the first step already reads the source through
+    attention, so it needs no summary of it.
+    """
+    x_BxSx2H = None
+    for layer in range(self.enc_layers):
+      lstm = BiLSTM(
+        self.hidden,
+        return_sequences=True,
+        init_scheme=self.init_scheme,
+        name=f'encoder_{layer}',
+      )
+      if layer == 0:
+        x_BxSx2H = lstm(
+          ids_BxS=src_BxS, mask_BxT=mask_BxS, n_symbols=self.n_symbols
+        )
+      else:
+        x_BxSx2H = lstm(x_BxTxF=x_BxSx2H, mask_BxT=mask_BxS)
+    enc_BxSx2H = self._dropout(x_BxSx2H, train, rows_B)
+    batch, h = src_BxS.shape[0], self.dec_hidden or 2 * self.hidden
+    zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
+    start_B = jnp.full((batch,), self.n_symbols, jnp.int32)
+    carry = (zeros, zeros, jnp.zeros_like(enc_BxSx2H[:, 0]), start_B)
+    feed_own = tgt_BxT is None
+    step = nn.scan(
+      _DecoderStep,
+      variable_broadcast='params',
+      split_rngs={'params': False},
+      in_axes=(0, nn.broadcast, nn.broadcast),
+      out_axes=1,
+      length=self.tgt_len,
+    )(
+      h,
+      self.n_symbols,
+      self.dec_layers,
+      self.init_scheme,
+      feed_own,
+      name='decoder',
+    )
+    if feed_own:
+      prev_TxB = jnp.zeros((self.tgt_len, batch), jnp.int32)  # Unread.
+    else:
+      prev_TxB = jnp.concatenate([start_B[None], tgt_BxT[:, :-1].T])
+    _, logits_BxTxV = step(carry, prev_TxB, enc_BxSx2H, mask_BxS)
+    return logits_BxTxV
+
   def _dropout(self, x_BxF, train, rows_B):
     """Inverted dropout with one key a row: the row's global place."""
     if not train or self.dropout == 0:
@@ -377,6 +493,8 @@ def from_config(
     batch_norm=m.batch_norm,
     dropout=m.dropout,
     init_scheme=m.init_scheme,
+    decoder=m.decoder,
+    dec_hidden=m.dec_hidden,
   )
 
 

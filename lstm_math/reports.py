@@ -228,8 +228,7 @@ def run_evaluation(
       jax.random.key(held_out.salt + 1),
       task,
       evaluation.n_random,
-      held_out.split,
-      held_out.salt,
+      held_out,
     )
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given

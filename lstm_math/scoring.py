@@ -152,13 +152,13 @@ class Scorer:
     return Scores(*(np.concatenate(x)[: self.size] for x in zip(*outs)))
 
 
-def random_held_out(key, task: data.Task, n: int, split: float, salt: int):
+def random_held_out(key, task: data.Task, n: int, held_out: data.HeldOut):
   """`n` random equations from the held-out part, never trained on."""
   chunks, found, i = [], 0, 0
   draw = jax.jit(functools.partial(data.sample_equations, task=task, n=65_536))
   while found < n:
     eqs = draw(jax.random.fold_in(key, i))
-    held = np.asarray(data.is_held_out(eqs, split, salt))
+    held = ~held_out.seen(eqs, task)
     chunks.append(data.Equations(*(np.asarray(x)[held] for x in eqs)))
     found += int(held.sum())
     i += 1

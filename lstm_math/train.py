@@ -62,6 +62,7 @@ class Setup:
   near_multiples: float
   seed: int
   dropout: bool
+  pairs: bool  # Held out by unordered pair: a op b with b op a.
 
 
 def make_setup(config: ml_collections.ConfigDict) -> Setup:
@@ -86,6 +87,7 @@ def make_setup(config: ml_collections.ConfigDict) -> Setup:
     near_multiples=d.near_multiples,
     seed=config.seed,
     dropout=config.model.dropout > 0,
+    pairs=d.hold_out == 'pairs',
   )
 
 
@@ -178,6 +180,7 @@ def train_step(
     logits, updates = state.apply_fn(
       {'params': params, 'batch_stats': state.batch_stats},
       batch.src_BxS,
+      tgt_BxT=batch.tgt_BxT,  # Teacher forcing (autoregressive decoder).
       train=True,
       axis_name=axis_name,
       weight_B=weight_B,
@@ -280,6 +283,7 @@ def train_epoch(
         n_local,
         split=setup.split,
         salt=setup.seed,
+        pairs=setup.pairs,
         start=index * n_local,
         weighting=setup.weighting,
         near_multiples=setup.near_multiples,
@@ -316,8 +320,7 @@ class TrainingDiverged(RuntimeError):
 def build_datasets(d: ml_collections.ConfigDict, setup: Setup, key):
   """(train set or None when streaming, test set) of the `data` section."""
   if d.dataset == 'fixed':
-    make = jax.jit(data.fixed_dataset, static_argnums=(1, 2, 3, 4, 5, 6))
-    return make(
+    args = (
       key,
       setup.task,
       d.n_examples,
@@ -325,10 +328,15 @@ def build_datasets(d: ml_collections.ConfigDict, setup: Setup, key):
       d.distinct_operands,
       d.weighting,
       d.carry_boost,
+      setup.pairs,
+      setup.seed,
     )
+    if setup.pairs:  # The test set's size depends on the sample.
+      return data.fixed_dataset(*args)
+    return jax.jit(data.fixed_dataset, static_argnums=range(1, 9))(*args)
   n_test = data.n_test_examples(d.n_examples, d.split)
   return None, data.stream_test_set(
-    key, setup.task, n_test, d.split, salt=setup.seed
+    key, setup.task, n_test, d.split, salt=setup.seed, pairs=setup.pairs
   )
 
 
@@ -353,7 +361,8 @@ class Run:
     return build_datasets(self.config.data, self.setup, self.k_data)
 
   def held_out(self, train_set) -> data.HeldOut:
-    return data.HeldOut(self.setup.split, self.setup.seed, train_set)
+    setup = self.setup
+    return data.HeldOut(setup.split, setup.seed, train_set, setup.pairs)
 
   def checkpointer(self, workdir: str, say=None):
     return checkpoint_lib.Checkpointer(
@@ -552,17 +561,20 @@ def _compile_in_background(fn, *abstract_args):
   return future
 
 
-def _compile_epoch(run: Run):
+def _compile_epoch(run: Run, datasets=None):
   """The epoch function, compiling on another thread from shapes alone.
 
-  The longest compilation overlaps making the data and the initial state.
+  The longest compilation overlaps making the data and the initial state
+  (or only the state, when the data had to be made first: `datasets`).
   """
   devices, setup = run.devices, run.setup
   epoch_fn = devices.map_epoch(
     functools.partial(train_epoch, setup=setup, n_devices=devices.count)
   )
   train_shapes = None
-  if setup.dataset == 'fixed':
+  if datasets is not None:
+    train_shapes = jax.eval_shape(lambda: datasets[0])
+  elif setup.dataset == 'fixed':
     train_shapes = jax.eval_shape(lambda k: run.datasets()[0], run.k_data)
   return _compile_in_background(
     epoch_fn,
@@ -659,8 +671,10 @@ def train_and_evaluate(
   if metrics_lib.is_main_process():
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
-  compiling = _compile_epoch(run)
-  train_set, test_set = run.datasets()
+  # Held out by pairs, the data's shapes are known once it is made.
+  datasets = run.datasets() if run.setup.pairs else None
+  compiling = _compile_epoch(run, datasets)
+  train_set, test_set = datasets or run.datasets()
   placed = devices.replicate(jax.jit(run.init)(run.k_init))
   _banner(run, devices.local(placed), train_set, test_set, config_path, workdir)
 

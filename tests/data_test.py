@@ -821,3 +821,26 @@ def test_carry_count_and_carry_boost():
     means.append(float(jnp.mean(data.carry_count(train.eqs, add))))
     assert len({tuple(r) for r in np.asarray(train.eqs.operands_BxK)}) == 4500
   assert means[1] > means[0] + 0.3, means
+
+
+def test_pairs_hold_out_both_orders_together():
+  task = data.Task(operators='*', max_number=99)
+  train, test = data.fixed_dataset(
+    jax.random.key(0), task, 10_000, 0.1, False, pairs=True, salt=3
+  )
+  assert train.size + test.size == 10_000
+  assert 0.07 < test.size / 10_000 < 0.13, test.size  # About split of pairs.
+  trained = {tuple(p) for p in np.asarray(train.eqs.operands_BxK).tolist()}
+  held = {tuple(p) for p in np.asarray(test.eqs.operands_BxK).tolist()}
+  assert not trained & held
+  assert {(b, a) for a, b in held} == held, 'each mirror is held out too'
+  # By equation (the default), most held-out equations have a trained mirror.
+  by_eq = data.fixed_dataset(jax.random.key(0), task, 10_000, 0.1, False)[1]
+  mirrors = {(b, a) for a, b in np.asarray(by_eq.eqs.operands_BxK).tolist()}
+  assert len(mirrors & trained) > 0.8 * by_eq.size
+  # Streaming draws never one of a held-out pair, in either order.
+  eqs = data.sample_training_equations(
+    jax.random.key(1), task, 4_096, split=0.1, salt=3, pairs=True
+  )
+  drawn = {tuple(p) for p in np.asarray(eqs.operands_BxK).tolist()}
+  assert not drawn & held

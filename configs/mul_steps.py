@@ -1,0 +1,26 @@
+"""Multiplication 0..99, the work shown: long multiplication, then the answer.
+
+    python launch.py --config=configs/mul_steps.py
+
+An autoregressive LSTM decoder writes every step of long multiplication
+(`steps.py`: each single-digit product copies its digits and carry first,
+then the column sums), then the answer; exact-match counts the answer.
+A twentieth of the unordered pairs is held out in both orders
+(`hold_out='pairs'`), so no held-out product's mirror was trained on.
+Figures so far: docs/experiments.md (research in progress, issue 20).
+"""
+
+from lstm_math import config as config_lib
+
+
+def get_config():
+  c = config_lib.base()
+  c.task.update(operators='*', max_number=99, pad_operands=True)
+  c.task.target = 'steps'
+  c.data.update(n_examples=10_000, distinct_operands=False, batch_size=128)
+  c.data.update(split=0.05, hold_out='pairs')
+  c.model.update(decoder='autoregressive', hidden_size=128, batch_norm=False)
+  c.optim.update(learning_rate=0.003, schedule='warmup_cosine')
+  c.optim.warmup_epochs = 2
+  c.train.update(epochs=40, best_by='last', examples_before=2)
+  return c
