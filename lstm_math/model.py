@@ -498,6 +498,31 @@ def from_config(
   )
 
 
+def encoder_flops(m: Seq2Seq, src_len: int) -> int:
+  """FLOPs (a multiply-add is 2) of the encoder over one source.
+
+  Each direction of each step: the recurrent product, and from the second
+  layer on the input product (the first layer's input is a gather).
+  """
+  h = m.hidden
+  recurrent = 2 * h * 4 * h
+  deeper = (m.enc_layers - 1) * (2 * 2 * h * 4 * h)
+  return src_len * 2 * (m.enc_layers * recurrent + deeper)
+
+
+def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
+  """FLOPs of one autoregressive decoder step, for a source of `src_len`.
+
+  The LSTM layers (the token's input is a gather; the context and the
+  layers below are products), the query, the attention's scores and
+  context over the source, and the output layer.
+  """
+  h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
+  lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
+  attention = 2 * h * e + 2 * 2 * src_len * e
+  return lstm + attention + 2 * (h + e) * v
+
+
 def count_parameters(variables: Mapping[str, Any]) -> tuple[int, int]:
   """(trainable parameters, batch-norm statistics), as Keras counts them."""
 

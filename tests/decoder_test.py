@@ -1,0 +1,102 @@
+"""The autoregressive decoder: one step for teacher forcing and greedy."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lstm_math import data
+from lstm_math import model
+from lstm_math import parallel
+from lstm_math import scoring
+
+# Short targets keep the scans (and their compilation) short.
+TASK = data.Task(operators='+', max_number=99, target='reversed')
+STEPS = data.Task(operators='*', max_number=9, target='steps')
+
+
+def _net(task=TASK, **overrides):
+  kwargs = dict(
+    n_symbols=task.vocab.size,
+    tgt_len=task.tgt_len,
+    hidden=16,
+    batch_norm=False,
+    decoder='autoregressive',
+  )
+  return model.Seq2Seq(**(kwargs | overrides))
+
+
+def _batch(n=24, seed=0, task=TASK):
+  eqs = data.sample_equations(jax.random.key(seed), task, n)
+  return eqs, data.make_batch(eqs, task)
+
+
+def _variables(net, src):
+  return jax.jit(net.init)(jax.random.key(1), src)
+
+
+def test_teacher_forced_and_greedy_logits_have_the_target_shape():
+  net, (_, batch) = _net(STEPS, dec_layers=2), _batch(task=STEPS)
+  variables = _variables(net, batch.src_BxS)
+  forced = jax.jit(lambda v, s, t: net.apply(v, s, tgt_BxT=t))(
+    variables, batch.src_BxS, batch.tgt_BxT
+  )
+  greedy = jax.jit(net.apply)(variables, batch.src_BxS)
+  for logits in (forced, greedy):
+    chex.assert_shape(logits, (24, STEPS.tgt_len, STEPS.vocab.size))
+    chex.assert_type(logits, jnp.float32)
+    chex.assert_tree_all_finite(logits)
+  assert not np.allclose(forced, greedy), 'teacher forcing must be read'
+
+
+def test_greedy_is_teacher_forcing_on_its_own_output():
+  # The same step runs both ways: fed its own greedy tokens as the target,
+  # teacher forcing gives back the greedy logits, step for step.
+  net, (_, batch) = _net(), _batch()
+  variables = _variables(net, batch.src_BxS)
+  greedy = jax.jit(net.apply)(variables, batch.src_BxS)
+  tokens = jnp.argmax(greedy, -1)
+  forced = jax.jit(lambda v, s, t: net.apply(v, s, tgt_BxT=t))(
+    variables, batch.src_BxS, tokens
+  )
+  chex.assert_trees_all_close(forced, greedy, atol=1e-5)
+
+
+def test_trailing_source_padding_changes_nothing():
+  net, (_, batch) = _net(), _batch()
+  variables = _variables(net, batch.src_BxS)
+  pad = jnp.full((24, 3), TASK.vocab.pad_id, jnp.int32)
+  longer = jnp.concatenate([batch.src_BxS, pad], axis=1)
+  chex.assert_trees_all_close(
+    net.apply(variables, longer), net.apply(variables, batch.src_BxS), atol=1e-5
+  )
+
+
+def test_one_and_eight_devices_decode_alike():
+  net, (eqs, batch) = _net(), _batch(n=40)
+  variables = _variables(net, batch.src_BxS)
+  given = data.Equations(*(np.asarray(x) for x in eqs))
+  runs = [
+    scoring.Scorer(
+      net, TASK, parallel.make_devices(mode, n), chunk=8, given=given
+    )(variables, progress=False)
+    for mode, n in (('jit', 1), ('shard_map', 8))
+  ]
+  for got, want in zip(*runs):
+    np.testing.assert_array_equal(got, want)
+
+
+def test_flop_count_grows_with_the_source_and_the_decoder():
+  small, wide = _net(), _net(dec_hidden=64)
+  assert model.decoder_flops_per_token(
+    wide, 10
+  ) > model.decoder_flops_per_token(small, 10)
+  assert model.decoder_flops_per_token(
+    small, 20
+  ) > model.decoder_flops_per_token(small, 10)
+  h, e, v = 32, 32, TASK.vocab.size  # dec_hidden 0: 2 * hidden = 32.
+  lstm = 2 * (e * 4 * h + h * 4 * h)  # The token's input is a gather.
+  attention = 2 * h * e + 2 * 2 * 10 * e
+  assert model.decoder_flops_per_token(small, 10) == (
+    lstm + attention + 2 * (h + e) * v
+  )
