@@ -39,6 +39,12 @@ _EXPR = flags.DEFINE_multi_string(
   'predict: an expression such as "31 + 87"; repeatable. Without'
   ' it, one expression per line is read from standard input.',
 )
+_STEPS = flags.DEFINE_bool(
+  'steps',
+  False,
+  'predict: print the steps the model wrote under each answer (a config'
+  " with task.target='steps').",
+)
 flags.mark_flag_as_required('config')
 
 
@@ -111,9 +117,8 @@ def main(argv) -> int:
     if jax.process_index() != 0:
       return 0  # Process 0 answers; the others only helped restore.
     lines = _EXPR.value or [line.rstrip('\n') for line in sys.stdin]
-    results = predict.Predictor(run.setup.model, run.setup.task, variables)(
-      lines
-    )
+    predictor = predict.Predictor(run.setup.model, run.setup.task, variables)
+    results = predictor(lines, show_steps=_STEPS.value)
     for ok, text in results:
       print(text, file=sys.stdout if ok else sys.stderr, flush=True)
     return 0 if all(ok for ok, _ in results) else 1

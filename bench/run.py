@@ -22,6 +22,9 @@ twice the forward's work) per equation of the batch.
 `grid_gates_s` times what the count leaves out and no code can skip: the
 tanh of the gates and the cell at every recurrent step, for the whole grid.
 
+`ar_steps_*` is the same for the autoregressive decoder writing addition as
+steps (`bench_autoregressive`), beside the post's model in the same run.
+
 `time_to_seed_s` is the post's recipe (configs/add.py) and
 `time_to_seed_fast_s` the fast one (configs/add_fast.py), both measured the
 same way: the whole command, from the process's start to its exit, until
@@ -50,6 +53,7 @@ import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import data  # pylint: disable=g-import-not-at-top
+from lstm_math import model as model_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import parallel  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
 
@@ -168,6 +172,35 @@ def grid_gates_s(task, hidden: int, chunk: int) -> float:
   )
   seconds, _ = timed(chain, x, repeats=20)
   return seconds * -(-task.grid_size // chunk)
+
+
+def bench_autoregressive(rate: float) -> dict:
+  """The show-the-work model beside the post's: addition 0..999 written as
+  steps (`target='steps'`) by the autoregressive decoder, the post's width.
+
+  Its FLOPs per equation are the encoder's and, for each of the T written
+  tokens, a decoder step's (`model.decoder_flops_per_token`).
+  """
+  config = config_lib.base()
+  config.task.target = 'steps'
+  config.model.update(decoder='autoregressive', batch_norm=False)
+  figures, setup, state = bench_train(config)
+  figures.update(bench_grid(setup, state, config.eval.chunk, chunks=()))
+  task, net = setup.task, setup.model
+  forward = model_lib.encoder_flops(
+    net, task.src_len
+  ) + task.tgt_len * model_lib.decoder_flops_per_token(net, task.src_len)
+  figures['flops_per_equation_forward'] = forward
+  figures['grid_eval_limit_s'] = forward * task.grid_size / rate
+  figures['grid_eval_ratio'] = (
+    figures['grid_eval_s'] / figures['grid_eval_limit_s']
+  )
+  figures['train_step_limit_ms'] = 3 * forward * setup.batch_size / rate * 1e3
+  figures['train_step_ratio'] = (
+    figures['train_step_ms'] / figures['train_step_limit_ms']
+  )
+  figures['tgt_len'] = task.tgt_len
+  return {f'ar_steps_{k}': v for k, v in figures.items()}
 
 
 def time_to_seed(
@@ -302,6 +335,8 @@ def main():
   results['epoch_step_ratio'] = (
     results['epoch_step_ms'] / results['train_step_limit_ms']
   )
+
+  results.update(bench_autoregressive(rate))
 
   if not args.quick:
     runs = [time_to_seed(s, extra) for s in seeds]

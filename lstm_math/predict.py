@@ -15,6 +15,7 @@ import numpy as np
 from lstm_math import data
 from lstm_math import reports
 from lstm_math import scoring
+from lstm_math import steps
 from lstm_math import vocab as vocab_lib
 
 MAX_EXPRESSION_CHARS = 200
@@ -124,8 +125,14 @@ class Predictor:
     values, valid = data.decode_target(pred, self.task)
     return values, valid, pred
 
-  def __call__(self, lines: list[str]) -> list[tuple[bool, str]]:
-    """(ok, text) per line: `31 + 87 = 118`, or `error: ...`."""
+  def __call__(
+    self, lines: list[str], show_steps: bool = False
+  ) -> list[tuple[bool, str]]:
+    """(ok, text) per line: `31 + 87 = 118`, or `error: ...`.
+
+    With `show_steps` (and `target='steps'`), the steps the model wrote
+    follow each answer, one a line.
+    """
     parsed, results = [], []
     for line in lines:
       try:
@@ -148,8 +155,16 @@ class Predictor:
         exact = self.task.python_result(*p)
         note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
         results[i] = (True, f'{text} = {shown[j]}{note}')
+        if show_steps and self.task.target == 'steps':
+          ops = ''.join(self.task.operators[o] for o in p[1])
+          written = steps.format_steps(pred[j], self.task, ops)
+          results[i] = (True, results[i][1] + '\n' + _indent(written))
         j += 1
     return results
+
+
+def _indent(text: str) -> str:
+  return '\n'.join('    ' + line for line in text.splitlines())
 
 
 def _printable(line: str, limit: int = 40) -> str:
