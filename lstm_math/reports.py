@@ -341,6 +341,15 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
       lines.append(f'    {name:<26} {c["errors"]:>9,} of {c["equations"]:,}')
     if len(counts) > most:
       lines.append(f'    ... {len(counts) - most} more in eval.json')
+  if 'traces_right' in result:
+    firsts = ', '.join(
+      f'{k} {n:,}' for k, n in result['first_wrong_step'].items()
+    )
+    lines.append(
+      f'  whole traces right: {result["traces_right"]:.6f}'
+      f' (never trained on: {result["traces_right_never_trained_on"]:.6f});'
+      f' first wrong step: {firsts or "none"}'
+    )
   chars = result['errors_by_characters_wrong']
   lines.append(
     f'  wrong answers with one character wrong: {chars["one"]:,},'

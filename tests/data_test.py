@@ -14,6 +14,7 @@ import pytest
 
 from lstm_math import data
 from lstm_math import errors
+from lstm_math import steps
 
 # Eager calls: XLA caches each primitive by shape, so the many tasks below
 # share compiled code, where a jit per static task would compile each anew.
@@ -844,3 +845,15 @@ def test_pairs_hold_out_both_orders_together():
   )
   drawn = {tuple(p) for p in np.asarray(eqs.operands_BxK).tolist()}
   assert not drawn & held
+
+
+def test_steps_target_is_the_trace_and_reads_back_as_the_result():
+  task = data.Task(operators='+-', max_number=99, target='steps')
+  eqs = data.sample_equations(jax.random.key(2), task, 256)
+  batch = data.make_batch(eqs, task)
+  chex.assert_shape(batch.tgt_BxT, (256, task.tgt_len))
+  np.testing.assert_array_equal(batch.tgt_BxT, steps.encode_steps(eqs, task))
+  values, valid = data.decode_target(batch.tgt_BxT, task)
+  assert valid.all()
+  np.testing.assert_array_equal(values, data.compute_results(eqs, task))
+  assert task.tgt_len > data.Task(operators='+-', max_number=99).tgt_len

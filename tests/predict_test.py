@@ -1,9 +1,12 @@
 """The predict command: parsing what people type, answering it."""
 
+import jax
+import jax.numpy as jnp
 import pytest
 
 from lstm_math import data
 from lstm_math import predict
+from lstm_math import steps
 
 
 @pytest.mark.parametrize(
@@ -50,3 +53,30 @@ def test_predict_answers_good_lines_and_reports_bad_ones(model_and_variables):
   assert results[2][1].startswith('40 + 9 = ')
   assert "'bad': error: unknown character 'b'" in results[1][1]
   assert 'outside the trained range' in results[3][1]
+
+
+def test_steps_are_printed_under_the_answer_when_asked():
+  # A model that always writes the trace of 31 * 87 answers that one right.
+  task = data.Task(operators='*', max_number=99, target='steps')
+  eqs = data.Equations(jnp.array([[31, 87]]), jnp.array([[0]]))
+  trace = data.make_batch(eqs, task).tgt_BxT
+
+  class Writes:
+    def apply(self, variables, src_BxS, train=False):
+      del variables, train
+      one_hot = jax.nn.one_hot(trace, task.vocab.size)
+      return jnp.broadcast_to(one_hot, (src_BxS.shape[0], *one_hot.shape[1:]))
+
+  predictor = predict.Predictor(Writes(), task, {})
+  ((ok, plain),) = predictor(['31 * 87'])
+  assert ok and plain == '31 * 87 = 2697'
+  ((ok, shown),) = predictor(['31 * 87', '2 * 3'], show_steps=True)[:1]
+  lines = shown.splitlines()
+  assert lines[0] == '31 * 87 = 2697'
+  assert lines[1:] == [
+    '    ' + line
+    for line in steps.format_steps(trace[0], task, '*').splitlines()
+  ]
+  assert lines[-1].strip().endswith('2697'), lines
+  ((_, wrong),) = predictor(['2 * 3'])
+  assert wrong == '2 * 3 = 2697   (wrong: expected 6)'
