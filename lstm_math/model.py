@@ -370,20 +370,7 @@ class Seq2Seq(nn.Module):
     mask_BxS = src_BxS != self.n_symbols
     if self.decoder == 'autoregressive':
       return self._autoregressive(src_BxS, mask_BxS, tgt_BxT, train, rows_B)
-    x_BxSx2H = None
-    for layer in range(self.enc_layers):
-      last = layer == self.enc_layers - 1
-      lstm = BiLSTM(
-        self.hidden,
-        return_sequences=not last,
-        init_scheme=self.init_scheme,
-        name=f'encoder_{layer}',
-      )
-      if layer == 0:
-        out = lstm(ids_BxS=src_BxS, mask_BxT=mask_BxS, n_symbols=self.n_symbols)
-      else:
-        out = lstm(x_BxTxF=x_BxSx2H, mask_BxT=mask_BxS)
-      x_BxSx2H = out
+    x_BxSx2H = self._encode(src_BxS, mask_BxS, summary=True)
     summary_Bx2H = self._norm(
       x_BxSx2H, train, axis_name, weight_B, 'encoder_norm'
     )
@@ -408,6 +395,24 @@ class Seq2Seq(nn.Module):
       y_BxTx2H
     )
 
+  def _encode(self, src_BxS, mask_BxS, summary: bool):
+    """The BiLSTM layers: the last one's final states [B, 2H] (`summary`),
+    or its outputs at every source position [B, S, 2H]."""
+    x = None
+    for layer in range(self.enc_layers):
+      last = layer == self.enc_layers - 1
+      lstm = BiLSTM(
+        self.hidden,
+        return_sequences=not (summary and last),
+        init_scheme=self.init_scheme,
+        name=f'encoder_{layer}',
+      )
+      if layer == 0:
+        x = lstm(ids_BxS=src_BxS, mask_BxT=mask_BxS, n_symbols=self.n_symbols)
+      else:
+        x = lstm(x_BxTxF=x, mask_BxT=mask_BxS)
+    return x
+
   def _autoregressive(self, src_BxS, mask_BxS, tgt_BxT, train, rows_B):
     """BiLSTM outputs at every source position, attended by an LSTM decoder.
 
@@ -415,20 +420,7 @@ class Seq2Seq(nn.Module):
     starts from zeros: the first step already reads the source through
     attention, so it needs no summary of it.
     """
-    x_BxSx2H = None
-    for layer in range(self.enc_layers):
-      lstm = BiLSTM(
-        self.hidden,
-        return_sequences=True,
-        init_scheme=self.init_scheme,
-        name=f'encoder_{layer}',
-      )
-      if layer == 0:
-        x_BxSx2H = lstm(
-          ids_BxS=src_BxS, mask_BxT=mask_BxS, n_symbols=self.n_symbols
-        )
-      else:
-        x_BxSx2H = lstm(x_BxTxF=x_BxSx2H, mask_BxT=mask_BxS)
+    x_BxSx2H = self._encode(src_BxS, mask_BxS, summary=False)
     enc_BxSx2H = self._dropout(x_BxSx2H, train, rows_B)
     batch, h = src_BxS.shape[0], self.dec_hidden or 2 * self.hidden
     zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import runs
 
 from lstm_math import data
 from lstm_math import errors
@@ -45,19 +46,7 @@ ALL_SWITCHES = data.Task(
 
 
 def _equations(task, texts):
-  """Equations of texts like `'13 + 8 - 74 * 33'` (spaces around ops).
-
-  The rows repeat up to `N`, the shape eager calls have compiled already.
-  """
-  operands, ops = [], []
-  for text in texts:
-    words = text.split(' ')
-    operands.append([int(w) for w in words[::2]])
-    ops.append([task.operators.index(w) for w in words[1::2]])
-  return data.Equations(
-    jnp.asarray(np.resize(operands, (N, task.n_terms)), jnp.int32),
-    jnp.asarray(np.resize(ops, (N, task.n_terms - 1)), jnp.int32),
-  )
+  return runs.equations(task, texts, N)
 
 
 def _as_lists(eqs):

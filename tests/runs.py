@@ -1,6 +1,10 @@
-"""Small configs the tests train: configs/tiny.py, quiet and on one device."""
+"""What several test files make: tiny configs, equations from text."""
+
+import jax.numpy as jnp
+import numpy as np
 
 from configs import tiny
+from lstm_math import data
 
 
 def tiny_config(**sections):
@@ -15,3 +19,20 @@ def tiny_config(**sections):
   )
   c.update(sections)
   return c
+
+
+def equations(task, texts, rows: int):
+  """Equations of texts like `'13 + 8 - 74 * 33'` (spaces around ops).
+
+  The rows repeat up to `rows`, so that every call has one shape (eager
+  calls then hit the compilation cache).
+  """
+  operands, ops = [], []
+  for text in texts:
+    words = text.split(' ')
+    operands.append([int(w) for w in words[::2]])
+    ops.append([task.operators.index(w) for w in words[1::2]])
+  return data.Equations(
+    jnp.asarray(np.resize(operands, (rows, task.n_terms)), jnp.int32),
+    jnp.asarray(np.resize(ops, (rows, task.n_terms - 1)), jnp.int32),
+  )

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import runs
 
 from lstm_math import data
 from lstm_math import steps
@@ -29,16 +30,7 @@ _answer_from_steps = jax.jit(steps.answer_from_steps, static_argnums=1)
 
 
 def _equations(task, texts):
-  """Equations of texts like `'13 + 8 - 7'`, repeated up to `N` rows."""
-  operands, ops = [], []
-  for text in texts:
-    words = text.split(' ')
-    operands.append([int(w) for w in words[::2]])
-    ops.append([task.operators.index(w) for w in words[1::2]])
-  return data.Equations(
-    jnp.asarray(np.resize(operands, (N, task.n_terms)), jnp.int32),
-    jnp.asarray(np.resize(ops, (N, task.n_terms - 1)), jnp.int32),
-  )
+  return runs.equations(task, texts, N)
 
 
 def _encode(task, texts):
