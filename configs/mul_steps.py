@@ -7,7 +7,8 @@ An autoregressive LSTM decoder writes every step of long multiplication
 then the column sums), then the answer; exact-match counts the answer.
 A twentieth of the unordered pairs is held out in both orders
 (`hold_out='pairs'`), so no held-out product's mirror was trained on.
-Figures so far: docs/experiments.md (research in progress, issue 20).
+Expect (2-core CPU, seed 0): 33 wrong of 10,000, 98.0% of the 497 held-out
+equations, in about 17 minutes alone; not yet exact (docs/experiments.md).
 """
 
 from lstm_math import config as config_lib
