@@ -1,6 +1,6 @@
 """Spreading one per-device function over devices: jit, pmap or shard_map.
 
-The per-device functions (`train.train_epoch`, `scoring.grid_chunks`) take
+The per-device functions (`train.train_epoch`, `scoring.score_chunks`) take
 an `axis_name`; this module maps them over the devices in one of three ways
 and keeps the train state in the matching layout:
 
