@@ -319,8 +319,9 @@ class _DecoderStep(nn.Module):
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
     )(jnp.concatenate([hs[-1], ctx_BxE], axis=-1))
-    next_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
-    return (jnp.stack(hs), jnp.stack(cs), ctx_BxE, next_B), logits_BxV
+    if self.feed_own:  # Teacher forcing reads the target instead.
+      prev_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
+    return (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B), logits_BxV
 
 
 class Seq2Seq(nn.Module):
