@@ -75,6 +75,9 @@ def base() -> ml_collections.ConfigDict:
   # 'autoregressive': an LSTM writing a token a step, attending the source.
   m.decoder = 'repeat'
   m.dec_hidden = 0  # Autoregressive decoder's units; 0: twice hidden_size.
+  # Autoregressive: each step also reads its position in the target (a
+  # learned row per position), so a copy knows which digit it copies.
+  m.dec_positions = False
 
   # Keras' Adam (epsilon 1e-7).
   c.optim = o = ml_collections.ConfigDict()
@@ -157,6 +160,7 @@ _FIELDS = {
   'model.init_scheme': (str, *_is('keras', 'flax')),
   'model.decoder': (str, *_is('repeat', 'autoregressive')),
   'model.dec_hidden': (int, *_int(0, 8192)),
+  'model.dec_positions': (bool, *_BOOL),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is(*SCHEDULES)),
   'optim.warmup_epochs': (int, *_int(0)),

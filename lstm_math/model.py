@@ -281,11 +281,13 @@ class _DecoderStep(nn.Module):
   n_layers: int = 1
   init_scheme: str = 'keras'
   feed_own: bool = False
+  positions: int = 0  # > 0: a learned input row for each of T positions.
 
   @nn.compact
-  def __call__(self, carry, tok_B, enc_BxSxE, mask_BxS):
+  def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS):
     h, inits = self.hidden, initializers(self.init_scheme)
     h_LxBxH, c_LxBxH, ctx_BxE, prev_B = carry
+    tok_B, t = tok_t
     if self.feed_own:
       tok_B = prev_B
     e = enc_BxSxE.shape[-1]
@@ -293,6 +295,10 @@ class _DecoderStep(nn.Module):
       'token_kernel', inits['kernel'], (self.n_symbols, 4 * h)
     )
     tok_Bx4H = jnp.pad(tok_kernel, ((0, 1), (0, 0)))[tok_B]
+    if self.positions:
+      tok_Bx4H += self.param(
+        'position_kernel', inits['kernel'], (self.positions, 4 * h)
+      )[t]
     x_Bx4H = tok_Bx4H + ctx_BxE @ self.param(
       'context_kernel', inits['kernel'], (e, 4 * h)
     )
@@ -348,6 +354,7 @@ class Seq2Seq(nn.Module):
   init_scheme: str = 'keras'
   decoder: str = 'repeat'  # 'repeat' (the post's) | 'autoregressive'
   dec_hidden: int = 0  # Autoregressive: the decoder LSTM's units; 0: 2H.
+  dec_positions: bool = False  # Autoregressive: the step's position an input.
 
   @nn.compact
   def __call__(
@@ -441,13 +448,15 @@ class Seq2Seq(nn.Module):
       self.dec_layers,
       self.init_scheme,
       feed_own,
+      self.tgt_len if self.dec_positions else 0,
       name='decoder',
     )
     if feed_own:
       prev_TxB = jnp.zeros((self.tgt_len, batch), jnp.int32)  # Unread.
     else:
       prev_TxB = jnp.concatenate([start_B[None], tgt_BxT[:, :-1].T])
-    _, logits_BxTxV = step(carry, prev_TxB, enc_BxSx2H, mask_BxS)
+    t_T = jnp.arange(self.tgt_len)
+    _, logits_BxTxV = step(carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS)
     return logits_BxTxV
 
   def _dropout(self, x_BxF, train, rows_B):
@@ -488,6 +497,7 @@ def from_config(
     init_scheme=m.init_scheme,
     decoder=m.decoder,
     dec_hidden=m.dec_hidden,
+    dec_positions=m.dec_positions,
   )
 
 

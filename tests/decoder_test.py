@@ -4,6 +4,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from lstm_math import data
 from lstm_math import model
@@ -49,11 +50,23 @@ def test_teacher_forced_and_greedy_logits_have_the_target_shape():
   assert not np.allclose(forced, greedy), 'teacher forcing must be read'
 
 
-def test_greedy_is_teacher_forcing_on_its_own_output():
+@pytest.mark.parametrize('positions', [False, True])
+def test_greedy_is_teacher_forcing_on_its_own_output(positions):
   # The same step runs both ways: fed its own greedy tokens as the target,
   # teacher forcing gives back the greedy logits, step for step.
-  net, (_, batch) = _net(), _batch()
+  net, (_, batch) = _net(dec_positions=positions), _batch()
   variables = _variables(net, batch.src_BxS)
+  rows = variables['params']['decoder'].get('position_kernel')
+  assert (rows is not None) == positions
+  if positions:  # A row of inputs for each step; each step reads its own.
+    chex.assert_shape(rows, (TASK.tgt_len, 4 * 32))
+    moved = jax.tree.map(lambda x: x, variables)
+    moved['params']['decoder']['position_kernel'] = rows.at[-1].add(1.0)
+    first = lambda v: net.apply(v, batch.src_BxS)[:, :-1]
+    chex.assert_trees_all_close(first(moved), first(variables))
+    assert not np.allclose(
+      net.apply(moved, batch.src_BxS), net.apply(variables, batch.src_BxS)
+    )
   greedy = jax.jit(net.apply)(variables, batch.src_BxS)
   tokens = jnp.argmax(greedy, -1)
   forced = jax.jit(lambda v, s, t: net.apply(v, s, tgt_BxT=t))(

@@ -7,6 +7,7 @@ import sys
 
 import jax
 import pytest
+import runs
 
 from configs import tiny
 from lstm_math import errors
@@ -17,7 +18,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def launch(*args, stdin=None, xla_flags='', env=None):
   env = dict(
-    os.environ, XLA_FLAGS=xla_flags, PYTHONWARNINGS='ignore', **(env or {})
+    os.environ,
+    XLA_FLAGS=f'{runs.XLA_FLAGS} {xla_flags}',
+    PYTHONWARNINGS='ignore',
+    **(env or {}),
   )
   return subprocess.run(
     [sys.executable, os.path.join(ROOT, 'launch.py'), *args],

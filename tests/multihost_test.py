@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pytest
+from runs import XLA_FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Small enough for seconds an epoch over gloo; batch norm stays on, so its
@@ -30,6 +31,8 @@ TINY = (
   '--config.train.examples_after=0',
 )
 TIMEOUT_S = 240
+# Under pytest-xdist these tests share one worker (their fixture runs once).
+pytestmark = pytest.mark.xdist_group('multihost')
 
 
 def _free_port() -> int:
@@ -51,7 +54,8 @@ def started(workdir, *args, processes=2, env=None):
     for i in range(processes):
       run_env = dict(
         os.environ,
-        XLA_FLAGS=f'--xla_force_host_platform_device_count={4 // processes}',
+        XLA_FLAGS=f'{XLA_FLAGS} --xla_force_host_platform_device_count='
+        f'{4 // processes}',
         PYTHONWARNINGS='ignore',
         **(env or {}),
       )

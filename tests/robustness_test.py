@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 import pytest
+import runs
 from runs import tiny_config
 
 from lstm_math import checkpoint as checkpoint_lib
@@ -177,7 +178,7 @@ def test_no_readable_checkpoint_returns_none(tmp_path):
 def launch(workdir, *extra, env=None):
   env = dict(
     os.environ,
-    XLA_FLAGS='',
+    XLA_FLAGS=runs.XLA_FLAGS,
     PYTHONWARNINGS='ignore',
     **(env or {}),
   )

@@ -6,6 +6,9 @@ import numpy as np
 from configs import tiny
 from lstm_math import data
 
+# XLA flags for commands the tests start: conftest.py's quick compilation.
+XLA_FLAGS = '--xla_backend_optimization_level=0'
+
 
 def tiny_config(**sections):
   """tiny.py for 3 epochs without examples, updated by section:
