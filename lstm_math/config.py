@@ -75,9 +75,13 @@ def base() -> ml_collections.ConfigDict:
   # 'autoregressive': an LSTM writing a token a step, attending the source.
   m.decoder = 'repeat'
   m.dec_hidden = 0  # Autoregressive decoder's units; 0: twice hidden_size.
-  # Autoregressive: each step also reads its position in the target (a
-  # learned row per position), so a copy knows which digit it copies.
+  # Autoregressive: each step also reads its position in the target, and
+  # each encoder output gets its source position's (learned rows), so a copy
+  # knows which digit it copies and where that digit is.
   m.dec_positions = False
+  # Autoregressive: each step also attends over the decoder's own earlier
+  # states, so a result written many steps back can be read again.
+  m.dec_own_attention = False
 
   # Keras' Adam (epsilon 1e-7).
   c.optim = o = ml_collections.ConfigDict()
@@ -161,6 +165,7 @@ _FIELDS = {
   'model.decoder': (str, *_is('repeat', 'autoregressive')),
   'model.dec_hidden': (int, *_int(0, 8192)),
   'model.dec_positions': (bool, *_BOOL),
+  'model.dec_own_attention': (bool, *_BOOL),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is(*SCHEDULES)),
   'optim.warmup_epochs': (int, *_int(0)),

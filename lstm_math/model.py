@@ -30,6 +30,7 @@ import ml_collections
 import numpy as np
 
 Initializer = Callable[..., jax.Array]
+_MAX_SOURCE = 128  # Source positions with a learned row (`dec_positions`).
 
 
 def _stacked(init: Initializer) -> Initializer:
@@ -278,15 +279,17 @@ class _DecoderStep(nn.Module):
 
   hidden: int
   n_symbols: int
+  tgt_len: int
   n_layers: int = 1
   init_scheme: str = 'keras'
   feed_own: bool = False
-  positions: int = 0  # > 0: a learned input row for each of T positions.
+  positions: bool = False  # A learned input row for each target position.
+  own_attention: bool = False  # Attend over this decoder's earlier states.
 
   @nn.compact
   def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS):
     h, inits = self.hidden, initializers(self.init_scheme)
-    h_LxBxH, c_LxBxH, ctx_BxE, prev_B = carry
+    h_LxBxH, c_LxBxH, ctx_BxE, prev_B, own = carry
     tok_B, t = tok_t
     if self.feed_own:
       tok_B = prev_B
@@ -294,14 +297,19 @@ class _DecoderStep(nn.Module):
     tok_kernel = self.param(
       'token_kernel', inits['kernel'], (self.n_symbols, 4 * h)
     )
-    tok_Bx4H = jnp.pad(tok_kernel, ((0, 1), (0, 0)))[tok_B]
+    x_Bx4H = jnp.pad(tok_kernel, ((0, 1), (0, 0)))[tok_B]
     if self.positions:
-      tok_Bx4H += self.param(
-        'position_kernel', inits['kernel'], (self.positions, 4 * h)
+      x_Bx4H += self.param(
+        'position_kernel', inits['kernel'], (self.tgt_len, 4 * h)
       )[t]
-    x_Bx4H = tok_Bx4H + ctx_BxE @ self.param(
+    x_Bx4H += ctx_BxE @ self.param(
       'context_kernel', inits['kernel'], (e, 4 * h)
     )
+    if self.own_attention:
+      mem_BxTxH, own_BxH = own
+      x_Bx4H += own_BxH @ self.param(
+        'own_context_kernel', inits['kernel'], (h, 4 * h)
+      )
     hs, cs = [], []
     for layer in range(self.n_layers):
       if layer:
@@ -317,17 +325,31 @@ class _DecoderStep(nn.Module):
       i, f, g, o = _gates(x_Bx4H + h_LxBxH[layer] @ recurrent + bias, h)
       cs.append(f * c_LxBxH[layer] + i * g)
       hs.append(o * jnp.tanh(cs[-1]))
-    query_BxE = nn.Dense(e, use_bias=False, name='query')(hs[-1])
-    score_BxS = jnp.einsum('bse,be->bs', enc_BxSxE, query_BxE)
-    score_BxS = jnp.where(mask_BxS, score_BxS, -1e9)
-    weight_BxS = jax.nn.softmax(score_BxS, axis=-1)
-    ctx_BxE = jnp.einsum('bs,bse->be', weight_BxS, enc_BxSxE)
+    ctx_BxE = _attend(
+      nn.Dense(e, use_bias=False, name='query')(hs[-1]), enc_BxSxE, mask_BxS
+    )
+    features = [hs[-1], ctx_BxE]
+    if self.own_attention:  # The states of steps 0..t-1; none at step 0.
+      earlier_BxT = jnp.broadcast_to(
+        jnp.arange(self.tgt_len) < t, mem_BxTxH.shape[:2]
+      )
+      query_BxH = nn.Dense(h, use_bias=False, name='own_query')(hs[-1])
+      own_BxH = _attend(query_BxH, mem_BxTxH, earlier_BxT)
+      own = (mem_BxTxH.at[:, t].set(hs[-1]), own_BxH)
+      features.append(own_BxH)
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
-    )(jnp.concatenate([hs[-1], ctx_BxE], axis=-1))
+    )(jnp.concatenate(features, axis=-1))
     if self.feed_own:  # Teacher forcing reads the target instead.
       prev_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
-    return (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B), logits_BxV
+    return (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B, own), logits_BxV
+
+
+def _attend(query_BxE, keys_BxSxE, mask_BxS):
+  """Dot-product attention: the keys' mean weighted by softmax(scores)."""
+  score_BxS = jnp.einsum('bse,be->bs', keys_BxSxE, query_BxE)
+  weight_BxS = jax.nn.softmax(jnp.where(mask_BxS, score_BxS, -1e9), axis=-1)
+  return jnp.einsum('bs,bse->be', weight_BxS, keys_BxSxE)
 
 
 class Seq2Seq(nn.Module):
@@ -354,7 +376,8 @@ class Seq2Seq(nn.Module):
   init_scheme: str = 'keras'
   decoder: str = 'repeat'  # 'repeat' (the post's) | 'autoregressive'
   dec_hidden: int = 0  # Autoregressive: the decoder LSTM's units; 0: 2H.
-  dec_positions: bool = False  # Autoregressive: the step's position an input.
+  dec_positions: bool = False  # Autoregressive: learned rows for positions.
+  dec_own_attention: bool = False  # Autoregressive: attend its own states.
 
   @nn.compact
   def __call__(
@@ -430,10 +453,25 @@ class Seq2Seq(nn.Module):
     """
     x_BxSx2H = self._encode(src_BxS, mask_BxS, summary=False)
     enc_BxSx2H = self._dropout(x_BxSx2H, train, rows_B)
+    if self.dec_positions:  # A learned row for each source position too.
+      if src_BxS.shape[1] > _MAX_SOURCE:
+        raise ValueError(
+          f'model.dec_positions: sources of at most {_MAX_SOURCE} symbols,'
+          f' not {src_BxS.shape[1]}'
+        )
+      rows = self.param(
+        'source_positions',
+        nn.initializers.normal(0.1),
+        (_MAX_SOURCE, enc_BxSx2H.shape[-1]),
+      )
+      enc_BxSx2H += rows[: src_BxS.shape[1]]
     batch, h = src_BxS.shape[0], self.dec_hidden or 2 * self.hidden
     zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
     start_B = jnp.full((batch,), self.n_symbols, jnp.int32)
-    carry = (zeros, zeros, jnp.zeros_like(enc_BxSx2H[:, 0]), start_B)
+    own = ()
+    if self.dec_own_attention:
+      own = (jnp.zeros((batch, self.tgt_len, h)), jnp.zeros((batch, h)))
+    carry = (zeros, zeros, jnp.zeros_like(enc_BxSx2H[:, 0]), start_B, own)
     feed_own = tgt_BxT is None
     step = nn.scan(
       _DecoderStep,
@@ -445,10 +483,12 @@ class Seq2Seq(nn.Module):
     )(
       h,
       self.n_symbols,
+      self.tgt_len,
       self.dec_layers,
       self.init_scheme,
       feed_own,
-      self.tgt_len if self.dec_positions else 0,
+      self.dec_positions,
+      self.dec_own_attention,
       name='decoder',
     )
     if feed_own:
@@ -498,6 +538,7 @@ def from_config(
     decoder=m.decoder,
     dec_hidden=m.dec_hidden,
     dec_positions=m.dec_positions,
+    dec_own_attention=m.dec_own_attention,
   )
 
 
@@ -518,12 +559,17 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
 
   The LSTM layers (the token's input is a gather; the context and the
   layers below are products), the query, the attention's scores and
-  context over the source, and the output layer.
+  context over the source, and the output layer; with `dec_own_attention`
+  also its query, scores and context over all T states, and their products
+  into the next step and the output.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
   attention = 2 * h * e + 2 * 2 * src_len * e
-  return lstm + attention + 2 * (h + e) * v
+  own = 0
+  if m.dec_own_attention:
+    own = 2 * h * 4 * h + 2 * h * h + 2 * 2 * m.tgt_len * h + 2 * h * v
+  return lstm + attention + 2 * (h + e) * v + own
 
 
 def count_parameters(variables: Mapping[str, Any]) -> tuple[int, int]:

@@ -21,7 +21,17 @@ BEGIN = '<!-- results:begin -->'
 END = '<!-- results:end -->'
 _FOLDER = re.compile(r'(?P<config>[a-z0-9_]+?)_seed(?P<seed>\d+)')
 # The README's order: the post, then by task; other configs follow by name.
-_ORDER = ('add', 'add_exact', 'sub', 'div', 'mul', 'mixed')
+_ORDER = (
+  'add',
+  'add_exact',
+  'add_steps',
+  'sub',
+  'sub_steps',
+  'div',
+  'mul',
+  'mul_steps',
+  'mixed',
+)
 _HEADER = (
   '| config | task | seeds | evaluated on | exact-match | never trained on'
   ' | per character, never trained on | wrong, by seed | time to train |\n'

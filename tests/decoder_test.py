@@ -50,11 +50,14 @@ def test_teacher_forced_and_greedy_logits_have_the_target_shape():
   assert not np.allclose(forced, greedy), 'teacher forcing must be read'
 
 
-@pytest.mark.parametrize('positions', [False, True])
-def test_greedy_is_teacher_forcing_on_its_own_output(positions):
+@pytest.mark.parametrize(
+  'positions, own', [(False, False), (True, False), (False, True)]
+)
+def test_greedy_is_teacher_forcing_on_its_own_output(positions, own):
   # The same step runs both ways: fed its own greedy tokens as the target,
   # teacher forcing gives back the greedy logits, step for step.
-  net, (_, batch) = _net(dec_positions=positions), _batch()
+  net = _net(dec_positions=positions, dec_own_attention=own)
+  batch = _batch()[1]
   variables = _variables(net, batch.src_BxS)
   rows = variables['params']['decoder'].get('position_kernel')
   assert (rows is not None) == positions
@@ -67,6 +70,16 @@ def test_greedy_is_teacher_forcing_on_its_own_output(positions):
     assert not np.allclose(
       net.apply(moved, batch.src_BxS), net.apply(variables, batch.src_BxS)
     )
+  if own:  # Step 0 has no earlier state to read; every later step reads.
+    moved = jax.tree.map(lambda x: x, variables)
+    kernel = moved['params']['decoder']['own_query']['kernel']
+    moved['params']['decoder']['own_query']['kernel'] = kernel + 0.5
+    got, want = (
+      net.apply(moved, batch.src_BxS),
+      net.apply(variables, batch.src_BxS),
+    )
+    chex.assert_trees_all_close(got[:, 0], want[:, 0])
+    assert not np.allclose(got[:, 2], want[:, 2])
   greedy = jax.jit(net.apply)(variables, batch.src_BxS)
   tokens = jnp.argmax(greedy, -1)
   forced = jax.jit(lambda v, s, t: net.apply(v, s, tgt_BxT=t))(
