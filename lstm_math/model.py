@@ -284,12 +284,15 @@ class _DecoderStep(nn.Module):
   init_scheme: str = 'keras'
   feed_own: bool = False
   positions: bool = False  # A learned input row for each target position.
-  own_attention: bool = False  # Attend over this decoder's earlier states.
+  own_attention: bool = False  # Attend over the tokens read so far.
 
   @nn.compact
-  def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS):
+  def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own):
+    """`own`: with `own_attention`, (token rows, position rows) and the
+    keys of every step's input token (teacher forcing; greedy decoding
+    makes them from the tokens in the carry as it reads them)."""
     h, inits = self.hidden, initializers(self.init_scheme)
-    h_LxBxH, c_LxBxH, ctx_BxE, prev_B, own = carry
+    h_LxBxH, c_LxBxH, ctx_BxE, prev_B, read_BxT = carry
     tok_B, t = tok_t
     if self.feed_own:
       tok_B = prev_B
@@ -305,11 +308,6 @@ class _DecoderStep(nn.Module):
     x_Bx4H += ctx_BxE @ self.param(
       'context_kernel', inits['kernel'], (e, 4 * h)
     )
-    if self.own_attention:
-      mem_BxTxH, own_BxH = own
-      x_Bx4H += own_BxH @ self.param(
-        'own_context_kernel', inits['kernel'], (h, 4 * h)
-      )
     hs, cs = [], []
     for layer in range(self.n_layers):
       if layer:
@@ -329,20 +327,25 @@ class _DecoderStep(nn.Module):
       nn.Dense(e, use_bias=False, name='query')(hs[-1]), enc_BxSxE, mask_BxS
     )
     features = [hs[-1], ctx_BxE]
-    if self.own_attention:  # The states of steps 0..t-1; none at step 0.
-      earlier_BxT = jnp.broadcast_to(
-        jnp.arange(self.tgt_len) < t, mem_BxTxH.shape[:2]
+    if self.own_attention:  # The tokens of steps 0..t, each at its place.
+      (tok_rows, pos_rows), keys_BxTxK = own
+      if self.feed_own:
+        read_BxT = read_BxT.at[:, t].set(tok_B)
+        keys_BxTxK = tok_rows[read_BxT] + pos_rows
+      so_far_BxT = jnp.broadcast_to(
+        jnp.arange(self.tgt_len) <= t, keys_BxTxK.shape[:2]
       )
-      query_BxH = nn.Dense(h, use_bias=False, name='own_query')(hs[-1])
-      own_BxH = _attend(query_BxH, mem_BxTxH, earlier_BxT)
-      own = (mem_BxTxH.at[:, t].set(hs[-1]), own_BxH)
-      features.append(own_BxH)
+      query_BxK = nn.Dense(
+        keys_BxTxK.shape[-1], use_bias=False, name='own_query'
+      )(hs[-1])
+      features.append(_attend(query_BxK, keys_BxTxK, so_far_BxT))
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
     )(jnp.concatenate(features, axis=-1))
     if self.feed_own:  # Teacher forcing reads the target instead.
       prev_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
-    return (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B, own), logits_BxV
+    carry = (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B, read_BxT)
+    return carry, logits_BxV
 
 
 def _attend(query_BxE, keys_BxSxE, mask_BxS):
@@ -377,7 +380,7 @@ class Seq2Seq(nn.Module):
   decoder: str = 'repeat'  # 'repeat' (the post's) | 'autoregressive'
   dec_hidden: int = 0  # Autoregressive: the decoder LSTM's units; 0: 2H.
   dec_positions: bool = False  # Autoregressive: learned rows for positions.
-  dec_own_attention: bool = False  # Autoregressive: attend its own states.
+  dec_own_attention: bool = False  # Autoregressive: attend its own tokens.
 
   @nn.compact
   def __call__(
@@ -468,16 +471,14 @@ class Seq2Seq(nn.Module):
     batch, h = src_BxS.shape[0], self.dec_hidden or 2 * self.hidden
     zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
     start_B = jnp.full((batch,), self.n_symbols, jnp.int32)
-    own = ()
-    if self.dec_own_attention:
-      own = (jnp.zeros((batch, self.tgt_len, h)), jnp.zeros((batch, h)))
-    carry = (zeros, zeros, jnp.zeros_like(enc_BxSx2H[:, 0]), start_B, own)
     feed_own = tgt_BxT is None
+    read_BxT = jnp.full((batch, self.tgt_len), self.n_symbols, jnp.int32)
+    carry = (zeros, zeros, jnp.zeros_like(enc_BxSx2H[:, 0]), start_B, read_BxT)
     step = nn.scan(
       _DecoderStep,
       variable_broadcast='params',
       split_rngs={'params': False},
-      in_axes=(0, nn.broadcast, nn.broadcast),
+      in_axes=(0, nn.broadcast, nn.broadcast, nn.broadcast),
       out_axes=1,
       length=self.tgt_len,
     )(
@@ -495,8 +496,19 @@ class Seq2Seq(nn.Module):
       prev_TxB = jnp.zeros((self.tgt_len, batch), jnp.int32)  # Unread.
     else:
       prev_TxB = jnp.concatenate([start_B[None], tgt_BxT[:, :-1].T])
+    own = None
+    if self.dec_own_attention:  # Keys of the tokens read: symbol + place.
+      init = initializers(self.init_scheme)['kernel']
+      tables = (
+        jnp.pad(
+          self.param('own_tokens', init, (self.n_symbols, h)), ((0, 1), (0, 0))
+        ),
+        self.param('own_positions', init, (self.tgt_len, h)),
+      )
+      keys = None if feed_own else tables[0][prev_TxB.T] + tables[1]
+      own = (tables, keys)
     t_T = jnp.arange(self.tgt_len)
-    _, logits_BxTxV = step(carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS)
+    _, logits_BxTxV = step(carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS, own)
     return logits_BxTxV
 
   def _dropout(self, x_BxF, train, rows_B):
@@ -560,15 +572,15 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   The LSTM layers (the token's input is a gather; the context and the
   layers below are products), the query, the attention's scores and
   context over the source, and the output layer; with `dec_own_attention`
-  also its query, scores and context over all T states, and their products
-  into the next step and the output.
+  also its query, scores and context over the T tokens read, and their
+  product into the output.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
   attention = 2 * h * e + 2 * 2 * src_len * e
   own = 0
   if m.dec_own_attention:
-    own = 2 * h * 4 * h + 2 * h * h + 2 * 2 * m.tgt_len * h + 2 * h * v
+    own = 2 * h * h + 2 * 2 * m.tgt_len * h + 2 * h * v
   return lstm + attention + 2 * (h + e) * v + own
 
 
