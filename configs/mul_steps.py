@@ -6,10 +6,11 @@ An autoregressive LSTM decoder writes every step of long multiplication
 (`steps.py`: each single-digit product copies its digits and carry first,
 then the column sums), then the answer; exact-match counts the answer.
 A twentieth of the unordered pairs is held out in both orders
-(`hold_out='pairs'`), so no held-out product's mirror was trained on.
-Expect (2-core CPU): 33 and 574 wrong of 10,000 (seeds 0, 1), 98.0% and
-80.6% of the held-out equations, 13 to 17 minutes; not yet exact, 40 epochs
-are too few for seed 1 (docs/experiments.md).
+(`hold_out='pairs'`), so no held-out product's mirror was trained on; each
+decoder step reads its place in the trace (`dec_positions`).
+Expect (2-core CPU, two runs at a time): 18 and 28 wrong of 10,000 (seeds
+0, 1), every one a held-out pair (96.4% and 94.5% of them), 13 to 23
+minutes; not yet exact (docs/experiments.md).
 """
 
 from lstm_math import config as config_lib
@@ -22,6 +23,7 @@ def get_config():
   c.data.update(n_examples=10_000, distinct_operands=False, batch_size=128)
   c.data.update(split=0.05, hold_out='pairs')
   c.model.update(decoder='autoregressive', hidden_size=128, batch_norm=False)
+  c.model.dec_positions = True  # Each step reads its place in the trace.
   c.optim.update(learning_rate=0.003, schedule='warmup_cosine')
   c.optim.warmup_epochs = 2
   c.train.update(epochs=40, best_by='last', examples_before=2)

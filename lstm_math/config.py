@@ -75,9 +75,8 @@ def base() -> ml_collections.ConfigDict:
   # 'autoregressive': an LSTM writing a token a step, attending the source.
   m.decoder = 'repeat'
   m.dec_hidden = 0  # Autoregressive decoder's units; 0: twice hidden_size.
-  # Autoregressive: each step also reads its position in the target, and
-  # each encoder output gets its source position's (learned rows), so a copy
-  # knows which digit it copies and where that digit is.
+  # Autoregressive: each step also reads its place in the target (a learned
+  # row each), so a copy knows which digit it copies.
   m.dec_positions = False
   # Autoregressive: each step also attends over the decoder's own earlier
   # states, so a result written many steps back can be read again.

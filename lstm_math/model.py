@@ -30,7 +30,6 @@ import ml_collections
 import numpy as np
 
 Initializer = Callable[..., jax.Array]
-_MAX_SOURCE = 128  # Source positions with a learned row (`dec_positions`).
 
 
 def _stacked(init: Initializer) -> Initializer:
@@ -379,7 +378,7 @@ class Seq2Seq(nn.Module):
   init_scheme: str = 'keras'
   decoder: str = 'repeat'  # 'repeat' (the post's) | 'autoregressive'
   dec_hidden: int = 0  # Autoregressive: the decoder LSTM's units; 0: 2H.
-  dec_positions: bool = False  # Autoregressive: learned rows for positions.
+  dec_positions: bool = False  # Autoregressive: a row for each step's place.
   dec_own_attention: bool = False  # Autoregressive: attend its own tokens.
 
   @nn.compact
@@ -456,18 +455,6 @@ class Seq2Seq(nn.Module):
     """
     x_BxSx2H = self._encode(src_BxS, mask_BxS, summary=False)
     enc_BxSx2H = self._dropout(x_BxSx2H, train, rows_B)
-    if self.dec_positions:  # A learned row for each source position too.
-      if src_BxS.shape[1] > _MAX_SOURCE:
-        raise ValueError(
-          f'model.dec_positions: sources of at most {_MAX_SOURCE} symbols,'
-          f' not {src_BxS.shape[1]}'
-        )
-      rows = self.param(
-        'source_positions',
-        nn.initializers.normal(0.1),
-        (_MAX_SOURCE, enc_BxSx2H.shape[-1]),
-      )
-      enc_BxSx2H += rows[: src_BxS.shape[1]]
     batch, h = src_BxS.shape[0], self.dec_hidden or 2 * self.hidden
     zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
     start_B = jnp.full((batch,), self.n_symbols, jnp.int32)

@@ -26,7 +26,6 @@ _ORDER = (
   'add_exact',
   'add_steps',
   'sub',
-  'sub_steps',
   'div',
   'mul',
   'mul_steps',
