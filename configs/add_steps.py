@@ -6,9 +6,10 @@ The autoregressive decoder writes each column's digits, carry in, sum and
 carry out, then the answer; exact-match counts the answer. The post's data
 budget (27,000 training equations) drawn as `add_exact.py` draws it; each
 step reads its place in the trace and attends over the tokens it read.
-Expect (2-core CPU, two runs at a time): 279 wrong of 1,000,000 (seed 0),
-the answer's copy of the column sums the first wrong step in half of them;
-about 10 minutes and 3.5 for the grid. Not yet exact (docs/experiments.md).
+Expect (2-core CPU, two runs at a time): 279 and 590 wrong of 1,000,000
+(seeds 0, 1), the answer's copy of the column sums the first wrong step in
+half of them or more; about 10 minutes, and 3.5 for the grid. Not exact:
+`add_exact.py`, the post's decoder, is (docs/experiments.md).
 """
 
 from lstm_math import config as config_lib
