@@ -3,6 +3,7 @@
     python bench/run.py            # everything (about 6 minutes on 2 CPU cores)
     python bench/run.py --quick    # without time_to_seed (about 30 seconds)
     python bench/run.py --fast     # time_to_seed_fast only (about 3 minutes)
+    python bench/run.py --quick --steps  # and the kept step configs (~12 min)
 
 Prints a table for people and, as the last line, one JSON object. Figures and
 the commands that produced them are kept in bench/RESULTS.md.
@@ -35,6 +36,7 @@ a cache folder of its own, filled by one run before the timed ones).
 
 import argparse
 import functools
+import importlib
 import json
 import os
 import platform
@@ -174,16 +176,18 @@ def grid_gates_s(task, hidden: int, chunk: int) -> float:
   return seconds * -(-task.grid_size // chunk)
 
 
-def bench_autoregressive(rate: float) -> dict:
-  """The show-the-work model beside the post's: addition 0..999 written as
-  steps (`target='steps'`) by the autoregressive decoder, the post's width.
+def bench_autoregressive(rate: float, config=None, name='ar_steps') -> dict:
+  """The show-the-work model beside the post's: by default addition 0..999
+  written as steps (`target='steps'`) by the autoregressive decoder at the
+  post's width; or a given config (`--steps`: the kept step configs).
 
   Its FLOPs per equation are the encoder's and, for each of the T written
   tokens, a decoder step's (`model.decoder_flops_per_token`).
   """
-  config = config_lib.base()
-  config.task.target = 'steps'
-  config.model.update(decoder='autoregressive', batch_norm=False)
+  if config is None:
+    config = config_lib.base()
+    config.task.target = 'steps'
+    config.model.update(decoder='autoregressive', batch_norm=False)
   figures, setup, state = bench_train(config)
   figures.update(bench_grid(setup, state, config.eval.chunk, chunks=()))
   task, net = setup.task, setup.model
@@ -200,7 +204,7 @@ def bench_autoregressive(rate: float) -> dict:
     figures['train_step_ms'] / figures['train_step_limit_ms']
   )
   figures['tgt_len'] = task.tgt_len
-  return {f'ar_steps_{k}': v for k, v in figures.items()}
+  return {f'{name}_{k}': v for k, v in figures.items()}
 
 
 def time_to_seed(
@@ -290,6 +294,12 @@ def main():
     action='store_true',
     help='only time_to_seed_fast (configs/add_fast.py, cache off and on)',
   )
+  parser.add_argument(
+    '--steps',
+    action='store_true',
+    help='also the kept step configs (configs/add_steps.py, mul_steps.py):'
+    ' a training step and the grid, each with its FLOP limit (minutes)',
+  )
   parser.add_argument('--seeds', default='0,1,2')
   args, extra = parser.parse_known_args()
   seeds = [int(s) for s in args.seeds.split(',')]
@@ -337,6 +347,10 @@ def main():
   )
 
   results.update(bench_autoregressive(rate))
+  if args.steps:
+    for name in ('add_steps', 'mul_steps'):
+      module = importlib.import_module(f'configs.{name}')
+      results.update(bench_autoregressive(rate, module.get_config(), name))
 
   if not args.quick:
     runs = [time_to_seed(s, extra) for s in seeds]
