@@ -105,8 +105,11 @@ def run(workdir, *args, processes=2):
 
 # Gloo's own connection messages, which its threads may write into the
 # middle of one another's lines.
+# Matched in fragments, since one message may be cut by another:
+# '[Gloo] Rank 0 is connected to [Gloo] Rank 0 is connected to 1 peer ranks.'
 _GLOO = re.compile(
-  r'\[Gloo\] Rank \d+ is connected to \d+ peer ranks\. ?'
+  r'\[Gloo\] Rank \d+ is connected to ?'
+  r'|\d+ peer ranks\. ?'
   r'|Expected number of connected peer ranks is : \d+'
 )
 
