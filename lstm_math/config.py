@@ -78,8 +78,9 @@ def base() -> ml_collections.ConfigDict:
   # Autoregressive: each step also reads its place in the target (a learned
   # row each), so a copy knows which digit it copies.
   m.dec_positions = False
-  # Autoregressive: each step also attends over the decoder's own earlier
-  # states, so a result written many steps back can be read again.
+  # Autoregressive: each step also attends over the tokens read so far (a
+  # learned row for each symbol and place), so a digit written many steps
+  # back can be read again.
   m.dec_own_attention = False
 
   # Keras' Adam (epsilon 1e-7).

@@ -459,7 +459,9 @@ class Seq2Seq(nn.Module):
     zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
     start_B = jnp.full((batch,), self.n_symbols, jnp.int32)
     feed_own = tgt_BxT is None
-    read_BxT = jnp.full((batch, self.tgt_len), self.n_symbols, jnp.int32)
+    read_BxT = None  # Greedy decoding's tokens so far, for own attention.
+    if self.dec_own_attention and feed_own:
+      read_BxT = jnp.full((batch, self.tgt_len), self.n_symbols, jnp.int32)
     carry = (zeros, zeros, jnp.zeros_like(enc_BxSx2H[:, 0]), start_B, read_BxT)
     step = nn.scan(
       _DecoderStep,

@@ -70,7 +70,7 @@ def test_greedy_is_teacher_forcing_on_its_own_output(positions, own):
     assert not np.allclose(
       net.apply(moved, batch.src_BxS), net.apply(variables, batch.src_BxS)
     )
-  if own:  # Step 0 has no earlier state to read; every later step reads.
+  if own:  # Step 0 reads only the start symbol; later steps read more.
     moved = jax.tree.map(lambda x: x, variables)
     kernel = moved['params']['decoder']['own_query']['kernel']
     moved['params']['decoder']['own_query']['kernel'] = kernel + 0.5
