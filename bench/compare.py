@@ -2,13 +2,15 @@
 
     python bench/compare.py HEAD~1 HEAD        # any two git revisions
     python bench/compare.py HEAD~1 WORKTREE    # against uncommitted changes
+    python bench/compare.py HEAD~1 HEAD --steps  # the autoregressive decoder
 
 This machine is noisy, so a before/after figure means something only when
 both are measured in one run: each revision is checked out in a temporary
 git worktree and measured in its own process, the revisions taking turns
 `--rounds` times. Each measurement is bench/run.py's: the median of 200
 jitted training steps of the seed model (batch 256) and of 3 whole-grid
-evaluations.
+evaluations; with `--steps`, the same for bench/run.py's other model, the
+autoregressive decoder writing addition as steps at the post's width.
 """
 
 import argparse
@@ -33,6 +35,9 @@ run = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(run)
 config = config_lib.base()  # The post's model; flat before the sections.
 chunk = config.eval.chunk if 'eval' in config else config.eval_chunk
+if sys.argv[3] == 'steps':  # As bench_autoregressive (sectioned configs).
+  config.task.target = 'steps'
+  config.model.update(decoder='autoregressive', batch_norm=False)
 figures, setup, state = run.bench_train(config)
 grid = run.bench_grid(setup, state, chunk, chunks=())
 assert train.__file__.startswith(sys.argv[1]), train.__file__
@@ -40,7 +45,7 @@ print(figures['train_step_ms'], grid['grid_eval_s'])
 """
 
 
-def measure(tree: str) -> tuple[float, float]:
+def measure(tree: str, model: str) -> tuple[float, float]:
   env = dict(os.environ, LSTM_MATH_CACHE='off')
   out = subprocess.run(
     [
@@ -49,6 +54,7 @@ def measure(tree: str) -> tuple[float, float]:
       _MEASURE,
       tree,
       os.path.join(ROOT, 'bench', 'run.py'),
+      model,
     ],
     capture_output=True,
     text=True,
@@ -63,6 +69,11 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('revisions', nargs=2, help='git revisions or WORKTREE')
   parser.add_argument('--rounds', type=int, default=2)
+  parser.add_argument(
+    '--steps',
+    action='store_true',
+    help="the autoregressive decoder writing steps, not the post's model",
+  )
   args = parser.parse_args()
   with tempfile.TemporaryDirectory() as tmp:
     trees = []
@@ -80,7 +91,7 @@ def main():
       results = {rev: [] for rev in args.revisions}
       for _ in range(args.rounds):
         for rev, tree in zip(args.revisions, trees):
-          step_ms, grid_s = measure(tree)
+          step_ms, grid_s = measure(tree, 'steps' if args.steps else 'post')
           results[rev].append((step_ms, grid_s))
           print(f'{rev}: step {step_ms:.3f} ms, grid {grid_s:.3f} s')
     finally:
