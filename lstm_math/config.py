@@ -82,6 +82,10 @@ def base() -> ml_collections.ConfigDict:
   # learned row for each symbol and place), so a digit written many steps
   # back can be read again.
   m.dec_own_attention = False
+  # Autoregressive: each step also attends over the source's symbols at
+  # their places (not the encoder's outputs), so a copied digit does not
+  # depend on the other operand.
+  m.dec_source_tokens = False
 
   # Keras' Adam (epsilon 1e-7).
   c.optim = o = ml_collections.ConfigDict()
@@ -166,6 +170,7 @@ _FIELDS = {
   'model.dec_hidden': (int, *_int(0, 8192)),
   'model.dec_positions': (bool, *_BOOL),
   'model.dec_own_attention': (bool, *_BOOL),
+  'model.dec_source_tokens': (bool, *_BOOL),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is(*SCHEDULES)),
   'optim.warmup_epochs': (int, *_int(0)),

@@ -286,10 +286,12 @@ class _DecoderStep(nn.Module):
   own_attention: bool = False  # Attend over the tokens read so far.
 
   @nn.compact
-  def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own):
+  def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own, src_BxSxK):
     """`own`: with `own_attention`, (token rows, position rows) and the
     keys of every step's input token (teacher forcing; greedy decoding
-    makes them from the tokens in the carry as it reads them)."""
+    makes them from the tokens in the carry as it reads them). `src_BxSxK`:
+    the source's symbols at their places, attended beside the encoder's
+    outputs (none: not)."""
     h, inits = self.hidden, initializers(self.init_scheme)
     h_LxBxH, c_LxBxH, ctx_BxE, prev_B, read_BxT = carry
     tok_B, t = tok_t
@@ -338,6 +340,11 @@ class _DecoderStep(nn.Module):
         keys_BxTxK.shape[-1], use_bias=False, name='own_query'
       )(hs[-1])
       features.append(_attend(query_BxK, keys_BxTxK, so_far_BxT))
+    if src_BxSxK is not None:  # A copy that depends on one place only.
+      query_BxK = nn.Dense(
+        src_BxSxK.shape[-1], use_bias=False, name='source_query'
+      )(hs[-1])
+      features.append(_attend(query_BxK, src_BxSxK, mask_BxS))
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
     )(jnp.concatenate(features, axis=-1))
@@ -380,6 +387,7 @@ class Seq2Seq(nn.Module):
   dec_hidden: int = 0  # Autoregressive: the decoder LSTM's units; 0: 2H.
   dec_positions: bool = False  # Autoregressive: a row for each step's place.
   dec_own_attention: bool = False  # Autoregressive: attend its own tokens.
+  dec_source_tokens: bool = False  # Autoregressive: attend source symbols.
 
   @nn.compact
   def __call__(
@@ -467,7 +475,7 @@ class Seq2Seq(nn.Module):
       _DecoderStep,
       variable_broadcast='params',
       split_rngs={'params': False},
-      in_axes=(0, nn.broadcast, nn.broadcast, nn.broadcast),
+      in_axes=(0, nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast),
       out_axes=1,
       length=self.tgt_len,
     )(
@@ -496,8 +504,16 @@ class Seq2Seq(nn.Module):
       )
       keys = None if feed_own else tables[0][prev_TxB.T] + tables[1]
       own = (tables, keys)
+    src = None
+    if self.dec_source_tokens:  # Keys and values: symbol + place.
+      init = initializers(self.init_scheme)['kernel']
+      rows = self.param('source_tokens', init, (self.n_symbols, h))
+      places = self.param('source_positions', init, (src_BxS.shape[1], h))
+      src = jnp.pad(rows, ((0, 1), (0, 0)))[src_BxS] + places
     t_T = jnp.arange(self.tgt_len)
-    _, logits_BxTxV = step(carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS, own)
+    _, logits_BxTxV = step(
+      carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS, own, src
+    )
     return logits_BxTxV
 
   def _dropout(self, x_BxF, train, rows_B):
@@ -540,6 +556,7 @@ def from_config(
     dec_hidden=m.dec_hidden,
     dec_positions=m.dec_positions,
     dec_own_attention=m.dec_own_attention,
+    dec_source_tokens=m.dec_source_tokens,
   )
 
 
@@ -562,7 +579,8 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   layers below are products), the query, the attention's scores and
   context over the source, and the output layer; with `dec_own_attention`
   also its query, scores and context over the T tokens read, and their
-  product into the output.
+  product into the output; with `dec_source_tokens` the same over the S
+  source symbols.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
@@ -570,6 +588,8 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   own = 0
   if m.dec_own_attention:
     own = 2 * h * h + 2 * 2 * m.tgt_len * h + 2 * h * v
+  if m.dec_source_tokens:
+    own += 2 * h * h + 2 * 2 * src_len * h + 2 * h * v
   return lstm + attention + 2 * (h + e) * v + own
 
 

@@ -51,14 +51,28 @@ def test_teacher_forced_and_greedy_logits_have_the_target_shape():
 
 
 @pytest.mark.parametrize(
-  'positions, own', [(False, False), (True, False), (False, True)]
+  'positions, own, source',
+  [(False, False, False), (True, False, False), (False, True, False)]
+  + [(False, False, True)],
 )
-def test_greedy_is_teacher_forcing_on_its_own_output(positions, own):
+def test_greedy_is_teacher_forcing_on_its_own_output(positions, own, source):
   # The same step runs both ways: fed its own greedy tokens as the target,
   # teacher forcing gives back the greedy logits, step for step.
-  net = _net(dec_positions=positions, dec_own_attention=own)
+  net = _net(
+    dec_positions=positions, dec_own_attention=own, dec_source_tokens=source
+  )
   batch = _batch()[1]
   variables = _variables(net, batch.src_BxS)
+  rows = variables['params'].get('source_tokens')
+  assert (rows is not None) == source
+  if source:  # A symbol's row moves only the rows whose source holds it.
+    moved = jax.tree.map(lambda x: x, variables)
+    seven = TASK.vocab.encode('7')[0]
+    moved['params']['source_tokens'] = rows.at[seven].add(1.0)
+    has_7 = np.asarray((batch.src_BxS == seven).any(-1))
+    got, want = (net.apply(v, batch.src_BxS) for v in (moved, variables))
+    chex.assert_trees_all_close(got[~has_7], want[~has_7])
+    assert has_7.any() and not np.allclose(got[has_7], want[has_7])
   rows = variables['params']['decoder'].get('position_kernel')
   assert (rows is not None) == positions
   if positions:  # A row of inputs for each step; each step reads its own.
