@@ -16,7 +16,11 @@ Expect (2-core CPU, two runs at a time): 18, 28 and 8 wrong of 10,000
 from lstm_math import config as config_lib
 
 
-def get_config():
+def get_config(digits: str = '2'):
+  if digits not in ('2', '3'):
+    raise ValueError(
+      f"configs/mul_steps.py:{digits}: digits must be '2' or '3'"
+    )
   c = config_lib.base()
   c.task.update(operators='*', max_number=99, pad_operands=True)
   c.task.target = 'steps'
@@ -27,4 +31,7 @@ def get_config():
   c.optim.update(learning_rate=0.003, schedule='warmup_cosine')
   c.optim.warmup_epochs = 2
   c.train.update(epochs=40, best_by='last', examples_before=2)
+  if digits == '3':  # 0..999, 106 tokens: fresh pairs every step.
+    c.task.max_number = 999
+    c.data.update(dataset='stream', n_examples=100_000, steps_per_epoch=500)
   return c
