@@ -224,12 +224,6 @@ def eval_metrics(
   return _mean(sequence_metrics(logits, batch.tgt_BxT, weight_B), axis_name)
 
 
-def _device_slice(global_rows, n_local, axis_name):
-  """This device's rows of a global batch: devices take consecutive blocks."""
-  index = 0 if axis_name is None else lax.axis_index(axis_name)
-  return lax.dynamic_slice_in_dim(global_rows, index * n_local, n_local)
-
-
 def train_epoch(
   state: TrainState,
   train_set: data.Dataset | None,
@@ -246,6 +240,9 @@ def train_epoch(
   device count sees the same global batches.
   """
   n_local = setup.batch_size // n_devices
+  # This device's rows of a global batch: devices take consecutive blocks.
+  first_row = 0 if axis_name is None else lax.axis_index(axis_name) * n_local
+  device_slice = lambda x: lax.dynamic_slice_in_dim(x, first_row, n_local)
   epoch = state.step // setup.steps_per_epoch
   k_shuffle, k_stream, k_dropout = jax.random.split(base_key, 3)
   dropout_key = k_dropout if setup.dropout else None
@@ -263,10 +260,8 @@ def train_epoch(
 
     def get_batch(step, s):
       del step
-      rows = _device_slice(rows_NxB[s], n_local, axis_name)
-      weight = None
-      if n_pad:
-        weight = _device_slice(real_NxB[s], n_local, axis_name)
+      rows = device_slice(rows_NxB[s])
+      weight = device_slice(real_NxB[s]) if n_pad else None
       batch = data.Batch(
         train_set.batch.src_BxS[rows], train_set.batch.tgt_BxT[rows]
       )
@@ -276,7 +271,6 @@ def train_epoch(
 
     def get_batch(step, s):
       del s
-      index = 0 if axis_name is None else lax.axis_index(axis_name)
       eqs = data.sample_training_equations(
         jax.random.fold_in(k_stream, step),
         setup.task,
@@ -284,13 +278,12 @@ def train_epoch(
         split=setup.split,
         salt=setup.seed,
         pairs=setup.pairs,
-        start=index * n_local,
+        start=first_row,
         weighting=setup.weighting,
         near_multiples=setup.near_multiples,
       )
       return data.make_batch(eqs, setup.task), None
 
-  first_row = 0 if axis_name is None else lax.axis_index(axis_name) * n_local
   rows = first_row + jnp.arange(n_local)
 
   def body(state, s):
@@ -360,14 +353,10 @@ class Run:
   def datasets(self):
     return build_datasets(self.config.data, self.setup, self.k_data)
 
-  def held_out(self, train_set) -> data.HeldOut:
-    setup = self.setup
-    return data.HeldOut(setup.split, setup.seed, train_set, setup.pairs)
-
-  def checkpointer(self, workdir: str, say=None):
+  def checkpointer(self, workdir: str):
     return checkpoint_lib.Checkpointer(
       os.path.join(workdir, 'checkpoints'),
-      say=say,
+      say=metrics_lib.say,
       best_by=self.config.train.best_by,
     )
 
@@ -474,11 +463,14 @@ def check_workdir(workdir: str) -> None:
     ) from None
 
 
-def show_examples(title, predictor, variables, test_set, count, key) -> None:
-  """The post's example predictions: question, answer, expected, right?"""
+def show_examples(run: Run, when, predictor, variables, test_set) -> None:
+  """The post's example predictions `when` 'before' or 'after' training:
+  question, answer, expected, right?"""
+  count = run.config.train[f'examples_{when}']
   if count <= 0:
     return
   count = min(count, test_set.size)
+  key = jax.random.fold_in(run.k_data, 1 if when == 'before' else 2)
   rows = np.asarray(
     jax.random.choice(key, test_set.size, (count,), replace=False)
   )
@@ -489,7 +481,7 @@ def show_examples(title, predictor, variables, test_set, count, key) -> None:
   _, _, pred = predictor.answer_equations(operands, ops)
   task = predictor.task
   width = task.src_len + 2
-  metrics_lib.say(title)
+  metrics_lib.say(f'examples {when} training:')
   for i in range(count):
     question = task.text(operands[i], ops[i])
     got, want = task.vocab.decode(pred[i]), task.vocab.decode(tgt[i])
@@ -597,9 +589,7 @@ def _banner(run: Run, state, train_set, test_set, config_path, workdir):
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
   if run.config.devices.cpu_isa != 'native':
     say(f'XLA:CPU compiles for at most {run.config.devices.cpu_isa} (cpu_isa)')
-  n_params, n_stats = model_lib.count_parameters(
-    {'params': state.params, 'batch_stats': state.batch_stats}
-  )
+  n_params, n_stats = model_lib.count_parameters(_variables(state))
   train_desc = (
     f'{train_set.size:,} training equations'
     if train_set
@@ -624,10 +614,10 @@ def _resume(run: Run, ckpt, writer, placed):
   readable checkpoint, every step folder is set aside and it starts fresh.
   """
   say = metrics_lib.say
-  restored = ckpt.restore_latest(run.devices.canonical(placed), say=say)
+  restored = ckpt.restore_latest(run.devices.canonical(placed))
   if restored is None:
     if ckpt.epochs():
-      ckpt.set_aside_all(say=say)
+      ckpt.set_aside_all()
       say('no readable checkpoint: starting fresh')
     writer.truncate_after(0)
     return placed, 1, []
@@ -682,19 +672,13 @@ def train_and_evaluate(
   # between the two loses no row for good, it only repeats that epoch.
   # Saves are synchronous (asynchronous ones were 5-15% faster an epoch;
   # bench/RESULTS.md) so that a kill loses at most the epoch in progress.
-  ckpt = run.checkpointer(workdir, say=say)
+  ckpt = run.checkpointer(workdir)
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   placed, first_epoch, rows = _resume(run, ckpt, writer, placed)
   predictor = predict.Predictor(run.setup.model, run.setup.task, None)
   if first_epoch == 1:
-    show_examples(
-      'examples before training:',
-      predictor,
-      _variables(devices.local(placed)),
-      test_set,
-      t.examples_before,
-      jax.random.fold_in(run.k_data, 1),
-    )
+    variables = _variables(devices.local(placed))
+    show_examples(run, 'before', predictor, variables, test_set)
 
   eval_fn = jax.jit(eval_metrics)
   epoch_fn = compiling.result()
@@ -762,14 +746,7 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
       f' exact-match {m.get("val_exact_match", float("nan")):.4f})'
     )
   ckpt.close()
-  show_examples(
-    'examples after training:',
-    predictor,
-    _variables(state),
-    test_set,
-    t.examples_after,
-    jax.random.fold_in(run.k_data, 2),
-  )
+  show_examples(run, 'after', predictor, _variables(state), test_set)
   summary = dict(last_epoch=rows[-1] if rows else {}, best_epoch=best)
   if run.config.eval.grid:
     summary['eval'] = evaluate(run, workdir, _variables(state), train_set)
@@ -778,14 +755,10 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
 
 def evaluate(run: Run, workdir: str, variables, train_set) -> dict:
   """The grid (or random held-out equations) scored; the files written."""
+  s = run.setup
+  held_out = data.HeldOut(s.split, s.seed, train_set, s.pairs)
   return reports.run_evaluation(
-    run.config.eval,
-    workdir,
-    run.setup.model,
-    run.setup.task,
-    variables,
-    run.devices,
-    run.held_out(train_set),
+    run.config.eval, workdir, s.model, s.task, variables, run.devices, held_out
   )
 
 
