@@ -10,6 +10,7 @@ import collections
 import functools
 import itertools
 import json
+import string
 import time
 
 import jax
@@ -27,24 +28,21 @@ from lstm_math import steps
 def _summary(n_right, exact, tgt_len, mask=None):
   if mask is not None:
     n_right, exact = n_right[mask], exact[mask]
-  n = int(n_right.size)
-  wrong = int(np.sum(~exact))
+  n, wrong = int(n_right.size), int(np.sum(~exact))
+  right_chars = float(np.sum(n_right, dtype=np.int64))
   return dict(
     equations=n,
     errors=wrong,
     exact_match=(n - wrong) / n if n else float('nan'),
-    char_accuracy=float(np.sum(n_right, dtype=np.int64)) / (n * tgt_len)
-    if n
-    else float('nan'),
+    char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
   )
 
 
 def operator_pattern(ops, task: data.Task) -> str:
   """The operators of an equation in letters, e.g. `'a + b * c'`."""
-  names = 'abcdefghijklmnopqrstuvwxyz'
-  parts = [names[0]]
+  parts = ['a']
   for k, o in enumerate(ops):
-    parts += [task.operators[int(o)], names[k + 1]]
+    parts += [task.operators[int(o)], string.ascii_lowercase[k + 1]]
   return ' '.join(parts)
 
 
@@ -76,6 +74,7 @@ def analyse(
     exact_N = n_right_N == tgt_len
   wrong = ~exact_N
   summary = functools.partial(_summary, n_right_N, exact_N, tgt_len)
+  count = lambda m: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
   smallest = operands_NxK.min(axis=1)
   sizes = {
     'an operand below 10': smallest < 10,
@@ -87,24 +86,18 @@ def analyse(
     **summary(),
     never_trained_on=summary(~seen_N),
     all_equations=summary(),
-    errors_by_operand_size={
-      name: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
-      for name, m in sizes.items()
-    },
+    errors_by_operand_size={name: count(m) for name, m in sizes.items()},
     errors_by_characters_wrong=dict(
       one=int(np.sum(n_wrong_chars == 1)),
       more=int(np.sum(n_wrong_chars > 1)),
     ),
   )
   if ops_NxK1 is not None and len(task.operators) > 1:
-    result['errors_by_operators'] = {}
-    for ops in itertools.product(
-      range(len(task.operators)), repeat=ops_NxK1.shape[1]
-    ):
-      m = np.all(ops_NxK1 == ops, axis=1)
-      result['errors_by_operators'][operator_pattern(ops, task)] = dict(
-        equations=int(m.sum()), errors=int((m & wrong).sum())
-      )
+    n_ops, n_k1 = len(task.operators), ops_NxK1.shape[1]
+    result['errors_by_operators'] = {
+      operator_pattern(ops, task): count(np.all(ops_NxK1 == ops, axis=1))
+      for ops in itertools.product(range(n_ops), repeat=n_k1)
+    }
   if mirror is not None:
     has_mirror, mirror_seen = mirror
     unseen = ~seen_N & has_mirror
@@ -224,12 +217,8 @@ def run_evaluation(
   start = time.perf_counter()
   given = None
   if not task.has_grid:
-    given = scoring.random_held_out(
-      jax.random.key(held_out.salt + 1),
-      task,
-      evaluation.n_random,
-      held_out,
-    )
+    key = jax.random.key(held_out.salt + 1)
+    given = scoring.random_held_out(key, task, evaluation.n_random, held_out)
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given
   )
@@ -260,15 +249,8 @@ def run_evaluation(
   if not metrics_lib.is_main_process():
     return result
   errors_file = 'grid_errors.txt' if mode == 'grid' else 'errors.txt'
-  write_errors(
-    f'{workdir}/{errors_file}',
-    task,
-    operands,
-    ops,
-    scores.pred_NxT,
-    scores.exact_N,
-    seen,
-  )
+  path = f'{workdir}/{errors_file}'
+  write_errors(path, task, operands, ops, scores.pred_NxT, scores.exact_N, seen)
   with open(f'{workdir}/eval.json', 'w') as f:
     json.dump(result, f, indent=2)
   written = ['eval.json', errors_file]
