@@ -6,6 +6,7 @@ allowed, while the other lines are still answered.
 """
 
 import dataclasses
+import textwrap
 from typing import Any
 
 import jax
@@ -133,38 +134,28 @@ class Predictor:
     With `show_steps` (and `target='steps'`), the steps the model wrote
     follow each answer, one a line.
     """
-    parsed, results = [], []
-    for line in lines:
+    parsed, results = {}, [None] * len(lines)  # parsed: by line number.
+    for i, line in enumerate(lines):
       try:
-        parsed.append(parse_expression(line, self.task))
-        results.append(None)
+        parsed[i] = parse_expression(line, self.task)
       except ValueError as e:
-        parsed.append(None)
-        results.append((False, f'{_printable(line)}: error: {e}'))
-    good = [p for p in parsed if p is not None]
-    if good:
-      operands = np.asarray([p[0] for p in good], np.int32)
-      ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
-      _, _, pred = self.answer_equations(operands, ops)
-      shown = reports.answer_texts(pred, self.task)
-      j = 0
-      for i, p in enumerate(parsed):
-        if p is None:
-          continue
-        text = self.task.text(*p)
-        exact = self.task.python_result(*p)
-        note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
-        results[i] = (True, f'{text} = {shown[j]}{note}')
-        if show_steps and self.task.target == 'steps':
-          ops = ''.join(self.task.operators[o] for o in p[1])
-          written = steps.format_steps(pred[j], self.task, ops)
-          results[i] = (True, results[i][1] + '\n' + _indent(written))
-        j += 1
+        results[i] = (False, f'{_printable(line)}: error: {e}')
+    if not parsed:
+      return results
+    good = list(parsed.values())
+    operands = np.asarray([p[0] for p in good], np.int32)
+    ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
+    _, _, pred = self.answer_equations(operands, ops)
+    shown = reports.answer_texts(pred, self.task)
+    for j, (i, p) in enumerate(parsed.items()):
+      exact = self.task.python_result(*p)
+      note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
+      text = f'{self.task.text(*p)} = {shown[j]}{note}'
+      if show_steps and self.task.target == 'steps':
+        written = steps.format_steps(pred[j], self.task, p[1])
+        text += '\n' + textwrap.indent(written, '    ')
+      results[i] = (True, text)
     return results
-
-
-def _indent(text: str) -> str:
-  return '\n'.join('    ' + line for line in text.splitlines())
 
 
 def _printable(line: str, limit: int = 40) -> str:
