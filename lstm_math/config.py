@@ -236,16 +236,12 @@ def from_saved(saved: dict) -> dict:
 
 
 def _type_ok(value, kind) -> bool:
-  if kind is bool:
-    return isinstance(value, bool)
+  if isinstance(value, bool):  # Python's bool is an int; here it is not.
+    return kind is bool
   if kind is int:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral)
   if kind is float:
-    return (
-      isinstance(value, numbers.Real)
-      and not isinstance(value, bool)
-      and math.isfinite(value)
-    )
+    return isinstance(value, numbers.Real) and math.isfinite(value)
   return isinstance(value, kind)
 
 

@@ -72,9 +72,9 @@ def format_epoch(row: dict, epochs: int) -> str:
 class Progress:
   """A one-line progress bar on a terminal, a few plain lines elsewhere."""
 
-  def __init__(self, total: int, label: str, stream=None):
+  def __init__(self, total: int, label: str):
     self.total, self.label = total, label
-    self.stream = stream or sys.stderr
+    self.stream = sys.stderr
     self.tty = getattr(self.stream, 'isatty', lambda: False)()
     self.start = time.perf_counter()
     self._last_report = -1

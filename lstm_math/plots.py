@@ -16,19 +16,18 @@ def _pyplot():
 def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   """Loss and both accuracies per epoch, train and test, like the post's."""
   plt = _pyplot()
-  epochs = [r['epoch'] for r in rows]
+  column = lambda name: [r[name] for r in rows]
+  epochs = column('epoch')
   fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-  ax_loss.plot(epochs, [r['train_loss'] for r in rows], label='train')
-  ax_loss.plot(epochs, [r['val_loss'] for r in rows], label='test')
+  ax_loss.plot(epochs, column('train_loss'), label='train')
+  ax_loss.plot(epochs, column('val_loss'), label='test')
   ax_loss.set_yscale('log')
   ax_loss.set(xlabel='epoch', ylabel='cross-entropy loss', title='loss')
   for key, style in (('char_accuracy', '-'), ('exact_match', '--')):
-    ax_acc.plot(
-      epochs, [r[f'train_{key}'] for r in rows], style, label=f'train {key}'
-    )
-    ax_acc.plot(
-      epochs, [r[f'val_{key}'] for r in rows], style, label=f'test {key}'
-    )
+    for split, name in (('train', 'train'), ('val', 'test')):
+      ax_acc.plot(
+        epochs, column(f'{split}_{key}'), style, label=f'{name} {key}'
+      )
   ax_acc.set(
     xlabel='epoch',
     ylabel='accuracy',
