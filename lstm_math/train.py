@@ -310,29 +310,6 @@ class TrainingDiverged(RuntimeError):
   """The loss became NaN or infinite."""
 
 
-def build_datasets(d: ml_collections.ConfigDict, setup: Setup, key):
-  """(train set or None when streaming, test set) of the `data` section."""
-  if d.dataset == 'fixed':
-    args = (
-      key,
-      setup.task,
-      d.n_examples,
-      d.split,
-      d.distinct_operands,
-      d.weighting,
-      d.carry_boost,
-      setup.pairs,
-      setup.seed,
-    )
-    if setup.pairs:  # The test set's size depends on the sample.
-      return data.fixed_dataset(*args)
-    return jax.jit(data.fixed_dataset, static_argnums=range(1, 9))(*args)
-  n_test = data.n_test_examples(d.n_examples, d.split)
-  return None, data.stream_test_set(
-    key, setup.task, n_test, d.split, salt=setup.seed, pairs=setup.pairs
-  )
-
-
 @dataclasses.dataclass(frozen=True)
 class Run:
   """What training, evaluation and prediction start from alike."""
@@ -351,7 +328,27 @@ class Run:
     return functools.partial(create_train_state, self.setup, self.tx)
 
   def datasets(self):
-    return build_datasets(self.config.data, self.setup, self.k_data)
+    """(train set or None when streaming, test set) of the `data` section."""
+    d, setup, key = self.config.data, self.setup, self.k_data
+    if d.dataset == 'fixed':
+      args = (
+        key,
+        setup.task,
+        d.n_examples,
+        d.split,
+        d.distinct_operands,
+        d.weighting,
+        d.carry_boost,
+        setup.pairs,
+        setup.seed,
+      )
+      if setup.pairs:  # The test set's size depends on the sample.
+        return data.fixed_dataset(*args)
+      return jax.jit(data.fixed_dataset, static_argnums=range(1, 9))(*args)
+    n_test = data.n_test_examples(d.n_examples, d.split)
+    return None, data.stream_test_set(
+      key, setup.task, n_test, d.split, salt=setup.seed, pairs=setup.pairs
+    )
 
   def checkpointer(self, workdir: str):
     return checkpoint_lib.Checkpointer(
