@@ -155,6 +155,8 @@ class BiLSTM(nn.Module):
     bias_2x4H = self.param(
       'bias', _lstm_bias(self.hidden, inits['forget_bias']), (2, h4)
     )
+    # Step s of the scan: time s forward, time T - 1 - s backward.
+    both_ways = lambda x_TxB: jnp.stack([x_TxB, x_TxB[::-1]], axis=1)
     xp_const = None
     if ids_BxS is not None:
       # The projection of a one-hot symbol is a row of the kernel, so the
@@ -163,8 +165,7 @@ class BiLSTM(nn.Module):
       # Row n_symbols (padding) is a zero input, like an all-zero one-hot.
       k_2xVx4H = jnp.pad(kernel(n_symbols), ((0, 0), (0, 1), (0, 0)))
       xp_const = k_2xVx4H + bias_2x4H[:, None, :]
-      ids_SxB = ids_BxS.T
-      xp_Sx2xBx4H = jnp.stack([ids_SxB, ids_SxB[::-1]], axis=1)
+      xp_Sx2xBx4H = both_ways(ids_BxS.T)
       batch, length = ids_BxS.shape
     elif x_BxTxF is not None:
       k_2xFx4H = kernel(x_BxTxF.shape[-1])
@@ -180,10 +181,7 @@ class BiLSTM(nn.Module):
       xp_Sx2xBx4H = None
       batch = x_BxF.shape[0]
 
-    mask_Sx2xB = None
-    if mask_BxT is not None:
-      mask_TxB = mask_BxT.T
-      mask_Sx2xB = jnp.stack([mask_TxB, mask_TxB[::-1]], axis=1)
+    mask_Sx2xB = None if mask_BxT is None else both_ways(mask_BxT.T)
 
     scan = nn.scan(
       functools.partial(_BiStep, gather=ids_BxS is not None),

@@ -8,6 +8,7 @@ one `lax.scan`, making each device's slice of every batch on the device.
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import json
@@ -498,10 +499,8 @@ class _StopFlag:
 
   def __enter__(self):
     for sig in (signal.SIGINT, signal.SIGTERM):
-      try:
+      with contextlib.suppress(ValueError):  # Not the main thread: leave it.
         self._previous[sig] = signal.signal(sig, self._handle)
-      except ValueError:  # Not the main thread: leave signals alone.
-        pass
     return self
 
   def _handle(self, signum, frame):
