@@ -6,6 +6,7 @@ allowed, while the other lines are still answered.
 """
 
 import dataclasses
+import re
 import textwrap
 from typing import Any
 
@@ -25,7 +26,7 @@ MAX_EXPRESSION_CHARS = 200
 def parse_expression(text: str, task: data.Task):
   """(operands, ops) of `text` such as `'31 + 87'` or `'131+83-744*33'`.
 
-  Never evaluates anything: a hand-written scanner of digits, operators and
+  Never evaluates anything: a scanner of runs of digits, operators and
   spaces. Raises ValueError with one line naming the problem.
   """
   if len(text) > MAX_EXPRESSION_CHARS:
@@ -33,23 +34,18 @@ def parse_expression(text: str, task: data.Task):
       f'expression of {len(text):,} characters; at most'
       f' {MAX_EXPRESSION_CHARS} are read'
     )
-  numbers, ops, digits = [], [], ''
-  expect_number = True
-  for pos, char in enumerate(text + ' '):
+  numbers, ops = [], []
+  for token in re.finditer(r'[0-9]+|[ \t]+|.', text, re.DOTALL):
+    char, pos = token[0][0], token.start()
+    expect_number = len(numbers) == len(ops)
     if char in vocab_lib.DIGITS:
-      if not expect_number and not digits:
+      if not expect_number:
         raise ValueError(
           f'a number at position {pos} follows a number;'
           ' an operator must come between'
         )
-      digits += char
-      continue
-    if digits:
-      numbers.append(digits)
-      digits, expect_number = '', False
-    if char in ' \t':
-      continue
-    if char in vocab_lib.OPERATORS:
+      numbers.append(token[0])
+    elif char in vocab_lib.OPERATORS:
       if char not in task.operators:
         raise ValueError(
           f'operator {char!r} at position {pos}: this model'
@@ -60,16 +56,15 @@ def parse_expression(text: str, task: data.Task):
           f'operator {char!r} at position {pos} needs a number before it'
         )
       ops.append(char)
-      expect_number = True
-      continue
-    allowed = ', '.join(repr(c) for c in vocab_lib.DIGITS + task.operators)
-    raise ValueError(
-      f'unknown character {ascii(char)} at position {pos};'
-      f' allowed: {allowed} and spaces'
-    )
+    elif char not in ' \t':
+      allowed = ', '.join(repr(c) for c in vocab_lib.DIGITS + task.operators)
+      raise ValueError(
+        f'unknown character {ascii(char)} at position {pos};'
+        f' allowed: {allowed} and spaces'
+      )
   if not numbers:
     raise ValueError('empty expression')
-  if expect_number:
+  if len(numbers) == len(ops):
     raise ValueError(f'expression ends with operator {ops[-1]!r}')
   if len(numbers) != task.n_terms:
     raise ValueError(
