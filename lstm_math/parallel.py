@@ -193,9 +193,7 @@ class Devices:
 
   def canonical(self, tree):
     """The single-copy view of a tree placed by `replicate`."""
-    if self.mode == 'pmap':
-      return jax.tree.map(lambda x: x[0], tree)
-    return tree
+    return jax.tree.map(lambda x: x[0], tree) if self.mode == 'pmap' else tree
 
   def map_epoch(self, fn: Callable[..., Any], donate: bool = True):
     """Compiles `fn(state, train_set, key, *, axis_name)` for these devices."""

@@ -132,21 +132,17 @@ def answer_texts(pred_NxT, task: data.Task) -> list[str]:
   if not len(pred_NxT):
     return []
   values, valid = data.decode_target(pred_NxT, task)
-  if task.target == 'steps':  # The answer after the steps, as written.
-    return [
-      str(v) if ok else repr(task.vocab.decode(row))
-      for row, v, ok in zip(pred_NxT, values, valid)
-    ]
-  canonical = np.asarray(
-    data.encode_target(jnp.asarray(values, jnp.int32), task)
-  )
+  written_NxT = pred_NxT  # With steps, any readable answer is as written.
+  if task.target != 'steps':
+    values_N = jnp.asarray(values, jnp.int32)
+    written_NxT = np.asarray(data.encode_target(values_N, task))
   texts = []
-  for row, value, ok, written in zip(pred_NxT, values, valid, canonical):
+  for row, value, ok, written in zip(pred_NxT, values, valid, written_NxT):
     if ok and np.array_equal(row, written):
       texts.append(str(value))
-      continue
-    text = task.vocab.decode(row)
-    texts.append(repr(text[::-1] if task.target == 'reversed' else text))
+    else:
+      text = task.vocab.decode(row)
+      texts.append(repr(text[::-1] if task.target == 'reversed' else text))
   return texts
 
 
@@ -290,24 +286,22 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
     else f'{result["equations"]:,} random held-out equations (no 2-D grid'
     ' for more than two operands)'
   )
+  exact_text = lambda c: (
+    f'exact-match {c["exact_match"]:.6f}'
+    f' ({c["errors"]:,} wrong of {c["equations"]:,})'
+  )
+  full_text = lambda c: (
+    f'{exact_text(c)}, per-character {c["char_accuracy"]:.6f}'
+  )
   lines = [
     f'Evaluated {what} in {result["seconds"]:.2f}s: {result["task"]}',
-    f'  exact-match {result["exact_match"]:.6f}'
-    f' ({result["errors"]:,} wrong of {result["equations"]:,}),'
-    f' per-character {result["char_accuracy"]:.6f}',
+    f'  {full_text(result)}',
   ]
   unseen = result['never_trained_on']
   if unseen['equations']:
-    lines.append(
-      f'  never trained on: exact-match {unseen["exact_match"]:.6f}'
-      f' ({unseen["errors"]:,} wrong of {unseen["equations"]:,}),'
-      f' per-character {unseen["char_accuracy"]:.6f}'
-    )
+    lines.append(f'  never trained on: {full_text(unseen)}')
   for name, c in result.get('never_trained_on_by_mirror', {}).items():
-    lines.append(
-      f'    {name + ":":<26} exact-match {c["exact_match"]:.6f}'
-      f' ({c["errors"]:,} wrong of {c["equations"]:,})'
-    )
+    lines.append(f'    {name + ":":<26} {exact_text(c)}')
   for what, key in (
     ('operand size', 'errors_by_operand_size'),
     ('operators', 'errors_by_operators'),  # Only with several operators.

@@ -541,16 +541,9 @@ def _maybe_fail(where: str, epoch: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _compile_in_background(fn, *abstract_args):
-  """A future of `fn` compiled for these argument shapes and shardings."""
-  pool = concurrent.futures.ThreadPoolExecutor(1)
-  future = pool.submit(lambda: fn.lower(*abstract_args).compile())
-  pool.shutdown(wait=False)
-  return future
-
-
 def _compile_epoch(run: Run, datasets=None):
-  """The epoch function, compiling on another thread from shapes alone.
+  """A future of the epoch function, compiling on another thread from shapes
+  alone.
 
   The longest compilation overlaps making the data and the initial state
   (or only the state, when the data had to be made first: `datasets`).
@@ -564,12 +557,15 @@ def _compile_epoch(run: Run, datasets=None):
     train_shapes = jax.eval_shape(lambda: datasets[0])
   elif setup.dataset == 'fixed':
     train_shapes = jax.eval_shape(lambda k: run.datasets()[0], run.k_data)
-  return _compile_in_background(
-    epoch_fn,
+  args = (
     devices.abstract(jax.eval_shape(run.init, run.k_init), replicated=True),
     devices.abstract(train_shapes, replicated=False),
     devices.abstract(jax.eval_shape(lambda k: k, run.k_train), False),
   )
+  pool = concurrent.futures.ThreadPoolExecutor(1)
+  future = pool.submit(lambda: epoch_fn.lower(*args).compile())
+  pool.shutdown(wait=False)
+  return future
 
 
 def _banner(run: Run, state, train_set, test_set, config_path, workdir):
