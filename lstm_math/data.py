@@ -365,12 +365,10 @@ def sample_equations(
   same whatever the number of devices. `near_multiples` > 0 (division
   `a / b` only) draws that share of dividends near a multiple of `b`.
   """
-  keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
-    start + jnp.arange(n, dtype=jnp.int32)
+  one = lambda i: _sample_one(
+    jax.random.fold_in(key, i), task, weighting, near_multiples
   )
-  return jax.vmap(lambda k: _sample_one(k, task, weighting, near_multiples))(
-    keys
-  )
+  return jax.vmap(one)(start + jnp.arange(n, dtype=jnp.int32))
 
 
 def _mix32(h: jax.Array) -> jax.Array:

@@ -209,7 +209,6 @@ def run_evaluation(
 
   `evaluation` is the config's `eval` section.
   """
-  say = metrics_lib.say
   start = time.perf_counter()
   given = None
   if not task.has_grid:
@@ -218,7 +217,8 @@ def run_evaluation(
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given
   )
-  scores = scorer(variables, progress=metrics_lib.is_main_process())
+  main = metrics_lib.is_main_process()
+  pred, n_right, exact, first_wrong = scorer(variables, progress=main)
   seconds = time.perf_counter() - start
   if given is None:
     eqs, mode = data.grid_equations(jnp.arange(task.grid_size), task), 'grid'
@@ -227,33 +227,24 @@ def run_evaluation(
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
   seen = held_out.seen(eqs, task)
   mirror = mirror_mask(eqs, task, held_out)
-  result = dict(
-    mode=mode,
-    task=task_description(task),
-    seconds=round(seconds, 3),
-    **analyse(
-      operands,
-      scores.n_right_N,
-      seen,
-      task,
-      ops,
-      mirror,
-      scores.exact_N,
-      scores.first_wrong_N,
-    ),
+  figures = analyse(
+    operands, n_right, seen, task, ops, mirror, exact, first_wrong
   )
-  if not metrics_lib.is_main_process():
+  result = dict(
+    mode=mode, task=task_description(task), seconds=round(seconds, 3), **figures
+  )
+  if not main:
     return result
   errors_file = 'grid_errors.txt' if mode == 'grid' else 'errors.txt'
   path = f'{workdir}/{errors_file}'
-  write_errors(path, task, operands, ops, scores.pred_NxT, scores.exact_N, seen)
+  write_errors(path, task, operands, ops, pred, exact, seen)
   with open(f'{workdir}/eval.json', 'w') as f:
     json.dump(result, f, indent=2)
   written = ['eval.json', errors_file]
   if mode == 'grid':
     n_ops, n_a, n_b = task.grid_shape
     plots.grid_plot(
-      scores.exact_N.reshape(n_ops, n_a, n_b),
+      exact.reshape(n_ops, n_a, n_b),
       np.arange(task.min_number, task.min_number + n_a),
       np.arange(task.grid_b_min, task.max_number + 1),
       f'{workdir}/grid.png',
@@ -267,7 +258,7 @@ def run_evaluation(
       title=f'{result["task"]}: green right, red wrong',
     )
     written.append('operators.png')
-  say(summary_text(result, workdir, written))
+  metrics_lib.say(summary_text(result, workdir, written))
   return result
 
 
