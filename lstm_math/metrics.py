@@ -88,15 +88,11 @@ class Progress:
       bar = '#' * int(30 * frac)
       self.stream.write(
         f'\r{self.label} [{bar:<30}] {done:,}/{self.total:,} {elapsed:5.1f}s'
+        + ('\n' if done >= self.total else '')
       )
-      if done >= self.total:
-        self.stream.write('\n')
-      self.stream.flush()
-    else:
-      quarter = math.floor(frac * 4)
-      if quarter > self._last_report:
-        self._last_report = quarter
-        self.stream.write(
-          f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n'
-        )
-        self.stream.flush()
+    elif math.floor(frac * 4) > self._last_report:
+      self._last_report = math.floor(frac * 4)
+      self.stream.write(
+        f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n'
+      )
+    self.stream.flush()

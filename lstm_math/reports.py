@@ -151,14 +151,9 @@ def write_errors(
 ) -> None:
   """One line per wrong equation: `a + b = predicted (expected E)`."""
   wrong = np.nonzero(~exact_N)[0]
-  expected = np.asarray(
-    data.compute_results(
-      data.Equations(
-        jnp.asarray(operands_NxK[wrong]), jnp.asarray(ops_NxK1[wrong])
-      ),
-      task,
-    )
-  )
+  pick = lambda x_N: jnp.asarray(x_N[wrong])
+  wrong_eqs = data.Equations(pick(operands_NxK), pick(ops_NxK1))
+  expected = np.asarray(data.compute_results(wrong_eqs, task))
   with open(path, 'w') as f:
     f.write(
       f'# {len(wrong)} wrong equations: equation = prediction'

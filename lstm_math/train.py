@@ -173,9 +173,7 @@ def train_step(
   is the mean over the real rows of all devices together. `rows_B`, the
   rows' places in the global batch, picks their dropout masks.
   """
-  rngs = {}
-  if key is not None:
-    rngs['dropout'] = jax.random.fold_in(key, state.step)
+  rngs = {} if key is None else {'dropout': jax.random.fold_in(key, state.step)}
 
   def loss_fn(params):
     logits, updates = state.apply_fn(
@@ -286,17 +284,13 @@ def train_epoch(
       return data.make_batch(eqs, setup.task), None
 
   rows = first_row + jnp.arange(n_local)
+  step = functools.partial(
+    train_step, axis_name=axis_name, key=dropout_key, rows_B=rows
+  )
 
   def body(state, s):
     batch, weight = get_batch(state.step, s)
-    return train_step(
-      state,
-      batch,
-      axis_name=axis_name,
-      key=dropout_key,
-      weight_B=weight,
-      rows_B=rows,
-    )
+    return step(state, batch, weight_B=weight)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
   # The mean over the epoch's equations, as Keras reports it.
