@@ -576,7 +576,7 @@ def from_keras(weights: Mapping[str, np.ndarray]) -> dict[str, Any]:
   `dense_{kernel,bias}` in Keras layout. Gate order and the one-hot column
   order are already ours, so each tensor is a stack of the two directions.
   """
-  f32 = lambda name: jnp.asarray(np.asarray(weights[name], np.float32))
+  f32 = lambda name: jnp.asarray(weights[name], jnp.float32)
 
   def lstm(side):
     both = lambda name: jnp.stack(

@@ -37,8 +37,7 @@ class Vocab:
   operators: str = '+'
 
   def __post_init__(self):
-    unknown = [c for c in self.operators if c not in OPERATORS]
-    if unknown or not self.operators:
+    if not self.operators or not set(self.operators) <= set(OPERATORS):
       raise ValueError(
         f'operators={self.operators!r}: each must be one of {OPERATORS!r}'
         ' and at least one is needed'
