@@ -128,10 +128,11 @@ class Task:
     return fold_precedence(operands[0], steps, _pick)
 
   def text(self, operands, ops) -> str:
-    """Canonical text of one equation, e.g. `'131 + 83 - 744 * 33'`."""
-    parts = [str(int(operands[0]))]
+    """Canonical text of one equation, e.g. `'131 + 83 - 744 * 33'`; with
+    names for operands (`'abc'`), its pattern, e.g. `'a + b * c'`."""
+    parts = [str(operands[0])]
     for o, x in zip(ops, operands[1:]):
-      parts += [self.operators[int(o)], str(int(x))]
+      parts += [self.operators[int(o)], str(x)]
     return ' '.join(parts)
 
 
@@ -552,8 +553,7 @@ def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
   op, rem = idx_B // (n_a * n_b), idx_B % (n_a * n_b)
   a, b = task.min_number + rem // n_b, task.grid_b_min + rem % n_b
   return Equations(
-    jnp.stack([a, b], axis=1).astype(jnp.int32),
-    op[:, None].astype(jnp.int32),
+    jnp.stack([a, b], axis=1).astype(jnp.int32), op[:, None].astype(jnp.int32)
   )
 
 

@@ -232,8 +232,7 @@ class BatchNorm(nn.Module):
         weight_B = jnp.ones(x.shape[:1], x.dtype)
       weight = (weight_B != 0).astype(x.dtype)
       weight = jnp.broadcast_to(
-        weight.reshape(weight.shape + (1,) * (x.ndim - 1)),
-        x.shape[:-1] + (1,),
+        weight.reshape(weight.shape + (1,) * (x.ndim - 1)), x.shape[:-1] + (1,)
       )
       sums = jnp.stack(
         [jnp.sum(weight * x, axes), jnp.sum(weight * x * x, axes)]
@@ -400,16 +399,19 @@ class Seq2Seq(nn.Module):
     mask_BxS = src_BxS != self.n_symbols
     if self.decoder == 'autoregressive':
       return self._autoregressive(src_BxS, mask_BxS, tgt_BxT, train, rows_B)
-    x_BxSx2H = self._encode(src_BxS, mask_BxS, summary=True)
-    summary_Bx2H = self._norm(
-      x_BxSx2H, train, axis_name, weight_B, 'encoder_norm'
-    )
-    summary_Bx2H = self._dropout(summary_Bx2H, train, rows_B)
 
+    def norm_and_dropout(x, side):  # Each when the model has it.
+      if self.batch_norm:
+        x = BatchNorm(name=f'{side}_norm')(
+          x, train=train, axis_name=axis_name, weight_B=weight_B
+        )
+      return self._dropout(x, train, rows_B)
+
+    x_Bx2H = self._encode(src_BxS, mask_BxS, summary=True)
+    summary_Bx2H = norm_and_dropout(x_Bx2H, 'encoder')
     first = dict(x_BxF=summary_Bx2H, length=self.tgt_len)
     y_BxTx2H = self._bilstms('decoder', self.dec_layers, first)
-    y_BxTx2H = self._norm(y_BxTx2H, train, axis_name, weight_B, 'decoder_norm')
-    y_BxTx2H = self._dropout(y_BxTx2H, train, rows_B)
+    y_BxTx2H = norm_and_dropout(y_BxTx2H, 'decoder')
     dense_init = initializers(self.init_scheme)['kernel']
     return nn.Dense(self.n_symbols, kernel_init=dense_init, name='output')(
       y_BxTx2H
@@ -513,13 +515,6 @@ class Seq2Seq(nn.Module):
       )
     )(rows_B)
     return jnp.where(keep_BxF, x_BxF / keep_rate, 0.0).astype(x_BxF.dtype)
-
-  def _norm(self, x, train, axis_name, weight_B, name):
-    if not self.batch_norm:
-      return x
-    return BatchNorm(name=name)(
-      x, train=train, axis_name=axis_name, weight_B=weight_B
-    )
 
 
 def from_config(

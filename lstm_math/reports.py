@@ -40,10 +40,7 @@ def _summary(n_right, exact, tgt_len, mask=None):
 
 def operator_pattern(ops, task: data.Task) -> str:
   """The operators of an equation in letters, e.g. `'a + b * c'`."""
-  parts = ['a']
-  for k, o in enumerate(ops):
-    parts += [task.operators[int(o)], string.ascii_lowercase[k + 1]]
-  return ' '.join(parts)
+  return task.text(string.ascii_lowercase, ops)
 
 
 def analyse(
@@ -88,8 +85,7 @@ def analyse(
     all_equations=summary(),
     errors_by_operand_size={name: count(m) for name, m in sizes.items()},
     errors_by_characters_wrong=dict(
-      one=int(np.sum(n_wrong_chars == 1)),
-      more=int(np.sum(n_wrong_chars > 1)),
+      one=int(np.sum(n_wrong_chars == 1)), more=int(np.sum(n_wrong_chars > 1))
     ),
   )
   if ops_NxK1 is not None and len(task.operators) > 1:

@@ -298,13 +298,9 @@ def _layouts(task: data.Task) -> tuple[_Layout, ...]:
   def traces(eqs):
     out.extend(_trace(eqs, task, p).layout() for p in _patterns(task))
 
-  k = task.n_terms
+  rows = lambda n: jax.ShapeDtypeStruct((1, n), jnp.int32)
   jax.eval_shape(
-    traces,
-    data.Equations(
-      jax.ShapeDtypeStruct((1, k), jnp.int32),
-      jax.ShapeDtypeStruct((1, k - 1), jnp.int32),
-    ),
+    traces, data.Equations(rows(task.n_terms), rows(task.n_terms - 1))
   )
   return tuple(out)
 
@@ -376,10 +372,7 @@ def step_kinds(task: data.Task) -> np.ndarray:
 
 
 def first_wrong_kind(
-  pred_BxT: jax.Array,
-  tgt_BxT: jax.Array,
-  eqs: data.Equations,
-  task: data.Task,
+  pred_BxT: jax.Array, tgt_BxT: jax.Array, eqs: data.Equations, task: data.Task
 ) -> jax.Array:
   """`KINDS` index [B] int32 of the first wrong position; -1 if all right."""
   kinds_BxT = jnp.asarray(step_kinds(task))[pattern_index(eqs.ops_BxK1, task)]

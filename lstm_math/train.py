@@ -39,7 +39,7 @@ from lstm_math import reports
 
 
 class TrainState(flax.struct.PyTreeNode):
-  """Everything that changes during training; no PRNG key (see `step_key`)."""
+  """Everything that changes during training; no PRNG key (`train_step`)."""
 
   step: jax.Array
   params: Any
