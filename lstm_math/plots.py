@@ -88,11 +88,10 @@ def grid_plot(
         edgecolors='red',
         linewidths=0.8,
       )
-    n_wrong = int((~correct_AxB).sum())
     ax.set(
       xlabel='b',
       ylabel='a',
-      title=f'{n_wrong:,} wrong of {correct_AxB.size:,}:'
+      title=f'{len(wrong_a):,} wrong of {correct_AxB.size:,}:'
       f' a {op} b, green right, red wrong',
     )
     ax.invert_yaxis()
@@ -124,13 +123,8 @@ def operators_plot(
   ax.barh(y, right, color=(0.18, 0.63, 0.26))  # Right: green, as the grid.
   ax.barh(y, 1 - right, left=right, color=(0.86, 0.08, 0.08))  # Wrong: red.
   for k, (_, c) in enumerate(items):
-    ax.text(
-      1.01,
-      k,
-      f'{c["errors"]:,} wrong of {c["equations"]:,}',
-      va='center',
-      fontsize=8,
-    )
+    label = f'{c["errors"]:,} wrong of {c["equations"]:,}'
+    ax.text(1.01, k, label, va='center', fontsize=8)
   ax.set_yticks(y, names, fontfamily='monospace')
   ax.invert_yaxis()
   ax.set(

@@ -110,14 +110,11 @@ class Predictor:
     """(predicted values, readable flags, predicted ids) for equations."""
     n = len(operands_NxK)
     size = 1 << max(0, (n - 1).bit_length())  # Few shapes, few compiles.
-    pad = lambda x: np.concatenate([x, np.repeat(x[:1], size - n, 0)])
-    pred = np.asarray(
-      self._answer(
-        self.variables,
-        jnp.asarray(pad(operands_NxK), jnp.int32),
-        jnp.asarray(pad(ops_NxK1), jnp.int32),
-      )
-    )[:n]
+    pad = lambda x: jnp.asarray(
+      np.concatenate([x, np.repeat(x[:1], size - n, 0)]), jnp.int32
+    )
+    ids = self._answer(self.variables, pad(operands_NxK), pad(ops_NxK1))
+    pred = np.asarray(ids)[:n]
     values, valid = data.decode_target(pred, self.task)
     return values, valid, pred
 

@@ -215,11 +215,7 @@ def eval_metrics(
   state: TrainState, batch: data.Batch, weight_B=None, *, axis_name=None
 ):
   """Mean loss, char_accuracy and exact_match of `batch`, in eval mode."""
-  logits = state.apply_fn(
-    {'params': state.params, 'batch_stats': state.batch_stats},
-    batch.src_BxS,
-    train=False,
-  )
+  logits = state.apply_fn(_variables(state), batch.src_BxS, train=False)
   return _mean(sequence_metrics(logits, batch.tgt_BxT, weight_B), axis_name)
 
 
@@ -716,11 +712,8 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
   """The end of a run: the plot, the best checkpoint, examples, the grid."""
   say, devices, t = metrics_lib.say, run.devices, run.config.train
   if metrics_lib.is_main_process() and rows:
-    plots.accuracy_plot(
-      rows,
-      os.path.join(workdir, 'accuracy.png'),
-      title=reports.task_description(run.setup.task),
-    )
+    title = reports.task_description(run.setup.task)
+    plots.accuracy_plot(rows, f'{workdir}/accuracy.png', title=title)
   state = devices.local(placed)
   best = ckpt.best_epoch()
   if best is not None and best != int(state.step) // run.setup.steps_per_epoch:
