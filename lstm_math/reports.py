@@ -1,9 +1,7 @@
 """What the scores mean: analysis, the run's evaluation files, the summary.
 
 `run_evaluation` scores the grid (or random held-out equations) on the
-devices, then the host only counts: per-equation correctness, exact-match
-over all equations and over those never trained on, errors by operand size
-and by operator pattern, and writes eval.json, the error list and pictures.
+devices; the host only counts, and writes eval.json, the errors and pictures.
 """
 
 import collections
@@ -170,8 +168,6 @@ def mirror_mask(
 ) -> tuple[np.ndarray, np.ndarray] | None:
   """(has a mirror, mirror seen) of each equation, or None without mirrors.
 
-  'mirror seen' is False for an equation without a mirror.
-
   The mirror of `a * b` is `b * a`, the same answer. Only equations of two
   operands with `+` or `*` have one, and only where `b * a` is on the grid
   (not where a is 0 and b counts from 1, as with a division beside).
@@ -196,10 +192,8 @@ def run_evaluation(
   devices: parallel.Devices,
   held_out: data.HeldOut,
 ) -> dict:
-  """Scores the grid (or random held-out equations); writes the files.
-
-  `evaluation` is the config's `eval` section.
-  """
+  """Scores the grid (or random held-out equations) as `evaluation`, the
+  config's `eval` section, says; writes the files."""
   start = time.perf_counter()
   given = None
   if not task.has_grid:
