@@ -421,8 +421,9 @@ class Seq2Seq(nn.Module):
     """The BiLSTM layers: the last one's final states [B, 2H] (`summary`),
     or its outputs at every source position [B, S, 2H]."""
     first = dict(ids_BxS=src_BxS, n_symbols=self.n_symbols)
-    n = self.enc_layers
-    return self._bilstms('encoder', n, first, mask_BxS, not summary)
+    return self._bilstms(
+      'encoder', self.enc_layers, first, mask_BxS, sequences=not summary
+    )
 
   def _bilstms(self, name, n_layers, first, mask_BxT=None, sequences=True):
     """Stacked BiLSTMs: the first reads `first` (its keyword inputs), each
