@@ -108,9 +108,7 @@ def read_run(folder: pathlib.Path) -> dict:
     'mode': evaluation['mode'],
     'equations': evaluation['equations'],
     'errors': evaluation['errors'],
-    'held_equations': sets['held']['equations'],
-    'held_errors': sets['held']['errors'],
-    'held_char_accuracy': sets['held']['char_accuracy'],
+    'held': sets['held'],  # Never trained on.
     'seconds': last_epoch['elapsed_s'],
   }
 
@@ -123,15 +121,11 @@ def _row(runs: list[dict]) -> str:
     evaluated = f'grid, {first["equations"]:,}'
   else:
     evaluated = f'{first["equations"]:,} random, held out'
-
-  def right(r, prefix=''):
-    n = r[f'{prefix}equations']
-    return _thousandths(n - r[f'{prefix}errors'], n)
-
-  exact, held = [right(r) for r in runs], [right(r, 'held_') for r in runs]
+  right = lambda c: _thousandths(c['equations'] - c['errors'], c['equations'])
+  exact, held = [right(r) for r in runs], [right(r['held']) for r in runs]
   # Per-character accuracy has no integer count in eval.json.
   chars = [
-    _thousandths(round(r['held_char_accuracy'] * 10**9), 10**9) for r in runs
+    _thousandths(round(r['held']['char_accuracy'] * 10**9), 10**9) for r in runs
   ]
   cells = [
     f'`{first["config"]}.py`',
@@ -139,7 +133,7 @@ def _row(runs: list[dict]) -> str:
     ', '.join(str(r['seed']) for r in runs),
     evaluated,
     _span(exact),
-    f'{_span(held)} of {first["held_equations"]:,}',
+    f'{_span(held)} of {first["held"]["equations"]:,}',
     _span(chars),
     ', '.join(f'{r["errors"]:,}' for r in runs),
     f'{_span([round(r["seconds"]) for r in runs], str)} s',
