@@ -223,9 +223,7 @@ def from_saved(saved: dict) -> dict:
 
   Fields it lacks count as their defaults; renamed values get their names.
   """
-  flat = {}
-  for key, value in flatten(saved).items():
-    flat[_FLAT_NAMES.get(key, key) if '.' not in key else key] = value
+  flat = {_FLAT_NAMES.get(k, k): v for k, v in flatten(saved).items()}
   if isinstance(flat.get('task.target'), bool):  # Was reverse_target.
     flat['task.target'] = 'reversed' if flat['task.target'] else 'answer'
   flat = flatten(base().to_dict()) | flat
