@@ -639,7 +639,7 @@ def train_and_evaluate(
   """
   t_start, say = time.perf_counter(), metrics_lib.say
   run = start(config, workdir, training=True)
-  devices, t = run.devices, config.train
+  devices, t, lr = run.devices, config.train, config.optim.learning_rate
   if metrics_lib.is_main_process():
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
@@ -674,14 +674,10 @@ def train_and_evaluate(
       placed, train_metrics = epoch_fn(placed, train_set_placed, k_train)
       # Each process scores the test set alone, on its own copy of the state.
       state = devices.local(placed)
+      val = eval_fn(state, test_set.batch)
+      elapsed = elapsed_before + time.perf_counter() - t_loop
       row = _epoch_row(
-        epoch,
-        state,
-        devices.local(train_metrics),
-        eval_fn(state, test_set.batch),
-        test_set,
-        elapsed_before + time.perf_counter() - t_loop,
-        config.optim.learning_rate,
+        epoch, state, devices.local(train_metrics), val, test_set, elapsed, lr
       )
       reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
       last = reached or stop.agreed() or epoch == t.epochs
