@@ -53,14 +53,13 @@ class Checkpointer:
     self._keep_latest = keep_latest
     self._score = _score(best_by)
     self._newest = best_by == 'last'
+    self._say = say
     try:
       self._manager = self._open()
     except Exception:  # pylint: disable=broad-except
       # Orbax reads every checkpoint's metadata when it opens the folder;
       # set aside the ones that do not read, then open it again.
-      self._set_aside(
-        self._unreadable_metadata(), 'has unreadable metadata', say
-      )
+      self._set_aside(self._unreadable_metadata(), 'has unreadable metadata')
       self._manager = self._open()
 
   def _step_folders(self) -> list[str]:
@@ -85,7 +84,7 @@ class Checkpointer:
         bad.append(name)
     return bad
 
-  def _set_aside(self, names: list[str], why: str, say) -> None:
+  def _set_aside(self, names: list[str], why: str) -> None:
     """Moves step folders to `<directory>_unreadable/`; process 0 moves."""
     aside = self.directory + '_unreadable'
     if jax.process_index() == 0:
@@ -95,17 +94,17 @@ class Checkpointer:
         if os.path.exists(target):  # Set aside before: keep the newest.
           shutil.rmtree(target)
         os.replace(os.path.join(self.directory, name), target)
-        say(
+        self._say(
           f'checkpoint of epoch {int(name)} in {self.directory} {why};'
           f' moved to {target}'
         )
     if jax.process_count() > 1:
       multihost_utils.sync_global_devices(f'set aside {self.directory}')
 
-  def set_aside_all(self, say=print) -> None:
+  def set_aside_all(self) -> None:
     """Moves every checkpoint out of the way: a fresh start saves anew."""
     self._manager.close()
-    self._set_aside(self._step_folders(), 'does not restore', say)
+    self._set_aside(self._step_folders(), 'does not restore')
     self._manager = self._open()
 
   def _open(self) -> ocp.CheckpointManager:
@@ -155,14 +154,12 @@ class Checkpointer:
 
   def best_metrics(self) -> dict[str, float] | None:
     best = self.best_epoch()
-    if best is None:
-      return None
-    return self._manager.metrics(best)
+    return None if best is None else self._manager.metrics(best)
 
   def restore(self, epoch: int, template: Any) -> Any:
     return self._manager.restore(epoch, args=ocp.args.StandardRestore(template))
 
-  def restore_latest(self, template: Any, say=print):
+  def restore_latest(self, template: Any):
     """(state, epoch) of the newest checkpoint that reads back, or None.
 
     A checkpoint that fails to read (cut short, corrupted) is reported in
@@ -173,7 +170,7 @@ class Checkpointer:
         return self.restore(epoch, template), epoch
       except Exception as e:  # pylint: disable=broad-except
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        say(
+        self._say(
           f'checkpoint of epoch {epoch} in {self.directory} is unreadable'
           f' ({type(e).__name__}: {first_line[:160]}); trying an older one'
         )

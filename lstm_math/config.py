@@ -223,9 +223,7 @@ def from_saved(saved: dict) -> dict:
 
   Fields it lacks count as their defaults; renamed values get their names.
   """
-  flat = {}
-  for key, value in flatten(saved).items():
-    flat[_FLAT_NAMES.get(key, key) if '.' not in key else key] = value
+  flat = {_FLAT_NAMES.get(k, k): v for k, v in flatten(saved).items()}
   if isinstance(flat.get('task.target'), bool):  # Was reverse_target.
     flat['task.target'] = 'reversed' if flat['task.target'] else 'answer'
   flat = flatten(base().to_dict()) | flat
@@ -236,16 +234,12 @@ def from_saved(saved: dict) -> dict:
 
 
 def _type_ok(value, kind) -> bool:
-  if kind is bool:
-    return isinstance(value, bool)
+  if isinstance(value, bool):  # Python's bool is an int; here it is not.
+    return kind is bool
   if kind is int:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral)
   if kind is float:
-    return (
-      isinstance(value, numbers.Real)
-      and not isinstance(value, bool)
-      and math.isfinite(value)
-    )
+    return isinstance(value, numbers.Real) and math.isfinite(value)
   return isinstance(value, kind)
 
 

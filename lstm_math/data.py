@@ -17,9 +17,9 @@ max_number]`, and the grid of a division task starts `b` at 1.
 """
 
 import dataclasses
-import functools
 import itertools
 import math
+import re
 from typing import NamedTuple
 
 import jax
@@ -60,11 +60,6 @@ class Task:
   target: str = 'answer'  # 'answer' | 'reversed' | 'steps'
 
   def __post_init__(self):
-    if isinstance(self.operators, str):
-      # One order for every spelling: '-+' and '++-' are the task '+-'.
-      canonical = ''.join(c for c in vocab_lib.OPERATORS if c in self.operators)
-      if set(self.operators) <= set(vocab_lib.OPERATORS):
-        object.__setattr__(self, 'operators', canonical)
     _check_task(self)
 
   @property
@@ -129,13 +124,15 @@ class Task:
 
   def python_result(self, operands, ops) -> int:
     """The exact result by Python integers; the reference for tests."""
-    return _python_result(list(operands), [self.operators[o] for o in ops])
+    steps = [(_is_ops(self.operators[o]), x) for o, x in zip(ops, operands[1:])]
+    return fold_precedence(operands[0], steps, _pick)
 
   def text(self, operands, ops) -> str:
-    """Canonical text of one equation, e.g. `'131 + 83 - 744 * 33'`."""
-    parts = [str(int(operands[0]))]
+    """Canonical text of one equation, e.g. `'131 + 83 - 744 * 33'`; with
+    names for operands (`'abc'`), its pattern, e.g. `'a + b * c'`."""
+    parts = [str(operands[0])]
     for o, x in zip(ops, operands[1:]):
-      parts += [self.operators[int(o)], str(int(x))]
+      parts += [self.operators[int(o)], str(x)]
     return ' '.join(parts)
 
 
@@ -167,11 +164,6 @@ def _pick(cond, a, b):
 
 def _is_ops(op: str):
   return tuple(op == c for c in vocab_lib.OPERATORS)
-
-
-def _python_result(operands: list[int], ops: list[str]) -> int:
-  steps = [(_is_ops(op), x) for op, x in zip(ops, operands[1:])]
-  return fold_precedence(operands[0], steps, _pick)
 
 
 class _Interval(NamedTuple):
@@ -234,9 +226,11 @@ def _check_task(task: Task) -> None:
   if not isinstance(task.operators, str):
     raise ConfigError(f'operators={task.operators!r}: must be a string')
   try:
-    vocab_lib.Vocab(task.operators)
+    voc = vocab_lib.Vocab(task.operators)
   except ValueError as e:
     raise ConfigError(str(e)) from None
+  # One order for every spelling: '-+' and '++-' are the task '+-'.
+  object.__setattr__(task, 'operators', voc.operators)
   if task.n_terms < 2:
     raise ConfigError(f'n_terms={task.n_terms}: must be at least 2')
   if task.min_number < 0:
@@ -271,15 +265,8 @@ def check_near_multiples(task: Task, near_multiples: float) -> None:
 
 
 def _op_masks(task: Task, ops_BxK1: jax.Array):
-  """Boolean masks [B, K-1] of each operator kind."""
-  ids = {c: task.operators.find(c) for c in vocab_lib.OPERATORS}
-
-  def is_(c):
-    if ids[c] < 0:
-      return jnp.zeros(ops_BxK1.shape, bool)
-    return ops_BxK1 == ids[c]
-
-  return is_('+'), is_('-'), is_('*'), is_('/')
+  """Boolean masks [B, K-1] of `+`, `-`, `*`, `/` (False: not the task's)."""
+  return tuple(ops_BxK1 == task.operators.find(c) for c in vocab_lib.OPERATORS)
 
 
 def compute_results(eqs: Equations, task: Task) -> jax.Array:
@@ -379,12 +366,10 @@ def sample_equations(
   same whatever the number of devices. `near_multiples` > 0 (division
   `a / b` only) draws that share of dividends near a multiple of `b`.
   """
-  keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(
-    start + jnp.arange(n, dtype=jnp.int32)
+  one = lambda i: _sample_one(
+    jax.random.fold_in(key, i), task, weighting, near_multiples
   )
-  return jax.vmap(lambda k: _sample_one(k, task, weighting, near_multiples))(
-    keys
-  )
+  return jax.vmap(one)(start + jnp.arange(n, dtype=jnp.int32))
 
 
 def _mix32(h: jax.Array) -> jax.Array:
@@ -411,8 +396,7 @@ def is_held_out(
   if pairs and x_BxK.shape[1] == 2:
     x_BxK = jnp.sort(x_BxK, axis=1)
   h = jnp.full(x_BxK.shape[:1], salt, jnp.uint32)
-  parts = [x_BxK, eqs.ops_BxK1]
-  for col in jnp.concatenate(parts, axis=1).astype(jnp.uint32).T:
+  for col in jnp.concatenate([x_BxK, eqs.ops_BxK1], 1).astype(jnp.uint32).T:
     h = _mix32(h ^ (col + jnp.uint32(0x9E3779B9)))
   threshold = jnp.uint32(min(int(split * 2**32), 2**32 - 1))
   return h < threshold
@@ -431,13 +415,8 @@ def sample_training_equations(
   near_multiples: float = 0.0,
 ) -> Equations:
   """Fresh equations that are never held out: rejected ones are redrawn."""
-  draw = functools.partial(
-    sample_equations,
-    task=task,
-    n=n,
-    start=start,
-    weighting=weighting,
-    near_multiples=near_multiples,
+  draw = lambda k: sample_equations(
+    k, task, n, start=start, weighting=weighting, near_multiples=near_multiples
   )
   eqs = draw(key)
   if split <= 0:
@@ -450,9 +429,7 @@ def sample_training_equations(
     eqs = Equations(*(jnp.where(bad, f, e) for f, e in zip(fresh, eqs)))
     return attempt + 1, eqs
 
-  def any_bad(carry):
-    return jnp.any(is_held_out(carry[1], split, salt, pairs))
-
+  any_bad = lambda carry: jnp.any(is_held_out(carry[1], split, salt, pairs))
   return lax.while_loop(any_bad, redraw, (jnp.int32(0), eqs))[1]
 
 
@@ -550,16 +527,10 @@ def decode_target(tgt_BxT: jax.Array, task: Task):
   valid = np.zeros(tgt.shape[0], bool)
   for i, row in enumerate(tgt):
     text = ''.join(voc.symbols[t] if t < voc.size else '?' for t in row)
-    body, end = text[:-1], text[-1:]
-    if task.target == 'reversed':
-      body = body[::-1]
-    number = body.strip(' ')
-    if end != vocab_lib.EOS or body.rstrip(' ') != body:
-      continue
-    digits = number[1:] if number.startswith('-') else number
-    if digits and digits.isdigit() and digits.isascii():
-      values[i] = -int(digits) if number.startswith('-') else int(digits)
-      valid[i] = True
+    body = text[:-1][::-1] if task.target == 'reversed' else text[:-1]
+    number = re.fullmatch(' *(-?[0-9]+)', body)  # Spaces only in front.
+    if number and text[-1:] == vocab_lib.EOS:
+      values[i], valid[i] = int(number[1]), True
   return values, valid
 
 
@@ -582,8 +553,7 @@ def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
   op, rem = idx_B // (n_a * n_b), idx_B % (n_a * n_b)
   a, b = task.min_number + rem // n_b, task.grid_b_min + rem % n_b
   return Equations(
-    jnp.stack([a, b], axis=1).astype(jnp.int32),
-    op[:, None].astype(jnp.int32),
+    jnp.stack([a, b], axis=1).astype(jnp.int32), op[:, None].astype(jnp.int32)
   )
 
 
@@ -681,13 +651,11 @@ def fixed_dataset(
 
   `distinct_operands` keeps only pairs with a != b, as the post's
   `itertools.permutations` does; the first `split` fraction is the test set.
-  With `weighting='digits'` (or 'half_digits') the sample is still of distinct
-  equations, but drawn (Gumbel top-k, a weighted sample without replacement)
-  as `sample_equations` draws operands: every operand length equally likely
-  (or, for 'half_digits', half of the time), so short operands are no longer
-  rare.
-  `carry_boost` b > 0 makes an equation with c carries (or borrows)
-  (1 + b)**c times as likely: long carry chains are where models err.
+  A `weighting` other than 'uniform' draws distinct equations as
+  `sample_equations` draws operands (Gumbel top-k: weighted, without
+  replacement), so short operands are no longer rare. `carry_boost` b > 0
+  makes an equation with c carries (or borrows) (1 + b)**c times as likely:
+  long carry chains are where models err.
   """
   size = task.grid_size
   weighted = weighting != 'uniform' or carry_boost > 0

@@ -72,9 +72,9 @@ def format_epoch(row: dict, epochs: int) -> str:
 class Progress:
   """A one-line progress bar on a terminal, a few plain lines elsewhere."""
 
-  def __init__(self, total: int, label: str, stream=None):
+  def __init__(self, total: int, label: str):
     self.total, self.label = total, label
-    self.stream = stream or sys.stderr
+    self.stream = sys.stderr
     self.tty = getattr(self.stream, 'isatty', lambda: False)()
     self.start = time.perf_counter()
     self._last_report = -1
@@ -88,15 +88,11 @@ class Progress:
       bar = '#' * int(30 * frac)
       self.stream.write(
         f'\r{self.label} [{bar:<30}] {done:,}/{self.total:,} {elapsed:5.1f}s'
+        + ('\n' if done >= self.total else '')
       )
-      if done >= self.total:
-        self.stream.write('\n')
-      self.stream.flush()
-    else:
-      quarter = math.floor(frac * 4)
-      if quarter > self._last_report:
-        self._last_report = quarter
-        self.stream.write(
-          f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n'
-        )
-        self.stream.flush()
+    elif math.floor(frac * 4) > self._last_report:
+      self._last_report = math.floor(frac * 4)
+      self.stream.write(
+        f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n'
+      )
+    self.stream.flush()

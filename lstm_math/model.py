@@ -52,26 +52,17 @@ def _lstm_bias(hidden: int, forget_bias: float) -> Initializer:
 
 
 def initializers(scheme: str) -> dict[str, Initializer]:
-  """Kernel, recurrent kernel and bias initialisers of an init scheme.
-
-  'keras' is what the post's layers start from: Glorot-uniform input
-  kernels, orthogonal recurrent kernels, forget-gate bias 1, other biases 0.
-  'flax' is Flax's `OptimizedLSTMCell` default: LeCun-normal input kernels,
-  orthogonal recurrent kernels, zero biases.
-  """
-  if scheme == 'keras':
-    return dict(
-      kernel=nn.initializers.glorot_uniform(),
-      recurrent=nn.initializers.orthogonal(),
-      forget_bias=1.0,
-    )
-  if scheme == 'flax':
-    return dict(
-      kernel=nn.initializers.lecun_normal(),
-      recurrent=nn.initializers.orthogonal(),
-      forget_bias=0.0,
-    )
-  raise ValueError(f"init={scheme!r}: must be 'keras' or 'flax'")
+  """Kernel, recurrent kernel and forget-gate bias initialisers of a scheme:
+  'keras' is what the post's layers start from, 'flax' Flax's
+  `OptimizedLSTMCell` default. Other biases start at 0."""
+  if scheme not in ('keras', 'flax'):
+    raise ValueError(f"init={scheme!r}: must be 'keras' or 'flax'")
+  init, keras = nn.initializers, scheme == 'keras'
+  return dict(
+    kernel=init.glorot_uniform() if keras else init.lecun_normal(),
+    recurrent=init.orthogonal(),
+    forget_bias=1.0 if keras else 0.0,
+  )
 
 
 def _gates(z, hidden):
@@ -164,6 +155,8 @@ class BiLSTM(nn.Module):
     bias_2x4H = self.param(
       'bias', _lstm_bias(self.hidden, inits['forget_bias']), (2, h4)
     )
+    # Step s of the scan: time s forward, time T - 1 - s backward.
+    both_ways = lambda x_TxB: jnp.stack([x_TxB, x_TxB[::-1]], axis=1)
     xp_const = None
     if ids_BxS is not None:
       # The projection of a one-hot symbol is a row of the kernel, so the
@@ -172,8 +165,7 @@ class BiLSTM(nn.Module):
       # Row n_symbols (padding) is a zero input, like an all-zero one-hot.
       k_2xVx4H = jnp.pad(kernel(n_symbols), ((0, 0), (0, 1), (0, 0)))
       xp_const = k_2xVx4H + bias_2x4H[:, None, :]
-      ids_SxB = ids_BxS.T
-      xp_Sx2xBx4H = jnp.stack([ids_SxB, ids_SxB[::-1]], axis=1)
+      xp_Sx2xBx4H = both_ways(ids_BxS.T)
       batch, length = ids_BxS.shape
     elif x_BxTxF is not None:
       k_2xFx4H = kernel(x_BxTxF.shape[-1])
@@ -189,10 +181,7 @@ class BiLSTM(nn.Module):
       xp_Sx2xBx4H = None
       batch = x_BxF.shape[0]
 
-    mask_Sx2xB = None
-    if mask_BxT is not None:
-      mask_TxB = mask_BxT.T
-      mask_Sx2xB = jnp.stack([mask_TxB, mask_TxB[::-1]], axis=1)
+    mask_Sx2xB = None if mask_BxT is None else both_ways(mask_BxT.T)
 
     scan = nn.scan(
       functools.partial(_BiStep, gather=ids_BxS is not None),
@@ -243,8 +232,7 @@ class BatchNorm(nn.Module):
         weight_B = jnp.ones(x.shape[:1], x.dtype)
       weight = (weight_B != 0).astype(x.dtype)
       weight = jnp.broadcast_to(
-        weight.reshape(weight.shape + (1,) * (x.ndim - 1)),
-        x.shape[:-1] + (1,),
+        weight.reshape(weight.shape + (1,) * (x.ndim - 1)), x.shape[:-1] + (1,)
       )
       sums = jnp.stack(
         [jnp.sum(weight * x, axes), jnp.sum(weight * x * x, axes)]
@@ -411,26 +399,19 @@ class Seq2Seq(nn.Module):
     mask_BxS = src_BxS != self.n_symbols
     if self.decoder == 'autoregressive':
       return self._autoregressive(src_BxS, mask_BxS, tgt_BxT, train, rows_B)
-    x_BxSx2H = self._encode(src_BxS, mask_BxS, summary=True)
-    summary_Bx2H = self._norm(
-      x_BxSx2H, train, axis_name, weight_B, 'encoder_norm'
-    )
-    summary_Bx2H = self._dropout(summary_Bx2H, train, rows_B)
 
-    y_BxTx2H = None
-    for layer in range(self.dec_layers):
-      lstm = BiLSTM(
-        self.hidden,
-        return_sequences=True,
-        init_scheme=self.init_scheme,
-        name=f'decoder_{layer}',
-      )
-      if layer == 0:
-        y_BxTx2H = lstm(x_BxF=summary_Bx2H, length=self.tgt_len)
-      else:
-        y_BxTx2H = lstm(x_BxTxF=y_BxTx2H)
-    y_BxTx2H = self._norm(y_BxTx2H, train, axis_name, weight_B, 'decoder_norm')
-    y_BxTx2H = self._dropout(y_BxTx2H, train, rows_B)
+    def norm_and_dropout(x, side):  # Each when the model has it.
+      if self.batch_norm:
+        x = BatchNorm(name=f'{side}_norm')(
+          x, train=train, axis_name=axis_name, weight_B=weight_B
+        )
+      return self._dropout(x, train, rows_B)
+
+    x_Bx2H = self._encode(src_BxS, mask_BxS, summary=True)
+    summary_Bx2H = norm_and_dropout(x_Bx2H, 'encoder')
+    first = dict(x_BxF=summary_Bx2H, length=self.tgt_len)
+    y_BxTx2H = self._bilstms('decoder', self.dec_layers, first)
+    y_BxTx2H = norm_and_dropout(y_BxTx2H, 'decoder')
     dense_init = initializers(self.init_scheme)['kernel']
     return nn.Dense(self.n_symbols, kernel_init=dense_init, name='output')(
       y_BxTx2H
@@ -439,19 +420,24 @@ class Seq2Seq(nn.Module):
   def _encode(self, src_BxS, mask_BxS, summary: bool):
     """The BiLSTM layers: the last one's final states [B, 2H] (`summary`),
     or its outputs at every source position [B, S, 2H]."""
+    first = dict(ids_BxS=src_BxS, n_symbols=self.n_symbols)
+    return self._bilstms(
+      'encoder', self.enc_layers, first, mask_BxS, sequences=not summary
+    )
+
+  def _bilstms(self, name, n_layers, first, mask_BxT=None, sequences=True):
+    """Stacked BiLSTMs: the first reads `first` (its keyword inputs), each
+    other the outputs of the one below; the last returns its outputs with
+    `sequences`, else its final states."""
     x = None
-    for layer in range(self.enc_layers):
-      last = layer == self.enc_layers - 1
+    for layer in range(n_layers):
       lstm = BiLSTM(
         self.hidden,
-        return_sequences=not (summary and last),
+        return_sequences=sequences or layer < n_layers - 1,
         init_scheme=self.init_scheme,
-        name=f'encoder_{layer}',
+        name=f'{name}_{layer}',
       )
-      if layer == 0:
-        x = lstm(ids_BxS=src_BxS, mask_BxT=mask_BxS, n_symbols=self.n_symbols)
-      else:
-        x = lstm(x_BxTxF=x, mask_BxT=mask_BxS)
+      x = lstm(**(first if layer == 0 else dict(x_BxTxF=x)), mask_BxT=mask_BxT)
     return x
 
   def _autoregressive(self, src_BxS, mask_BxS, tgt_BxT, train, rows_B):
@@ -531,33 +517,13 @@ class Seq2Seq(nn.Module):
     )(rows_B)
     return jnp.where(keep_BxF, x_BxF / keep_rate, 0.0).astype(x_BxF.dtype)
 
-  def _norm(self, x, train, axis_name, weight_B, name):
-    if not self.batch_norm:
-      return x
-    return BatchNorm(name=name)(
-      x, train=train, axis_name=axis_name, weight_B=weight_B
-    )
-
 
 def from_config(
   m: ml_collections.ConfigDict, n_symbols: int, tgt_len: int
 ) -> Seq2Seq:
-  """The model of a config's `model` section."""
-  return Seq2Seq(
-    n_symbols=n_symbols,
-    tgt_len=tgt_len,
-    hidden=m.hidden_size,
-    enc_layers=m.enc_layers,
-    dec_layers=m.dec_layers,
-    batch_norm=m.batch_norm,
-    dropout=m.dropout,
-    init_scheme=m.init_scheme,
-    decoder=m.decoder,
-    dec_hidden=m.dec_hidden,
-    dec_positions=m.dec_positions,
-    dec_own_attention=m.dec_own_attention,
-    dec_source_tokens=m.dec_source_tokens,
-  )
+  """The model of a config's `model` section: its fields are `Seq2Seq`'s."""
+  fields = {k: v for k, v in m.items() if k != 'hidden_size'}
+  return Seq2Seq(n_symbols, tgt_len, hidden=m.hidden_size, **fields)
 
 
 def encoder_flops(m: Seq2Seq, src_len: int) -> int:
@@ -575,12 +541,10 @@ def encoder_flops(m: Seq2Seq, src_len: int) -> int:
 def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   """FLOPs of one autoregressive decoder step, for a source of `src_len`.
 
-  The LSTM layers (the token's input is a gather; the context and the
-  layers below are products), the query, the attention's scores and
-  context over the source, and the output layer; with `dec_own_attention`
-  also its query, scores and context over the T tokens read, and their
-  product into the output; with `dec_source_tokens` the same over the S
-  source symbols.
+  The token's input is a gather; every other input is a product. Each
+  attention (over the source's outputs, with `dec_own_attention` over the T
+  tokens read, with `dec_source_tokens` over the S source symbols) costs
+  its query, scores, context and its share of the output layer.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
@@ -595,13 +559,9 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
 
 def count_parameters(variables: Mapping[str, Any]) -> tuple[int, int]:
   """(trainable parameters, batch-norm statistics), as Keras counts them."""
-
-  def size(tree):
-    return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(tree))
-
-  return size(variables.get('params', {})), size(
-    variables.get('batch_stats', {})
-  )
+  leaves = lambda key: jax.tree.leaves(variables.get(key, {}))
+  size = lambda key: sum(int(np.prod(x.shape)) for x in leaves(key))
+  return size('params'), size('batch_stats')
 
 
 def from_keras(weights: Mapping[str, np.ndarray]) -> dict[str, Any]:
@@ -612,45 +572,30 @@ def from_keras(weights: Mapping[str, np.ndarray]) -> dict[str, Any]:
   `dense_{kernel,bias}` in Keras layout. Gate order and the one-hot column
   order are already ours, so each tensor is a stack of the two directions.
   """
-
-  def f32(x):
-    return jnp.asarray(np.asarray(x, np.float32))
+  f32 = lambda name: jnp.asarray(weights[name], jnp.float32)
 
   def lstm(side):
-    def both(name):
-      return f32(
-        np.stack([weights[f'{side}_fw_{name}'], weights[f'{side}_bw_{name}']])
-      )
-
+    both = lambda name: jnp.stack(
+      [f32(f'{side}_fw_{name}'), f32(f'{side}_bw_{name}')]
+    )
     return {
       'kernel': both('kernel'),
       'bias': both('bias'),
       'recurrence': {'recurrent_kernel': both('recurrent_kernel')},
     }
 
-  def norm(i):
-    return (
-      {
-        'scale': f32(weights[f'bn{i}_gamma']),
-        'bias': f32(weights[f'bn{i}_beta']),
-      },
-      {
-        'mean': f32(weights[f'bn{i}_moving_mean']),
-        'var': f32(weights[f'bn{i}_moving_variance']),
-      },
-    )
-
-  (p1, s1), (p2, s2) = norm(1), norm(2)
+  norm = lambda i: {'scale': f32(f'bn{i}_gamma'), 'bias': f32(f'bn{i}_beta')}
+  stats = lambda i: {
+    'mean': f32(f'bn{i}_moving_mean'),
+    'var': f32(f'bn{i}_moving_variance'),
+  }
   return {
     'params': {
       'encoder_0': lstm('enc'),
-      'encoder_norm': p1,
+      'encoder_norm': norm(1),
       'decoder_0': lstm('dec'),
-      'decoder_norm': p2,
-      'output': {
-        'kernel': f32(weights['dense_kernel']),
-        'bias': f32(weights['dense_bias']),
-      },
+      'decoder_norm': norm(2),
+      'output': {'kernel': f32('dense_kernel'), 'bias': f32('dense_bias')},
     },
-    'batch_stats': {'encoder_norm': s1, 'decoder_norm': s2},
+    'batch_stats': {'encoder_norm': stats(1), 'decoder_norm': stats(2)},
   }

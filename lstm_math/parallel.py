@@ -75,7 +75,7 @@ def cap_cpu_isa(isa: str) -> None:
 
 def _env_int(name: str) -> int | None:
   text = os.environ.get(name)
-  if text is None or text == '':
+  if not text:
     return None
   try:
     return int(text)
@@ -193,9 +193,7 @@ class Devices:
 
   def canonical(self, tree):
     """The single-copy view of a tree placed by `replicate`."""
-    if self.mode == 'pmap':
-      return jax.tree.map(lambda x: x[0], tree)
-    return tree
+    return jax.tree.map(lambda x: x[0], tree) if self.mode == 'pmap' else tree
 
   def map_epoch(self, fn: Callable[..., Any], donate: bool = True):
     """Compiles `fn(state, train_set, key, *, axis_name)` for these devices."""
@@ -211,14 +209,18 @@ class Devices:
         in_axes=(0, None, None),
         donate_argnums=donate_argnums,
       )
-    mapped = jax.shard_map(
+    mapped = self.shard_map(fn, out_specs=(P(), P()))
+    return jax.jit(mapped, donate_argnums=donate_argnums)
+
+  def shard_map(self, fn: Callable[..., Any], out_specs):
+    """`fn(a, b, c, *, axis_name)` over the mesh, its inputs replicated."""
+    return jax.shard_map(
       functools.partial(fn, axis_name=AXIS),
       mesh=self.mesh,
       in_specs=(P(), P(), P()),
-      out_specs=(P(), P()),
+      out_specs=out_specs,
       check_vma=False,
     )
-    return jax.jit(mapped, donate_argnums=donate_argnums)
 
 
 def _global_copy(sharding, x):
@@ -231,12 +233,6 @@ def _global_copy(sharding, x):
   return jax.make_array_from_process_local_data(sharding, np.asarray(x))
 
 
-def resolve_mode(mode: str, n_devices: int) -> str:
-  if mode == 'auto':
-    return 'jit' if n_devices == 1 else DEFAULT_MULTI_DEVICE
-  return mode
-
-
 def make_devices(mode: str = 'auto', n_devices: int | None = None) -> Devices:
   """A 1-D ('data',) mesh over the first `n_devices` devices (default all)."""
   devices = jax.devices()
@@ -244,7 +240,8 @@ def make_devices(mode: str = 'auto', n_devices: int | None = None) -> Devices:
     if n_devices > len(devices):
       raise ValueError(f'{n_devices} devices asked for; {len(devices)} exist')
     devices = devices[:n_devices]
-  mode = resolve_mode(mode, len(devices))
+  if mode == 'auto':
+    mode = 'jit' if len(devices) == 1 else DEFAULT_MULTI_DEVICE
   if jax.process_count() > 1 and mode != 'shard_map':
     raise errors.ConfigError(
       f'parallel={mode!r}: a run over {jax.process_count()} processes'

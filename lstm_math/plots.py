@@ -16,19 +16,18 @@ def _pyplot():
 def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   """Loss and both accuracies per epoch, train and test, like the post's."""
   plt = _pyplot()
-  epochs = [r['epoch'] for r in rows]
+  column = lambda name: [r[name] for r in rows]
+  epochs = column('epoch')
   fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-  ax_loss.plot(epochs, [r['train_loss'] for r in rows], label='train')
-  ax_loss.plot(epochs, [r['val_loss'] for r in rows], label='test')
+  ax_loss.plot(epochs, column('train_loss'), label='train')
+  ax_loss.plot(epochs, column('val_loss'), label='test')
   ax_loss.set_yscale('log')
   ax_loss.set(xlabel='epoch', ylabel='cross-entropy loss', title='loss')
   for key, style in (('char_accuracy', '-'), ('exact_match', '--')):
-    ax_acc.plot(
-      epochs, [r[f'train_{key}'] for r in rows], style, label=f'train {key}'
-    )
-    ax_acc.plot(
-      epochs, [r[f'val_{key}'] for r in rows], style, label=f'test {key}'
-    )
+    for split, name in (('train', 'train'), ('val', 'test')):
+      ax_acc.plot(
+        epochs, column(f'{split}_{key}'), style, label=f'{name} {key}'
+      )
   ax_acc.set(
     xlabel='epoch',
     ylabel='accuracy',
@@ -89,11 +88,10 @@ def grid_plot(
         edgecolors='red',
         linewidths=0.8,
       )
-    n_wrong = int((~correct_AxB).sum())
     ax.set(
       xlabel='b',
       ylabel='a',
-      title=f'{n_wrong:,} wrong of {correct_AxB.size:,}:'
+      title=f'{len(wrong_a):,} wrong of {correct_AxB.size:,}:'
       f' a {op} b, green right, red wrong',
     )
     ax.invert_yaxis()
@@ -125,13 +123,8 @@ def operators_plot(
   ax.barh(y, right, color=(0.18, 0.63, 0.26))  # Right: green, as the grid.
   ax.barh(y, 1 - right, left=right, color=(0.86, 0.08, 0.08))  # Wrong: red.
   for k, (_, c) in enumerate(items):
-    ax.text(
-      1.01,
-      k,
-      f'{c["errors"]:,} wrong of {c["equations"]:,}',
-      va='center',
-      fontsize=8,
-    )
+    label = f'{c["errors"]:,} wrong of {c["equations"]:,}'
+    ax.text(1.01, k, label, va='center', fontsize=8)
   ax.set_yticks(y, names, fontfamily='monospace')
   ax.invert_yaxis()
   ax.set(

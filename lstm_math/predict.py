@@ -6,6 +6,8 @@ allowed, while the other lines are still answered.
 """
 
 import dataclasses
+import re
+import textwrap
 from typing import Any
 
 import jax
@@ -24,7 +26,7 @@ MAX_EXPRESSION_CHARS = 200
 def parse_expression(text: str, task: data.Task):
   """(operands, ops) of `text` such as `'31 + 87'` or `'131+83-744*33'`.
 
-  Never evaluates anything: a hand-written scanner of digits, operators and
+  Never evaluates anything: a scanner of runs of digits, operators and
   spaces. Raises ValueError with one line naming the problem.
   """
   if len(text) > MAX_EXPRESSION_CHARS:
@@ -32,23 +34,18 @@ def parse_expression(text: str, task: data.Task):
       f'expression of {len(text):,} characters; at most'
       f' {MAX_EXPRESSION_CHARS} are read'
     )
-  numbers, ops, digits = [], [], ''
-  expect_number = True
-  for pos, char in enumerate(text + ' '):
+  numbers, ops = [], []
+  for token in re.finditer(r'[0-9]+|[ \t]+|.', text, re.DOTALL):
+    char, pos = token[0][0], token.start()
+    expect_number = len(numbers) == len(ops)
     if char in vocab_lib.DIGITS:
-      if not expect_number and not digits:
+      if not expect_number:
         raise ValueError(
           f'a number at position {pos} follows a number;'
           ' an operator must come between'
         )
-      digits += char
-      continue
-    if digits:
-      numbers.append(digits)
-      digits, expect_number = '', False
-    if char in ' \t':
-      continue
-    if char in vocab_lib.OPERATORS:
+      numbers.append(token[0])
+    elif char in vocab_lib.OPERATORS:
       if char not in task.operators:
         raise ValueError(
           f'operator {char!r} at position {pos}: this model'
@@ -59,16 +56,15 @@ def parse_expression(text: str, task: data.Task):
           f'operator {char!r} at position {pos} needs a number before it'
         )
       ops.append(char)
-      expect_number = True
-      continue
-    allowed = ', '.join(repr(c) for c in vocab_lib.DIGITS + task.operators)
-    raise ValueError(
-      f'unknown character {ascii(char)} at position {pos};'
-      f' allowed: {allowed} and spaces'
-    )
+    elif char not in ' \t':
+      allowed = ', '.join(repr(c) for c in vocab_lib.DIGITS + task.operators)
+      raise ValueError(
+        f'unknown character {ascii(char)} at position {pos};'
+        f' allowed: {allowed} and spaces'
+      )
   if not numbers:
     raise ValueError('empty expression')
-  if expect_number:
+  if len(numbers) == len(ops):
     raise ValueError(f'expression ends with operator {ops[-1]!r}')
   if len(numbers) != task.n_terms:
     raise ValueError(
@@ -114,14 +110,11 @@ class Predictor:
     """(predicted values, readable flags, predicted ids) for equations."""
     n = len(operands_NxK)
     size = 1 << max(0, (n - 1).bit_length())  # Few shapes, few compiles.
-    pad = lambda x: np.concatenate([x, np.repeat(x[:1], size - n, 0)])
-    pred = np.asarray(
-      self._answer(
-        self.variables,
-        jnp.asarray(pad(operands_NxK), jnp.int32),
-        jnp.asarray(pad(ops_NxK1), jnp.int32),
-      )
-    )[:n]
+    pad = lambda x: jnp.asarray(
+      np.concatenate([x, np.repeat(x[:1], size - n, 0)]), jnp.int32
+    )
+    ids = self._answer(self.variables, pad(operands_NxK), pad(ops_NxK1))
+    pred = np.asarray(ids)[:n]
     values, valid = data.decode_target(pred, self.task)
     return values, valid, pred
 
@@ -133,38 +126,28 @@ class Predictor:
     With `show_steps` (and `target='steps'`), the steps the model wrote
     follow each answer, one a line.
     """
-    parsed, results = [], []
-    for line in lines:
+    parsed, results = {}, [None] * len(lines)  # parsed: by line number.
+    for i, line in enumerate(lines):
       try:
-        parsed.append(parse_expression(line, self.task))
-        results.append(None)
+        parsed[i] = parse_expression(line, self.task)
       except ValueError as e:
-        parsed.append(None)
-        results.append((False, f'{_printable(line)}: error: {e}'))
-    good = [p for p in parsed if p is not None]
-    if good:
-      operands = np.asarray([p[0] for p in good], np.int32)
-      ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
-      _, _, pred = self.answer_equations(operands, ops)
-      shown = reports.answer_texts(pred, self.task)
-      j = 0
-      for i, p in enumerate(parsed):
-        if p is None:
-          continue
-        text = self.task.text(*p)
-        exact = self.task.python_result(*p)
-        note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
-        results[i] = (True, f'{text} = {shown[j]}{note}')
-        if show_steps and self.task.target == 'steps':
-          ops = ''.join(self.task.operators[o] for o in p[1])
-          written = steps.format_steps(pred[j], self.task, ops)
-          results[i] = (True, results[i][1] + '\n' + _indent(written))
-        j += 1
+        results[i] = (False, f'{_printable(line)}: error: {e}')
+    if not parsed:
+      return results
+    good = list(parsed.values())
+    operands = np.asarray([p[0] for p in good], np.int32)
+    ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
+    _, _, pred = self.answer_equations(operands, ops)
+    shown = reports.answer_texts(pred, self.task)
+    for j, (i, p) in enumerate(parsed.items()):
+      exact = self.task.python_result(*p)
+      note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
+      text = f'{self.task.text(*p)} = {shown[j]}{note}'
+      if show_steps and self.task.target == 'steps':
+        written = steps.format_steps(pred[j], self.task, p[1])
+        text += '\n' + textwrap.indent(written, '    ')
+      results[i] = (True, text)
     return results
-
-
-def _indent(text: str) -> str:
-  return '\n'.join('    ' + line for line in text.splitlines())
 
 
 def _printable(line: str, limit: int = 40) -> str:

@@ -1,15 +1,14 @@
 """What the scores mean: analysis, the run's evaluation files, the summary.
 
 `run_evaluation` scores the grid (or random held-out equations) on the
-devices, then the host only counts: per-equation correctness, exact-match
-over all equations and over those never trained on, errors by operand size
-and by operator pattern, and writes eval.json, the error list and pictures.
+devices; the host only counts, and writes eval.json, the errors and pictures.
 """
 
 import collections
 import functools
 import itertools
 import json
+import string
 import time
 
 import jax
@@ -27,25 +26,19 @@ from lstm_math import steps
 def _summary(n_right, exact, tgt_len, mask=None):
   if mask is not None:
     n_right, exact = n_right[mask], exact[mask]
-  n = int(n_right.size)
-  wrong = int(np.sum(~exact))
+  n, wrong = int(n_right.size), int(np.sum(~exact))
+  right_chars = float(np.sum(n_right, dtype=np.int64))
   return dict(
     equations=n,
     errors=wrong,
     exact_match=(n - wrong) / n if n else float('nan'),
-    char_accuracy=float(np.sum(n_right, dtype=np.int64)) / (n * tgt_len)
-    if n
-    else float('nan'),
+    char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
   )
 
 
 def operator_pattern(ops, task: data.Task) -> str:
   """The operators of an equation in letters, e.g. `'a + b * c'`."""
-  names = 'abcdefghijklmnopqrstuvwxyz'
-  parts = [names[0]]
-  for k, o in enumerate(ops):
-    parts += [task.operators[int(o)], names[k + 1]]
-  return ' '.join(parts)
+  return task.text(string.ascii_lowercase, ops)
 
 
 def analyse(
@@ -76,6 +69,7 @@ def analyse(
     exact_N = n_right_N == tgt_len
   wrong = ~exact_N
   summary = functools.partial(_summary, n_right_N, exact_N, tgt_len)
+  count = lambda m: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
   smallest = operands_NxK.min(axis=1)
   sizes = {
     'an operand below 10': smallest < 10,
@@ -87,24 +81,17 @@ def analyse(
     **summary(),
     never_trained_on=summary(~seen_N),
     all_equations=summary(),
-    errors_by_operand_size={
-      name: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
-      for name, m in sizes.items()
-    },
+    errors_by_operand_size={name: count(m) for name, m in sizes.items()},
     errors_by_characters_wrong=dict(
-      one=int(np.sum(n_wrong_chars == 1)),
-      more=int(np.sum(n_wrong_chars > 1)),
+      one=int(np.sum(n_wrong_chars == 1)), more=int(np.sum(n_wrong_chars > 1))
     ),
   )
   if ops_NxK1 is not None and len(task.operators) > 1:
-    result['errors_by_operators'] = {}
-    for ops in itertools.product(
-      range(len(task.operators)), repeat=ops_NxK1.shape[1]
-    ):
-      m = np.all(ops_NxK1 == ops, axis=1)
-      result['errors_by_operators'][operator_pattern(ops, task)] = dict(
-        equations=int(m.sum()), errors=int((m & wrong).sum())
-      )
+    n_ops, n_k1 = len(task.operators), ops_NxK1.shape[1]
+    result['errors_by_operators'] = {
+      operator_pattern(ops, task): count(np.all(ops_NxK1 == ops, axis=1))
+      for ops in itertools.product(range(n_ops), repeat=n_k1)
+    }
   if mirror is not None:
     has_mirror, mirror_seen = mirror
     unseen = ~seen_N & has_mirror
@@ -139,21 +126,17 @@ def answer_texts(pred_NxT, task: data.Task) -> list[str]:
   if not len(pred_NxT):
     return []
   values, valid = data.decode_target(pred_NxT, task)
-  if task.target == 'steps':  # The answer after the steps, as written.
-    return [
-      str(v) if ok else repr(task.vocab.decode(row))
-      for row, v, ok in zip(pred_NxT, values, valid)
-    ]
-  canonical = np.asarray(
-    data.encode_target(jnp.asarray(values, jnp.int32), task)
-  )
+  written_NxT = pred_NxT  # With steps, any readable answer is as written.
+  if task.target != 'steps':
+    values_N = jnp.asarray(values, jnp.int32)
+    written_NxT = np.asarray(data.encode_target(values_N, task))
   texts = []
-  for row, value, ok, written in zip(pred_NxT, values, valid, canonical):
+  for row, value, ok, written in zip(pred_NxT, values, valid, written_NxT):
     if ok and np.array_equal(row, written):
       texts.append(str(value))
-      continue
-    text = task.vocab.decode(row)
-    texts.append(repr(text[::-1] if task.target == 'reversed' else text))
+    else:
+      text = task.vocab.decode(row)
+      texts.append(repr(text[::-1] if task.target == 'reversed' else text))
   return texts
 
 
@@ -162,14 +145,9 @@ def write_errors(
 ) -> None:
   """One line per wrong equation: `a + b = predicted (expected E)`."""
   wrong = np.nonzero(~exact_N)[0]
-  expected = np.asarray(
-    data.compute_results(
-      data.Equations(
-        jnp.asarray(operands_NxK[wrong]), jnp.asarray(ops_NxK1[wrong])
-      ),
-      task,
-    )
-  )
+  pick = lambda x_N: jnp.asarray(x_N[wrong])
+  wrong_eqs = data.Equations(pick(operands_NxK), pick(ops_NxK1))
+  expected = np.asarray(data.compute_results(wrong_eqs, task))
   with open(path, 'w') as f:
     f.write(
       f'# {len(wrong)} wrong equations: equation = prediction'
@@ -189,8 +167,6 @@ def mirror_mask(
   eqs: data.Equations, task: data.Task, held_out: data.HeldOut
 ) -> tuple[np.ndarray, np.ndarray] | None:
   """(has a mirror, mirror seen) of each equation, or None without mirrors.
-
-  'mirror seen' is False for an equation without a mirror.
 
   The mirror of `a * b` is `b * a`, the same answer. Only equations of two
   operands with `+` or `*` have one, and only where `b * a` is on the grid
@@ -216,24 +192,18 @@ def run_evaluation(
   devices: parallel.Devices,
   held_out: data.HeldOut,
 ) -> dict:
-  """Scores the grid (or random held-out equations); writes the files.
-
-  `evaluation` is the config's `eval` section.
-  """
-  say = metrics_lib.say
+  """Scores the grid (or random held-out equations) as `evaluation`, the
+  config's `eval` section, says; writes the files."""
   start = time.perf_counter()
   given = None
   if not task.has_grid:
-    given = scoring.random_held_out(
-      jax.random.key(held_out.salt + 1),
-      task,
-      evaluation.n_random,
-      held_out,
-    )
+    key = jax.random.key(held_out.salt + 1)
+    given = scoring.random_held_out(key, task, evaluation.n_random, held_out)
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given
   )
-  scores = scorer(variables, progress=metrics_lib.is_main_process())
+  main = metrics_lib.is_main_process()
+  pred, n_right, exact, first_wrong = scorer(variables, progress=main)
   seconds = time.perf_counter() - start
   if given is None:
     eqs, mode = data.grid_equations(jnp.arange(task.grid_size), task), 'grid'
@@ -242,40 +212,24 @@ def run_evaluation(
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
   seen = held_out.seen(eqs, task)
   mirror = mirror_mask(eqs, task, held_out)
-  result = dict(
-    mode=mode,
-    task=task_description(task),
-    seconds=round(seconds, 3),
-    **analyse(
-      operands,
-      scores.n_right_N,
-      seen,
-      task,
-      ops,
-      mirror,
-      scores.exact_N,
-      scores.first_wrong_N,
-    ),
+  figures = analyse(
+    operands, n_right, seen, task, ops, mirror, exact, first_wrong
   )
-  if not metrics_lib.is_main_process():
+  result = dict(
+    mode=mode, task=task_description(task), seconds=round(seconds, 3), **figures
+  )
+  if not main:
     return result
   errors_file = 'grid_errors.txt' if mode == 'grid' else 'errors.txt'
-  write_errors(
-    f'{workdir}/{errors_file}',
-    task,
-    operands,
-    ops,
-    scores.pred_NxT,
-    scores.exact_N,
-    seen,
-  )
+  path = f'{workdir}/{errors_file}'
+  write_errors(path, task, operands, ops, pred, exact, seen)
   with open(f'{workdir}/eval.json', 'w') as f:
     json.dump(result, f, indent=2)
   written = ['eval.json', errors_file]
   if mode == 'grid':
     n_ops, n_a, n_b = task.grid_shape
     plots.grid_plot(
-      scores.exact_N.reshape(n_ops, n_a, n_b),
+      exact.reshape(n_ops, n_a, n_b),
       np.arange(task.min_number, task.min_number + n_a),
       np.arange(task.grid_b_min, task.max_number + 1),
       f'{workdir}/grid.png',
@@ -289,7 +243,7 @@ def run_evaluation(
       title=f'{result["task"]}: green right, red wrong',
     )
     written.append('operators.png')
-  say(summary_text(result, workdir, written))
+  metrics_lib.say(summary_text(result, workdir, written))
   return result
 
 
@@ -308,24 +262,22 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
     else f'{result["equations"]:,} random held-out equations (no 2-D grid'
     ' for more than two operands)'
   )
+  exact_text = lambda c: (
+    f'exact-match {c["exact_match"]:.6f}'
+    f' ({c["errors"]:,} wrong of {c["equations"]:,})'
+  )
+  full_text = lambda c: (
+    f'{exact_text(c)}, per-character {c["char_accuracy"]:.6f}'
+  )
   lines = [
     f'Evaluated {what} in {result["seconds"]:.2f}s: {result["task"]}',
-    f'  exact-match {result["exact_match"]:.6f}'
-    f' ({result["errors"]:,} wrong of {result["equations"]:,}),'
-    f' per-character {result["char_accuracy"]:.6f}',
+    f'  {full_text(result)}',
   ]
   unseen = result['never_trained_on']
   if unseen['equations']:
-    lines.append(
-      f'  never trained on: exact-match {unseen["exact_match"]:.6f}'
-      f' ({unseen["errors"]:,} wrong of {unseen["equations"]:,}),'
-      f' per-character {unseen["char_accuracy"]:.6f}'
-    )
+    lines.append(f'  never trained on: {full_text(unseen)}')
   for name, c in result.get('never_trained_on_by_mirror', {}).items():
-    lines.append(
-      f'    {name + ":":<26} exact-match {c["exact_match"]:.6f}'
-      f' ({c["errors"]:,} wrong of {c["equations"]:,})'
-    )
+    lines.append(f'    {name + ":":<26} {exact_text(c)}')
   for what, key in (
     ('operand size', 'errors_by_operand_size'),
     ('operators', 'errors_by_operators'),  # Only with several operators.

@@ -55,14 +55,14 @@ def _thousandths(right: int, total: int) -> int:
   return min((200_000 * right + total) // (2 * total), 99_999)
 
 
-def _span(thousandths: list[int]) -> str:
-  """The lowest and highest percent of a row's seeds, or the one value."""
+def _percent(t: int) -> str:  # t: thousandths of a percent.
+  return '100%' if t == 100_000 else f'{t // 1000}.{t % 1000:03d}%'
 
-  def percent(t):
-    return '100%' if t == 100_000 else f'{t // 1000}.{t % 1000:03d}%'
 
-  low, high = min(thousandths), max(thousandths)
-  return percent(low) if low == high else f'{percent(low)}–{percent(high)}'
+def _span(values: list[int], show=_percent) -> str:
+  """The lowest and highest value of a row's seeds, or the one value."""
+  low, high = min(values), max(values)
+  return show(low) if low == high else f'{show(low)}–{show(high)}'
 
 
 def _task(config: dict, evaluation: dict) -> str:
@@ -108,9 +108,7 @@ def read_run(folder: pathlib.Path) -> dict:
     'mode': evaluation['mode'],
     'equations': evaluation['equations'],
     'errors': evaluation['errors'],
-    'held_equations': sets['held']['equations'],
-    'held_errors': sets['held']['errors'],
-    'held_char_accuracy': sets['held']['char_accuracy'],
+    'held': sets['held'],  # Never trained on.
     'seconds': last_epoch['elapsed_s'],
   }
 
@@ -123,31 +121,22 @@ def _row(runs: list[dict]) -> str:
     evaluated = f'grid, {first["equations"]:,}'
   else:
     evaluated = f'{first["equations"]:,} random, held out'
-  exact = [
-    _thousandths(r['equations'] - r['errors'], r['equations']) for r in runs
-  ]
-  held = [
-    _thousandths(r['held_equations'] - r['held_errors'], r['held_equations'])
-    for r in runs
-  ]
+  right = lambda c: _thousandths(c['equations'] - c['errors'], c['equations'])
+  exact, held = [right(r) for r in runs], [right(r['held']) for r in runs]
   # Per-character accuracy has no integer count in eval.json.
   chars = [
-    _thousandths(round(r['held_char_accuracy'] * 10**9), 10**9) for r in runs
+    _thousandths(round(r['held']['char_accuracy'] * 10**9), 10**9) for r in runs
   ]
-  seconds = sorted(round(r['seconds']) for r in runs)
-  time = f'{seconds[0]} s'
-  if seconds[0] != seconds[-1]:
-    time = f'{seconds[0]}–{seconds[-1]} s'
   cells = [
     f'`{first["config"]}.py`',
     first['task'],
     ', '.join(str(r['seed']) for r in runs),
     evaluated,
     _span(exact),
-    f'{_span(held)} of {first["held_equations"]:,}',
+    f'{_span(held)} of {first["held"]["equations"]:,}',
     _span(chars),
     ', '.join(f'{r["errors"]:,}' for r in runs),
-    time,
+    f'{_span([round(r["seconds"]) for r in runs], str)} s',
   ]
   return '| ' + ' | '.join(cells) + ' |\n'
 

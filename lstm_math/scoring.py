@@ -125,15 +125,7 @@ class Scorer:
     if self.devices.mode == 'jit':
       self._fn = jax.jit(functools.partial(fn, axis_name=None))
     else:
-      self._fn = jax.jit(
-        jax.shard_map(
-          functools.partial(fn, axis_name=parallel.AXIS),
-          mesh=self.devices.mesh,
-          in_specs=(P(), P(), P()),
-          out_specs=P(parallel.AXIS),
-          check_vma=False,
-        )
-      )
+      self._fn = jax.jit(self.devices.shard_map(fn, P(parallel.AXIS)))
 
   def __call__(self, variables, progress: bool = True) -> Scores:
     """The `Scores` of all N equations, as numpy arrays."""

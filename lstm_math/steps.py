@@ -82,7 +82,7 @@ class _Step:
   op: str = ''
 
   def at(self, role: str) -> tuple[int, ...]:
-    return dict(self.slots)[role]
+    return dict(self.slots).get(role, ())
 
 
 class _Layout(NamedTuple):
@@ -135,13 +135,10 @@ class _Builder:
       return const_BxL
     return const_BxL.at[:, data_pos].set(jnp.stack(self.toks, axis=1))
 
-  def sep(self) -> None:
-    self.put(self.voc.space_id, 'separator')
-
   def step(self, name: str, mode=None, sign_pos=None, op='', **slots) -> None:
     slots = tuple((k, tuple(v)) for k, v in slots.items())
     self.steps.append(_Step(name, slots, mode, sign_pos, op))
-    self.sep()
+    self.put(self.voc.space_id, 'separator')
 
   def layout(self) -> _Layout:
     return _Layout(tuple(self.kinds), tuple(self.fixed), tuple(self.steps))
@@ -178,13 +175,13 @@ def _add_sub(bld: _Builder, x: _Num, op: str, y: _Num) -> _Num:
     mode, add = ('add', True) if op == '+' else ('sub', False)
   else:
     mode, add = None, (x.v < 0) == (op == '-')
-  if mode == 'add':
-    p, q = mag, y.v
-  elif mode == 'sub':
-    p, q = jnp.maximum(mag, y.v), jnp.minimum(mag, y.v)
-  else:
-    p = jnp.where(add, mag, jnp.maximum(mag, y.v))
-    q = jnp.where(add, y.v, jnp.minimum(mag, y.v))
+
+  def pick(if_add, if_sub):
+    if mode is None:
+      return jnp.where(add, if_add, if_sub)
+    return if_add if mode == 'add' else if_sub
+
+  p, q = pick(mag, jnp.maximum(mag, y.v)), pick(y.v, jnp.minimum(mag, y.v))
   d_kind, c_kind = (
     ('difference', 'borrow') if mode == 'sub' else ('sum', 'carry')
   )
@@ -195,12 +192,7 @@ def _add_sub(bld: _Builder, x: _Num, op: str, y: _Num) -> _Num:
     total, diff = p_i + q_i + c, p_i - q_i - c  # In [0, 19], in [-10, 9].
     carry, borrow = lax.div(total, 10), (diff < 0).astype(jnp.int32)
     total, diff = total - 10 * carry, diff + 10 * borrow
-    if mode == 'add':
-      d, c = total, carry
-    elif mode == 'sub':
-      d, c = diff, borrow
-    else:
-      d, c = jnp.where(add, total, diff), jnp.where(add, carry, borrow)
+    d, c = pick(total, diff), pick(carry, borrow)
     res = [bld.put(d, d_kind), bld.put(c, c_kind)]
     bld.step(
       'col', mode, x.sign_pos, op, x=pos[:1], y=pos[1:2], c=pos[2:], r=res
@@ -306,13 +298,9 @@ def _layouts(task: data.Task) -> tuple[_Layout, ...]:
   def traces(eqs):
     out.extend(_trace(eqs, task, p).layout() for p in _patterns(task))
 
-  k = task.n_terms
+  rows = lambda n: jax.ShapeDtypeStruct((1, n), jnp.int32)
   jax.eval_shape(
-    traces,
-    data.Equations(
-      jax.ShapeDtypeStruct((1, k), jnp.int32),
-      jax.ShapeDtypeStruct((1, k - 1), jnp.int32),
-    ),
+    traces, data.Equations(rows(task.n_terms), rows(task.n_terms - 1))
   )
   return tuple(out)
 
@@ -384,10 +372,7 @@ def step_kinds(task: data.Task) -> np.ndarray:
 
 
 def first_wrong_kind(
-  pred_BxT: jax.Array,
-  tgt_BxT: jax.Array,
-  eqs: data.Equations,
-  task: data.Task,
+  pred_BxT: jax.Array, tgt_BxT: jax.Array, eqs: data.Equations, task: data.Task
 ) -> jax.Array:
   """`KINDS` index [B] int32 of the first wrong position; -1 if all right."""
   kinds_BxT = jnp.asarray(step_kinds(task))[pattern_index(eqs.ops_BxK1, task)]
@@ -432,9 +417,7 @@ def format_steps(ids_T, task: data.Task, ops=None) -> str:
 
   lines = []
   for st in lay.steps:
-    r = (
-      ''.join(sym(p) for p in reversed(st.at('r'))) if st.name != 'sign' else ''
-    )
+    r = ''.join(sym(p) for p in reversed(st.at('r')))
     if st.name == 'sign':
       lines.append(f'sign {sym(st.at("s")[0]).replace(" ", "+")}')
     elif st.name == 'col':

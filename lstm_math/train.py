@@ -8,6 +8,7 @@ one `lax.scan`, making each device's slice of every batch on the device.
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import json
@@ -38,7 +39,7 @@ from lstm_math import reports
 
 
 class TrainState(flax.struct.PyTreeNode):
-  """Everything that changes during training; no PRNG key (see `step_key`)."""
+  """Everything that changes during training; no PRNG key (`train_step`)."""
 
   step: jax.Array
   params: Any
@@ -172,9 +173,7 @@ def train_step(
   is the mean over the real rows of all devices together. `rows_B`, the
   rows' places in the global batch, picks their dropout masks.
   """
-  rngs = {}
-  if key is not None:
-    rngs['dropout'] = jax.random.fold_in(key, state.step)
+  rngs = {} if key is None else {'dropout': jax.random.fold_in(key, state.step)}
 
   def loss_fn(params):
     logits, updates = state.apply_fn(
@@ -216,18 +215,8 @@ def eval_metrics(
   state: TrainState, batch: data.Batch, weight_B=None, *, axis_name=None
 ):
   """Mean loss, char_accuracy and exact_match of `batch`, in eval mode."""
-  logits = state.apply_fn(
-    {'params': state.params, 'batch_stats': state.batch_stats},
-    batch.src_BxS,
-    train=False,
-  )
+  logits = state.apply_fn(_variables(state), batch.src_BxS, train=False)
   return _mean(sequence_metrics(logits, batch.tgt_BxT, weight_B), axis_name)
-
-
-def _device_slice(global_rows, n_local, axis_name):
-  """This device's rows of a global batch: devices take consecutive blocks."""
-  index = 0 if axis_name is None else lax.axis_index(axis_name)
-  return lax.dynamic_slice_in_dim(global_rows, index * n_local, n_local)
 
 
 def train_epoch(
@@ -246,6 +235,9 @@ def train_epoch(
   device count sees the same global batches.
   """
   n_local = setup.batch_size // n_devices
+  # This device's rows of a global batch: devices take consecutive blocks.
+  first_row = 0 if axis_name is None else lax.axis_index(axis_name) * n_local
+  device_slice = lambda x: lax.dynamic_slice_in_dim(x, first_row, n_local)
   epoch = state.step // setup.steps_per_epoch
   k_shuffle, k_stream, k_dropout = jax.random.split(base_key, 3)
   dropout_key = k_dropout if setup.dropout else None
@@ -263,10 +255,8 @@ def train_epoch(
 
     def get_batch(step, s):
       del step
-      rows = _device_slice(rows_NxB[s], n_local, axis_name)
-      weight = None
-      if n_pad:
-        weight = _device_slice(real_NxB[s], n_local, axis_name)
+      rows = device_slice(rows_NxB[s])
+      weight = device_slice(real_NxB[s]) if n_pad else None
       batch = data.Batch(
         train_set.batch.src_BxS[rows], train_set.batch.tgt_BxT[rows]
       )
@@ -276,7 +266,6 @@ def train_epoch(
 
     def get_batch(step, s):
       del s
-      index = 0 if axis_name is None else lax.axis_index(axis_name)
       eqs = data.sample_training_equations(
         jax.random.fold_in(k_stream, step),
         setup.task,
@@ -284,25 +273,20 @@ def train_epoch(
         split=setup.split,
         salt=setup.seed,
         pairs=setup.pairs,
-        start=index * n_local,
+        start=first_row,
         weighting=setup.weighting,
         near_multiples=setup.near_multiples,
       )
       return data.make_batch(eqs, setup.task), None
 
-  first_row = 0 if axis_name is None else lax.axis_index(axis_name) * n_local
   rows = first_row + jnp.arange(n_local)
+  step = functools.partial(
+    train_step, axis_name=axis_name, key=dropout_key, rows_B=rows
+  )
 
   def body(state, s):
     batch, weight = get_batch(state.step, s)
-    return train_step(
-      state,
-      batch,
-      axis_name=axis_name,
-      key=dropout_key,
-      weight_B=weight,
-      rows_B=rows,
-    )
+    return step(state, batch, weight_B=weight)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
   # The mean over the epoch's equations, as Keras reports it.
@@ -315,29 +299,6 @@ def train_epoch(
 
 class TrainingDiverged(RuntimeError):
   """The loss became NaN or infinite."""
-
-
-def build_datasets(d: ml_collections.ConfigDict, setup: Setup, key):
-  """(train set or None when streaming, test set) of the `data` section."""
-  if d.dataset == 'fixed':
-    args = (
-      key,
-      setup.task,
-      d.n_examples,
-      d.split,
-      d.distinct_operands,
-      d.weighting,
-      d.carry_boost,
-      setup.pairs,
-      setup.seed,
-    )
-    if setup.pairs:  # The test set's size depends on the sample.
-      return data.fixed_dataset(*args)
-    return jax.jit(data.fixed_dataset, static_argnums=range(1, 9))(*args)
-  n_test = data.n_test_examples(d.n_examples, d.split)
-  return None, data.stream_test_set(
-    key, setup.task, n_test, d.split, salt=setup.seed, pairs=setup.pairs
-  )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -358,16 +319,32 @@ class Run:
     return functools.partial(create_train_state, self.setup, self.tx)
 
   def datasets(self):
-    return build_datasets(self.config.data, self.setup, self.k_data)
+    """(train set or None when streaming, test set) of the `data` section."""
+    d, setup, key = self.config.data, self.setup, self.k_data
+    if d.dataset == 'fixed':
+      args = (
+        key,
+        setup.task,
+        d.n_examples,
+        d.split,
+        d.distinct_operands,
+        d.weighting,
+        d.carry_boost,
+        setup.pairs,
+        setup.seed,
+      )
+      if setup.pairs:  # The test set's size depends on the sample.
+        return data.fixed_dataset(*args)
+      return jax.jit(data.fixed_dataset, static_argnums=range(1, 9))(*args)
+    n_test = data.n_test_examples(d.n_examples, d.split)
+    return None, data.stream_test_set(
+      key, setup.task, n_test, d.split, salt=setup.seed, pairs=setup.pairs
+    )
 
-  def held_out(self, train_set) -> data.HeldOut:
-    setup = self.setup
-    return data.HeldOut(setup.split, setup.seed, train_set, setup.pairs)
-
-  def checkpointer(self, workdir: str, say=None):
+  def checkpointer(self, workdir: str):
     return checkpoint_lib.Checkpointer(
       os.path.join(workdir, 'checkpoints'),
-      say=say,
+      say=metrics_lib.say,
       best_by=self.config.train.best_by,
     )
 
@@ -474,11 +451,14 @@ def check_workdir(workdir: str) -> None:
     ) from None
 
 
-def show_examples(title, predictor, variables, test_set, count, key) -> None:
-  """The post's example predictions: question, answer, expected, right?"""
+def show_examples(run: Run, when, predictor, variables, test_set) -> None:
+  """The post's example predictions `when` 'before' or 'after' training:
+  question, answer, expected, right?"""
+  count = run.config.train[f'examples_{when}']
   if count <= 0:
     return
   count = min(count, test_set.size)
+  key = jax.random.fold_in(run.k_data, 1 if when == 'before' else 2)
   rows = np.asarray(
     jax.random.choice(key, test_set.size, (count,), replace=False)
   )
@@ -489,7 +469,7 @@ def show_examples(title, predictor, variables, test_set, count, key) -> None:
   _, _, pred = predictor.answer_equations(operands, ops)
   task = predictor.task
   width = task.src_len + 2
-  metrics_lib.say(title)
+  metrics_lib.say(f'examples {when} training:')
   for i in range(count):
     question = task.text(operands[i], ops[i])
     got, want = task.vocab.decode(pred[i]), task.vocab.decode(tgt[i])
@@ -509,10 +489,8 @@ class _StopFlag:
 
   def __enter__(self):
     for sig in (signal.SIGINT, signal.SIGTERM):
-      try:
+      with contextlib.suppress(ValueError):  # Not the main thread: leave it.
         self._previous[sig] = signal.signal(sig, self._handle)
-      except ValueError:  # Not the main thread: leave signals alone.
-        pass
     return self
 
   def _handle(self, signum, frame):
@@ -553,16 +531,9 @@ def _maybe_fail(where: str, epoch: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _compile_in_background(fn, *abstract_args):
-  """A future of `fn` compiled for these argument shapes and shardings."""
-  pool = concurrent.futures.ThreadPoolExecutor(1)
-  future = pool.submit(lambda: fn.lower(*abstract_args).compile())
-  pool.shutdown(wait=False)
-  return future
-
-
 def _compile_epoch(run: Run, datasets=None):
-  """The epoch function, compiling on another thread from shapes alone.
+  """A future of the epoch function, compiling on another thread from shapes
+  alone.
 
   The longest compilation overlaps making the data and the initial state
   (or only the state, when the data had to be made first: `datasets`).
@@ -576,12 +547,15 @@ def _compile_epoch(run: Run, datasets=None):
     train_shapes = jax.eval_shape(lambda: datasets[0])
   elif setup.dataset == 'fixed':
     train_shapes = jax.eval_shape(lambda k: run.datasets()[0], run.k_data)
-  return _compile_in_background(
-    epoch_fn,
+  args = (
     devices.abstract(jax.eval_shape(run.init, run.k_init), replicated=True),
     devices.abstract(train_shapes, replicated=False),
     devices.abstract(jax.eval_shape(lambda k: k, run.k_train), False),
   )
+  pool = concurrent.futures.ThreadPoolExecutor(1)
+  future = pool.submit(lambda: epoch_fn.lower(*args).compile())
+  pool.shutdown(wait=False)
+  return future
 
 
 def _banner(run: Run, state, train_set, test_set, config_path, workdir):
@@ -597,9 +571,7 @@ def _banner(run: Run, state, train_set, test_set, config_path, workdir):
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
   if run.config.devices.cpu_isa != 'native':
     say(f'XLA:CPU compiles for at most {run.config.devices.cpu_isa} (cpu_isa)')
-  n_params, n_stats = model_lib.count_parameters(
-    {'params': state.params, 'batch_stats': state.batch_stats}
-  )
+  n_params, n_stats = model_lib.count_parameters(_variables(state))
   train_desc = (
     f'{train_set.size:,} training equations'
     if train_set
@@ -624,10 +596,10 @@ def _resume(run: Run, ckpt, writer, placed):
   readable checkpoint, every step folder is set aside and it starts fresh.
   """
   say = metrics_lib.say
-  restored = ckpt.restore_latest(run.devices.canonical(placed), say=say)
+  restored = ckpt.restore_latest(run.devices.canonical(placed))
   if restored is None:
     if ckpt.epochs():
-      ckpt.set_aside_all(say=say)
+      ckpt.set_aside_all()
       say('no readable checkpoint: starting fresh')
     writer.truncate_after(0)
     return placed, 1, []
@@ -667,7 +639,7 @@ def train_and_evaluate(
   """
   t_start, say = time.perf_counter(), metrics_lib.say
   run = start(config, workdir, training=True)
-  devices, t = run.devices, config.train
+  devices, t, lr = run.devices, config.train, config.optim.learning_rate
   if metrics_lib.is_main_process():
     with open(os.path.join(workdir, 'config.json'), 'w') as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
@@ -682,19 +654,13 @@ def train_and_evaluate(
   # between the two loses no row for good, it only repeats that epoch.
   # Saves are synchronous (asynchronous ones were 5-15% faster an epoch;
   # bench/RESULTS.md) so that a kill loses at most the epoch in progress.
-  ckpt = run.checkpointer(workdir, say=say)
+  ckpt = run.checkpointer(workdir)
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   placed, first_epoch, rows = _resume(run, ckpt, writer, placed)
   predictor = predict.Predictor(run.setup.model, run.setup.task, None)
   if first_epoch == 1:
-    show_examples(
-      'examples before training:',
-      predictor,
-      _variables(devices.local(placed)),
-      test_set,
-      t.examples_before,
-      jax.random.fold_in(run.k_data, 1),
-    )
+    variables = _variables(devices.local(placed))
+    show_examples(run, 'before', predictor, variables, test_set)
 
   eval_fn = jax.jit(eval_metrics)
   epoch_fn = compiling.result()
@@ -708,14 +674,10 @@ def train_and_evaluate(
       placed, train_metrics = epoch_fn(placed, train_set_placed, k_train)
       # Each process scores the test set alone, on its own copy of the state.
       state = devices.local(placed)
+      val = eval_fn(state, test_set.batch)
+      elapsed = elapsed_before + time.perf_counter() - t_loop
       row = _epoch_row(
-        epoch,
-        state,
-        devices.local(train_metrics),
-        eval_fn(state, test_set.batch),
-        test_set,
-        elapsed_before + time.perf_counter() - t_loop,
-        config.optim.learning_rate,
+        epoch, state, devices.local(train_metrics), val, test_set, elapsed, lr
       )
       reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
       last = reached or stop.agreed() or epoch == t.epochs
@@ -746,11 +708,8 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
   """The end of a run: the plot, the best checkpoint, examples, the grid."""
   say, devices, t = metrics_lib.say, run.devices, run.config.train
   if metrics_lib.is_main_process() and rows:
-    plots.accuracy_plot(
-      rows,
-      os.path.join(workdir, 'accuracy.png'),
-      title=reports.task_description(run.setup.task),
-    )
+    title = reports.task_description(run.setup.task)
+    plots.accuracy_plot(rows, f'{workdir}/accuracy.png', title=title)
   state = devices.local(placed)
   best = ckpt.best_epoch()
   if best is not None and best != int(state.step) // run.setup.steps_per_epoch:
@@ -762,14 +721,7 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
       f' exact-match {m.get("val_exact_match", float("nan")):.4f})'
     )
   ckpt.close()
-  show_examples(
-    'examples after training:',
-    predictor,
-    _variables(state),
-    test_set,
-    t.examples_after,
-    jax.random.fold_in(run.k_data, 2),
-  )
+  show_examples(run, 'after', predictor, _variables(state), test_set)
   summary = dict(last_epoch=rows[-1] if rows else {}, best_epoch=best)
   if run.config.eval.grid:
     summary['eval'] = evaluate(run, workdir, _variables(state), train_set)
@@ -778,14 +730,10 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
 
 def evaluate(run: Run, workdir: str, variables, train_set) -> dict:
   """The grid (or random held-out equations) scored; the files written."""
+  s = run.setup
+  held_out = data.HeldOut(s.split, s.seed, train_set, s.pairs)
   return reports.run_evaluation(
-    run.config.eval,
-    workdir,
-    run.setup.model,
-    run.setup.task,
-    variables,
-    run.devices,
-    run.held_out(train_set),
+    run.config.eval, workdir, s.model, s.task, variables, run.devices, held_out
   )
 
 

@@ -11,6 +11,7 @@ the task's last symbol and enters the model as a zero vector, as in the post.
 from collections.abc import Iterable
 from collections.abc import Sequence
 import dataclasses
+import itertools
 
 import numpy as np
 
@@ -36,8 +37,7 @@ class Vocab:
   operators: str = '+'
 
   def __post_init__(self):
-    unknown = [c for c in self.operators if c not in OPERATORS]
-    if unknown or not self.operators:
+    if not self.operators or not set(self.operators) <= set(OPERATORS):
       raise ValueError(
         f'operators={self.operators!r}: each must be one of {OPERATORS!r}'
         ' and at least one is needed'
@@ -103,13 +103,9 @@ class Vocab:
 
   def decode(self, ids: Iterable[int]) -> str:
     """Returns the text of `ids`, stopping at end-of-sequence, skipping pads."""
-    chars = []
-    for i in np.asarray(ids).reshape(-1).tolist():
-      if i == self.eos_id:
-        break
-      if 0 <= i < self.size:
-        chars.append(self.symbols[i])
-    return ''.join(chars)
+    ids = np.asarray(ids).reshape(-1).tolist()
+    ids = itertools.takewhile(lambda i: i != self.eos_id, ids)
+    return ''.join(self.symbols[i] for i in ids if 0 <= i < self.size)
 
   def decode_batch(self, ids_BxT: Sequence[Sequence[int]]) -> list[str]:
     return [self.decode(row) for row in np.asarray(ids_BxT)]

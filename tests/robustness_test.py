@@ -131,9 +131,7 @@ def test_damaged_checkpoint_falls_back_to_the_previous_one(tmp_path, damaged):
           f.write(b'\x00garbage')
   messages = []
   ckpt = checkpoint_lib.Checkpointer(str(tmp_path), say=messages.append)
-  state, epoch = ckpt.restore_latest(
-    {'w': jnp.zeros((64,))}, say=messages.append
-  )
+  state, epoch = ckpt.restore_latest({'w': jnp.zeros((64,))})
   assert epoch == 1 and float(state['w'][0]) == 1.0
   assert len(messages) == 1 and 'epoch 2' in messages[0], messages
   assert 'unreadable' in messages[0] and '\n' not in messages[0]
