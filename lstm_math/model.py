@@ -312,9 +312,13 @@ class _DecoderStep(nn.Module):
       i, f, g, o = _gates(x_Bx4H + h_LxBxH[layer] @ recurrent + bias, h)
       cs.append(f * c_LxBxH[layer] + i * g)
       hs.append(o * jnp.tanh(cs[-1]))
-    ctx_BxE = _attend(
-      nn.Dense(e, use_bias=False, name='query')(hs[-1]), enc_BxSxE, mask_BxS
+    # Each attention: a query of the top state, its own projection.
+    look = lambda name, keys_BxSxK, mask_BxS: _attend(
+      nn.Dense(keys_BxSxK.shape[-1], use_bias=False, name=name)(hs[-1]),
+      keys_BxSxK,
+      mask_BxS,
     )
+    ctx_BxE = look('query', enc_BxSxE, mask_BxS)
     features = [hs[-1], ctx_BxE]
     if self.own_attention:  # The tokens of steps 0..t, each at its place.
       (tok_rows, pos_rows), keys_BxTxK = own
@@ -324,15 +328,9 @@ class _DecoderStep(nn.Module):
       so_far_BxT = jnp.broadcast_to(
         jnp.arange(self.tgt_len) <= t, keys_BxTxK.shape[:2]
       )
-      query_BxK = nn.Dense(
-        keys_BxTxK.shape[-1], use_bias=False, name='own_query'
-      )(hs[-1])
-      features.append(_attend(query_BxK, keys_BxTxK, so_far_BxT))
+      features.append(look('own_query', keys_BxTxK, so_far_BxT))
     if src_BxSxK is not None:  # A copy that depends on one place only.
-      query_BxK = nn.Dense(
-        src_BxSxK.shape[-1], use_bias=False, name='source_query'
-      )(hs[-1])
-      features.append(_attend(query_BxK, src_BxSxK, mask_BxS))
+      features.append(look('source_query', src_BxSxK, mask_BxS))
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
     )(jnp.concatenate(features, axis=-1))
@@ -481,26 +479,25 @@ class Seq2Seq(nn.Module):
       prev_TxB = jnp.concatenate([start_B[None], tgt_BxT[:, :-1].T])
     own = None
     if self.dec_own_attention:  # Keys of the tokens read: symbol + place.
-      init = initializers(self.init_scheme)['kernel']
-      tables = (
-        jnp.pad(
-          self.param('own_tokens', init, (self.n_symbols, h)), ((0, 1), (0, 0))
-        ),
-        self.param('own_positions', init, (self.tgt_len, h)),
-      )
+      tables = self._symbol_place_rows('own', self.tgt_len, h)
       keys = None if feed_own else tables[0][prev_TxB.T] + tables[1]
       own = (tables, keys)
     src = None
     if self.dec_source_tokens:  # Keys and values: symbol + place.
-      init = initializers(self.init_scheme)['kernel']
-      rows = self.param('source_tokens', init, (self.n_symbols, h))
-      places = self.param('source_positions', init, (src_BxS.shape[1], h))
-      src = jnp.pad(rows, ((0, 1), (0, 0)))[src_BxS] + places
+      rows, places = self._symbol_place_rows('source', src_BxS.shape[1], h)
+      src = rows[src_BxS] + places
     t_T = jnp.arange(self.tgt_len)
     _, logits_BxTxV = step(
       carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS, own, src
     )
     return logits_BxTxV
+
+  def _symbol_place_rows(self, name, n_places, h):
+    """A learned row for each symbol (padding: a zero row) and each place."""
+    init = initializers(self.init_scheme)['kernel']
+    rows = self.param(f'{name}_tokens', init, (self.n_symbols, h))
+    places = self.param(f'{name}_positions', init, (n_places, h))
+    return jnp.pad(rows, ((0, 1), (0, 0))), places
 
   def _dropout(self, x_BxF, train, rows_B):
     """Inverted dropout with one key a row: the row's global place."""
@@ -548,13 +545,14 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
-  attention = 2 * h * e + 2 * 2 * src_len * e
-  own = 0
+  # An attention over n keys of width k: query, scores, context, output.
+  look = lambda n, k: 2 * h * k + 2 * 2 * n * k + 2 * k * v
+  flops = lstm + 2 * h * v + look(src_len, e)
   if m.dec_own_attention:
-    own = 2 * h * h + 2 * 2 * m.tgt_len * h + 2 * h * v
+    flops += look(m.tgt_len, h)
   if m.dec_source_tokens:
-    own += 2 * h * h + 2 * 2 * src_len * h + 2 * h * v
-  return lstm + attention + 2 * (h + e) * v + own
+    flops += look(src_len, h)
+  return flops
 
 
 def count_parameters(variables: Mapping[str, Any]) -> tuple[int, int]:
