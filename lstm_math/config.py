@@ -86,6 +86,10 @@ def base() -> ml_collections.ConfigDict:
   # their places (not the encoder's outputs), so a copied digit does not
   # depend on the other operand.
   m.dec_source_tokens = False
+  # Autoregressive: those two attentions are asked by a learned query for
+  # each place in the target, not by the state: where a trace's layout is
+  # fixed, a copy then reads the same place for every equation.
+  m.dec_place_queries = False
 
   # Keras' Adam (epsilon 1e-7).
   c.optim = o = ml_collections.ConfigDict()
@@ -171,6 +175,7 @@ _FIELDS = {
   'model.dec_positions': (bool, *_BOOL),
   'model.dec_own_attention': (bool, *_BOOL),
   'model.dec_source_tokens': (bool, *_BOOL),
+  'model.dec_place_queries': (bool, *_BOOL),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is(*SCHEDULES)),
   'optim.warmup_epochs': (int, *_int(0)),

@@ -272,6 +272,7 @@ class _DecoderStep(nn.Module):
   feed_own: bool = False
   positions: bool = False  # A learned input row for each target position.
   own_attention: bool = False  # Attend over the tokens read so far.
+  place_queries: bool = False  # Own and source attentions asked by place.
 
   @nn.compact
   def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own, src_BxSxK):
@@ -312,13 +313,19 @@ class _DecoderStep(nn.Module):
       i, f, g, o = _gates(x_Bx4H + h_LxBxH[layer] @ recurrent + bias, h)
       cs.append(f * c_LxBxH[layer] + i * g)
       hs.append(o * jnp.tanh(cs[-1]))
-    # Each attention: a query of the top state, its own projection.
-    look = lambda name, keys_BxSxK, mask_BxS: _attend(
-      nn.Dense(keys_BxSxK.shape[-1], use_bias=False, name=name)(hs[-1]),
-      keys_BxSxK,
-      mask_BxS,
-    )
+    def look(name, keys_BxSxK, mask_BxS, by_place=False):
+      """An attention asked by the top state (its own projection), or by
+      a learned query for each place in the target."""
+      k = keys_BxSxK.shape[-1]
+      if by_place:
+        table = self.param(name, inits['kernel'], (self.tgt_len, k))
+        query_BxK = jnp.broadcast_to(table[t], (keys_BxSxK.shape[0], k))
+      else:
+        query_BxK = nn.Dense(k, use_bias=False, name=name)(hs[-1])
+      return _attend(query_BxK, keys_BxSxK, mask_BxS)
+
     ctx_BxE = look('query', enc_BxSxE, mask_BxS)
+    by_place = self.place_queries
     features = [hs[-1], ctx_BxE]
     if self.own_attention:  # The tokens of steps 0..t, each at its place.
       (tok_rows, pos_rows), keys_BxTxK = own
@@ -328,9 +335,9 @@ class _DecoderStep(nn.Module):
       so_far_BxT = jnp.broadcast_to(
         jnp.arange(self.tgt_len) <= t, keys_BxTxK.shape[:2]
       )
-      features.append(look('own_query', keys_BxTxK, so_far_BxT))
+      features.append(look('own_query', keys_BxTxK, so_far_BxT, by_place))
     if src_BxSxK is not None:  # A copy that depends on one place only.
-      features.append(look('source_query', src_BxSxK, mask_BxS))
+      features.append(look('source_query', src_BxSxK, mask_BxS, by_place))
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
     )(jnp.concatenate(features, axis=-1))
@@ -374,6 +381,7 @@ class Seq2Seq(nn.Module):
   dec_positions: bool = False  # Autoregressive: a row for each step's place.
   dec_own_attention: bool = False  # Autoregressive: attend its own tokens.
   dec_source_tokens: bool = False  # Autoregressive: attend source symbols.
+  dec_place_queries: bool = False  # Those two attentions asked by place.
 
   @nn.compact
   def __call__(
@@ -471,6 +479,7 @@ class Seq2Seq(nn.Module):
       feed_own,
       self.dec_positions,
       self.dec_own_attention,
+      self.dec_place_queries,
       name='decoder',
     )
     if feed_own:
@@ -541,17 +550,18 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   The token's input is a gather; every other input is a product. Each
   attention (over the source's outputs, with `dec_own_attention` over the T
   tokens read, with `dec_source_tokens` over the S source symbols) costs
-  its query, scores, context and its share of the output layer.
+  its query (none with `dec_place_queries`: a row is read), scores, context
+  and its share of the output layer.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
   # An attention over n keys of width k: query, scores, context, output.
-  look = lambda n, k: 2 * h * k + 2 * 2 * n * k + 2 * k * v
+  look = lambda n, k, asked=True: 2 * h * k * asked + 4 * n * k + 2 * k * v
   flops = lstm + 2 * h * v + look(src_len, e)
   if m.dec_own_attention:
-    flops += look(m.tgt_len, h)
+    flops += look(m.tgt_len, h, not m.dec_place_queries)
   if m.dec_source_tokens:
-    flops += look(src_len, h)
+    flops += look(src_len, h, not m.dec_place_queries)
   return flops
 
 

@@ -51,15 +51,21 @@ def test_teacher_forced_and_greedy_logits_have_the_target_shape():
 
 
 @pytest.mark.parametrize(
-  'positions, own, source',
-  [(False, False, False), (True, False, False), (False, True, False)]
-  + [(False, False, True)],
+  'positions, own, source, place',
+  [(False, False, False, False), (True, False, False, False)]
+  + [(False, True, False, False), (False, False, True, False)]
+  + [(False, True, True, True)],
 )
-def test_greedy_is_teacher_forcing_on_its_own_output(positions, own, source):
+def test_greedy_is_teacher_forcing_on_its_own_output(
+  positions, own, source, place
+):
   # The same step runs both ways: fed its own greedy tokens as the target,
   # teacher forcing gives back the greedy logits, step for step.
   net = _net(
-    dec_positions=positions, dec_own_attention=own, dec_source_tokens=source
+    dec_positions=positions,
+    dec_own_attention=own,
+    dec_source_tokens=source,
+    dec_place_queries=place,
   )
   batch = _batch()[1]
   variables = _variables(net, batch.src_BxS)
@@ -84,7 +90,15 @@ def test_greedy_is_teacher_forcing_on_its_own_output(positions, own, source):
     assert not np.allclose(
       net.apply(moved, batch.src_BxS), net.apply(variables, batch.src_BxS)
     )
-  if own:  # Step 0 reads only the start symbol; later steps read more.
+  if place:  # A query row for each place; step t reads row t only.
+    table = variables['params']['decoder']['source_query']
+    chex.assert_shape(table, (TASK.tgt_len, 32))
+    moved = jax.tree.map(lambda x: x, variables)
+    moved['params']['decoder']['source_query'] = table.at[2].add(1.0)
+    got, want = (net.apply(v, batch.src_BxS) for v in (moved, variables))
+    chex.assert_trees_all_close(got[:, :2], want[:, :2])
+    assert not np.allclose(got[:, 2], want[:, 2])
+  elif own:  # Step 0 reads only the start symbol; later steps read more.
     moved = jax.tree.map(lambda x: x, variables)
     kernel = moved['params']['decoder']['own_query']['kernel']
     moved['params']['decoder']['own_query']['kernel'] = kernel + 0.5
@@ -139,4 +153,14 @@ def test_flop_count_grows_with_the_source_and_the_decoder():
   attention = 2 * h * e + 2 * 2 * 10 * e
   assert model.decoder_flops_per_token(small, 10) == (
     lstm + attention + 2 * (h + e) * v
+  )
+  # Attending the source's symbols adds its query; asked by place, none.
+  asked = _net(dec_source_tokens=True)
+  by_place = _net(dec_source_tokens=True, dec_place_queries=True)
+  source = 2 * 2 * 10 * h + 2 * h * v
+  assert model.decoder_flops_per_token(asked, 10) == (
+    model.decoder_flops_per_token(small, 10) + 2 * h * h + source
+  )
+  assert model.decoder_flops_per_token(by_place, 10) == (
+    model.decoder_flops_per_token(small, 10) + source
   )
