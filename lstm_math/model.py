@@ -313,6 +313,7 @@ class _DecoderStep(nn.Module):
       i, f, g, o = _gates(x_Bx4H + h_LxBxH[layer] @ recurrent + bias, h)
       cs.append(f * c_LxBxH[layer] + i * g)
       hs.append(o * jnp.tanh(cs[-1]))
+
     def look(name, keys_BxSxK, mask_BxS, by_place=False):
       """An attention asked by the top state (its own projection), or by
       a learned query for each place in the target."""
