@@ -297,7 +297,7 @@ def main():
   parser.add_argument(
     '--steps',
     action='store_true',
-    help='also the kept step configs (configs/add_steps.py, mul_steps.py):'
+    help='also the kept step configs (configs/add_steps.py, mul.py):'
     ' a training step and the grid, each with its FLOP limit (minutes)',
   )
   parser.add_argument('--seeds', default='0,1,2')
@@ -348,7 +348,7 @@ def main():
 
   results.update(bench_autoregressive(rate))
   if args.steps:
-    for name in ('add_steps', 'mul_steps'):
+    for name in ('add_steps', 'mul'):
       module = importlib.import_module(f'configs.{name}')
       results.update(bench_autoregressive(rate, module.get_config(), name))
 

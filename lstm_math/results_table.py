@@ -28,7 +28,7 @@ _ORDER = (
   'sub',
   'div',
   'mul',
-  'mul_steps',
+  'mul_repeat',
   'mixed',
 )
 _HEADER = (
@@ -123,6 +123,7 @@ def _row(runs: list[dict]) -> str:
     evaluated = f'{first["equations"]:,} random, held out'
   right = lambda c: _thousandths(c['equations'] - c['errors'], c['equations'])
   exact, held = [right(r) for r in runs], [right(r['held']) for r in runs]
+  held_sizes = [r['held']['equations'] for r in runs]  # Seeds may differ.
   # Per-character accuracy has no integer count in eval.json.
   chars = [
     _thousandths(round(r['held']['char_accuracy'] * 10**9), 10**9) for r in runs
@@ -133,7 +134,7 @@ def _row(runs: list[dict]) -> str:
     ', '.join(str(r['seed']) for r in runs),
     evaluated,
     _span(exact),
-    f'{_span(held)} of {first["held"]["equations"]:,}',
+    f'{_span(held)} of {_span(held_sizes, "{:,}".format)}',
     _span(chars),
     ', '.join(f'{r["errors"]:,}' for r in runs),
     f'{_span([round(r["seconds"]) for r in runs], str)} s',

@@ -35,7 +35,7 @@ def test_every_config_is_valid_and_documented(path):
 
 @pytest.mark.parametrize(
   'name, arg',
-  [('mul.py', '3'), ('mul_steps.py', '3'), ('mixed.py', '999')]
+  [('mul.py', '3'), ('mul_repeat.py', '3'), ('mixed.py', '999')]
   + [('add_pod.py', '4096')],
 )
 def test_config_arguments_make_valid_configs(name, arg):

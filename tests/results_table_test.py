@@ -10,7 +10,9 @@ from lstm_math import results_table
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def _run(results, name, *, seed, errors, held_errors, seconds, mode='grid'):
+def _run(
+  results, name, *, seed, errors, held_errors, seconds, mode='grid', held=1_000
+):
   """A results folder of a two-operand addition run on 0..99."""
   folder = results / name
   folder.mkdir(parents=True)
@@ -24,9 +26,9 @@ def _run(results, name, *, seed, errors, held_errors, seconds, mode='grid'):
     'errors': errors,
     'exact_match': (10_000 - errors) / 10_000,
     'never_trained_on': {
-      'equations': 1_000,
+      'equations': held,
       'errors': held_errors,
-      'exact_match': (1_000 - held_errors) / 1_000,
+      'exact_match': (held - held_errors) / held,
       'char_accuracy': 0.995,
     },
   }
@@ -45,11 +47,20 @@ def _rows(text):
 def test_seeds_of_a_config_make_one_row(tmp_path):
   _run(tmp_path, 'add_seed0', seed=0, errors=3, held_errors=2, seconds=10.4)
   _run(tmp_path, 'add_seed1', seed=1, errors=0, held_errors=0, seconds=12.6)
+  _run(
+    tmp_path,
+    'add_seed2',
+    seed=2,
+    errors=0,
+    held_errors=0,
+    seconds=11,
+    held=1_012,
+  )
   _run(tmp_path, 'sub_seed0', seed=0, errors=1, held_errors=1, seconds=30)
   rows = _rows(results_table.table(tmp_path))
   assert rows == [
-    '| `add.py` | a + b, 0..99 | 0, 1 | grid, 10,000 | 99.970%–100%'
-    ' | 99.800%–100% of 1,000 | 99.500% | 3, 0 | 10–13 s |',
+    '| `add.py` | a + b, 0..99 | 0, 1, 2 | grid, 10,000 | 99.970%–100%'
+    ' | 99.800%–100% of 1,000–1,012 | 99.500% | 3, 0, 0 | 10–13 s |',
     '| `sub.py` | a + b, 0..99 | 0 | grid, 10,000 | 99.990%'
     ' | 99.900% of 1,000 | 99.500% | 1 | 30 s |',
   ], 'one row per config, seeds in order, figures from the counts'
