@@ -52,9 +52,8 @@ def test_teacher_forced_and_greedy_logits_have_the_target_shape():
 
 @pytest.mark.parametrize(
   'positions, own, source, place',
-  [(False, False, False, False), (True, False, False, False)]
-  + [(False, True, False, False), (False, False, True, False)]
-  + [(False, True, True, True)],
+  [(False, False, False, False), (False, True, False, False)]
+  + [(False, False, True, False), (True, True, True, True)],
 )
 def test_greedy_is_teacher_forcing_on_its_own_output(
   positions, own, source, place

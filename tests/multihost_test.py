@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # statistics are averaged across the processes too.
 TINY = (
   '--config=configs/tiny.py',
-  '--config.data.n_examples=4000',
+  '--config.data.n_examples=2000',
   '--config.data.batch_size=128',
   '--config.train.examples_before=0',
   '--config.train.examples_after=0',
@@ -146,13 +146,13 @@ def assert_same_run(got, want):
 
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
-  """One process, 3 epochs; two processes, 2 epochs resumed to 3."""
+  """One process, 2 epochs; two processes, 1 epoch resumed to 2."""
   top = tmp_path_factory.mktemp('hosts')
   one, two, handed = (str(top / name) for name in ('one', 'two', 'handed'))
-  with started(one, '--config.train.epochs=3', processes=1) as reference:
-    first = run(two, '--config.train.epochs=2', '--config.eval.grid=False')
+  with started(one, '--config.train.epochs=2', processes=1) as reference:
+    first = run(two, '--config.train.epochs=1', '--config.eval.grid=False')
     shutil.copytree(two, handed)
-    resumed = run(two, '--config.train.epochs=3')
+    resumed = run(two, '--config.train.epochs=2')
     outputs(reference)
   return dict(one=one, two=two, handed=handed, first=first, resumed=resumed)
 
@@ -161,7 +161,7 @@ def test_two_processes_train_and_evaluate_as_one_with_four_devices(runs):
   assert_same_run(runs['two'], runs['one'])
   (out0, _), (out1, _) = runs['first']
   assert 'in 2 processes' in out0 and 'running shard_map on 4' in out0
-  assert 'epoch 2/2' in out0
+  assert 'epoch 1/1' in out0
   (out0, _), _ = runs['resumed']
   assert 'Evaluated every equation' in out0
   assert own_lines(out1) == [], f'process 1 printed:\n{out1[:2000]}'
@@ -181,20 +181,20 @@ def test_two_processes_train_and_evaluate_as_one_with_four_devices(runs):
 
 def test_two_processes_resume_where_they_stopped(runs):
   (out0, _), _ = runs['resumed']
-  assert 'resumed from the checkpoint of epoch 2' in out0, out0[-2000:]
-  assert 'epoch 3/3' in out0 and 'epoch 1/3' not in out0
+  assert 'resumed from the checkpoint of epoch 1' in out0, out0[-2000:]
+  assert 'epoch 2/2' in out0 and 'epoch 1/2' not in out0
 
 
 def test_either_process_count_resumes_the_other_ones_checkpoints(runs):
-  handed = runs['handed']  # Two processes trained its 2 epochs.
-  (out,) = [o for o, _ in run(handed, '--config.train.epochs=3', processes=1)]
-  assert 'resumed from the checkpoint of epoch 2' in out, out[-2000:]
+  handed = runs['handed']  # Two processes trained its first epoch.
+  (out,) = [o for o, _ in run(handed, '--config.train.epochs=2', processes=1)]
+  assert 'resumed from the checkpoint of epoch 1' in out, out[-2000:]
   assert_same_run(handed, runs['one'])
   # One process trained this one; two processes evaluate it again.
   one = runs['one']
   before = read(one, 'eval.json')
   os.remove(os.path.join(one, 'eval.json'))
-  run(one, '--config.train.epochs=3', '--mode=eval')
+  run(one, '--config.train.epochs=2', '--mode=eval')
   after = json.loads(read(one, 'eval.json'))
   assert after['errors'] == json.loads(before)['errors']
   assert after['char_accuracy'] == json.loads(before)['char_accuracy']
@@ -202,7 +202,7 @@ def test_either_process_count_resumes_the_other_ones_checkpoints(runs):
 
 def test_predict_in_two_processes_answers_once(runs):
   (out0, _), (out1, _) = run(
-    runs['two'], '--config.train.epochs=3', '--mode=predict', '--expr=31 + 17'
+    runs['two'], '--config.train.epochs=2', '--mode=predict', '--expr=31 + 17'
   )
   assert own_lines(out1) == []
   lines = own_lines(out0)
