@@ -190,6 +190,8 @@ def launch(workdir, *extra, env=None):
       '--config.train.epochs=4',
       '--config.eval.grid=False',
       '--config.devices.parallel=jit',
+      '--config.train.examples_before=0',
+      '--config.train.examples_after=0',
       *extra,
     ],
     cwd=ROOT,
