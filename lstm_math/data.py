@@ -17,6 +17,7 @@ max_number]`, and the grid of a division task starts `b` at 1.
 """
 
 import dataclasses
+import functools
 import itertools
 import math
 import re
@@ -194,6 +195,7 @@ class _Interval(NamedTuple):
     return _Interval(self.lo // other.hi, self.hi // other.lo)
 
 
+@functools.lru_cache
 def _result_range(task: Task) -> tuple[int, int]:
   """Exact bounds of results and of every intermediate, by intervals."""
   any_x = _Interval(task.min_number, task.max_number)
