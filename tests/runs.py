@@ -1,13 +1,11 @@
 """What several test files make: tiny configs, equations from text."""
 
+from conftest import FAST_COMPILE as XLA_FLAGS  # For commands tests start.
 import jax.numpy as jnp
 import numpy as np
 
 from configs import tiny
 from lstm_math import data
-
-# XLA flags for commands the tests start: conftest.py's quick compilation.
-XLA_FLAGS = '--xla_backend_optimization_level=0'
 
 
 def tiny_config(**sections):
