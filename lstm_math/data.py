@@ -581,6 +581,7 @@ class Dataset(NamedTuple):
     return self.batch.src_BxS.shape[0]
 
 
+@functools.partial(jax.jit, static_argnames='task')
 def _dataset(eqs: Equations, task: Task) -> Dataset:
   return Dataset(eqs, make_batch(eqs, task))
 
@@ -649,7 +650,7 @@ def fixed_dataset(
 
   With `pairs`, the test set is instead every sampled equation whose
   unordered pair `is_held_out` picks (about `split` of them), with its
-  mirror; its size depends on the sample, so call this outside `jit`.
+  mirror; its size depends on the sample.
 
   `distinct_operands` keeps only pairs with a != b, as the post's
   `itertools.permutations` does; the first `split` fraction is the test set.
@@ -659,6 +660,31 @@ def fixed_dataset(
   makes an equation with c carries (or borrows) (1 + b)**c times as likely:
   long carry chains are where models err.
   """
+  size = task.grid_size
+  if distinct_operands:
+    n_ops, _, n_b = task.grid_shape
+    size -= n_ops * n_b  # Every b of the grid is also a value of a.
+  if n_examples > size:
+    raise ConfigError(
+      f'n_examples={n_examples}: the task has only {size} distinct equations'
+    )
+  chosen = _grid_sample(
+    key, task, n_examples, distinct_operands, weighting, carry_boost
+  )
+  n_test = n_test_examples(n_examples, split)
+  if pairs:
+    chosen, n_test = _held_out_first(chosen, split, salt)
+    n_test = int(n_test)
+  test = Equations(*(x[:n_test] for x in chosen))
+  train = Equations(*(x[n_test:] for x in chosen))
+  return _dataset(train, task), _dataset(test, task)
+
+
+@functools.partial(jax.jit, static_argnums=range(1, 6))
+def _grid_sample(
+  key, task, n_examples, distinct_operands, weighting, carry_boost
+) -> Equations:
+  """`fixed_dataset`'s `n_examples` equations of the grid, in sample order."""
   size = task.grid_size
   weighted = weighting != 'uniform' or carry_boost > 0
   if not weighted:
@@ -672,25 +698,19 @@ def fixed_dataset(
     eqs = grid_equations(perm, task)
     same = eqs.operands_BxK[:, 0] == eqs.operands_BxK[:, 1]
     perm = perm[jnp.argsort(same, stable=True)]  # Drop a == b, keep order.
-    n_ops, _, n_b = task.grid_shape
-    size -= n_ops * n_b  # Every b of the grid is also a value of a.
-  if n_examples > size:
-    raise ConfigError(
-      f'n_examples={n_examples}: the task has only {size} distinct equations'
-    )
-  n_test = n_test_examples(n_examples, split)
   chosen = perm[:n_examples]
   if weighted:
     # Top-k comes heaviest first; shuffle so the test set is a fair part.
     chosen = jax.random.permutation(jax.random.fold_in(key, 1), chosen)
-  chosen = grid_equations(chosen, task)
-  if pairs:
-    held = np.asarray(is_held_out(chosen, split, salt, pairs=True))
-    chosen = Equations(*(x[np.argsort(~held, stable=True)] for x in chosen))
-    n_test = int(held.sum())
-  test = Equations(*(x[:n_test] for x in chosen))
-  train = Equations(*(x[n_test:] for x in chosen))
-  return _dataset(train, task), _dataset(test, task)
+  return grid_equations(chosen, task)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _held_out_first(eqs: Equations, split: float, salt: int):
+  """(eqs with the pairs `is_held_out` picks first, how many those are)."""
+  held = is_held_out(eqs, split, salt, pairs=True)
+  order = jnp.argsort(~held, stable=True)
+  return Equations(*(x[order] for x in eqs)), held.sum()
 
 
 def stream_test_set(
@@ -702,6 +722,18 @@ def stream_test_set(
   pairs: bool = False,
 ) -> Dataset:
   """`n_test` held-out equations, distinct where the task has a grid."""
+  eqs, n_held = _held_out_draw(key, task, n_test, split, salt, pairs)
+  if int(n_held) < n_test:
+    raise ConfigError(
+      f'n_examples={n_test} held-out equations asked for, but split={split}'
+      f' holds out only {int(n_held)} here; raise split or lower n_examples'
+    )
+  return _dataset(eqs, task)
+
+
+@functools.partial(jax.jit, static_argnums=range(1, 6))
+def _held_out_draw(key, task, n_test, split, salt, pairs):
+  """(`n_test` equations, held-out first; how many of the draw are held out)."""
   if task.has_grid:
     candidates = grid_equations(
       jax.random.permutation(key, task.grid_size), task
@@ -710,14 +742,8 @@ def stream_test_set(
     n_draw = int(n_test / max(split, 1e-6) * 1.5) + 4096
     candidates = sample_equations(key, task, n_draw)
   held = is_held_out(candidates, split, salt, pairs)
-  n_held = int(np.sum(np.asarray(held)))
-  if n_held < n_test:
-    raise ConfigError(
-      f'n_examples={n_test} held-out equations asked for, but split={split}'
-      f' holds out only {n_held} here; raise split or lower n_examples'
-    )
   order = jnp.argsort(~held, stable=True)[:n_test]
-  return _dataset(Equations(*(x[order] for x in candidates)), task)
+  return Equations(*(x[order] for x in candidates)), held.sum()
 
 
 class HeldOut(NamedTuple):

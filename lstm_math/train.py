@@ -322,7 +322,7 @@ class Run:
     """(train set or None when streaming, test set) of the `data` section."""
     d, setup, key = self.config.data, self.setup, self.k_data
     if d.dataset == 'fixed':
-      args = (
+      return data.fixed_dataset(
         key,
         setup.task,
         d.n_examples,
@@ -333,9 +333,6 @@ class Run:
         setup.pairs,
         setup.seed,
       )
-      if setup.pairs:  # The test set's size depends on the sample.
-        return data.fixed_dataset(*args)
-      return jax.jit(data.fixed_dataset, static_argnums=range(1, 9))(*args)
     n_test = data.n_test_examples(d.n_examples, d.split)
     return None, data.stream_test_set(
       key, setup.task, n_test, d.split, salt=setup.seed, pairs=setup.pairs

@@ -28,10 +28,6 @@ _sample_training = jax.jit(
   data.sample_training_equations,
   static_argnames=('task', 'n', 'split', 'weighting', 'near_multiples'),
 )
-_fixed_dataset = jax.jit(
-  data.fixed_dataset,
-  static_argnames=('task', 'n_examples', 'split', 'distinct_operands'),
-)
 N = 2000  # One batch size, so that eager ops hit the cache.
 
 ADDITION = data.Task()
@@ -629,7 +625,7 @@ class GridTest(parameterized.TestCase):
 
 class SeedDatasetTest(parameterized.TestCase):
   def test_posts_split(self):
-    train, test = _fixed_dataset(
+    train, test = data.fixed_dataset(
       jax.random.key(0), task=ADDITION, n_examples=30_000, split=0.1
     )
     self.assertEqual((train.size, test.size), (27_000, 3_000))
@@ -662,7 +658,7 @@ class SeedDatasetTest(parameterized.TestCase):
     ('plus_minus', data.Task(operators='+-', max_number=9), 180),
   )
   def test_every_distinct_pair_fits(self, task, n_distinct):
-    train, test = _fixed_dataset(
+    train, test = data.fixed_dataset(
       jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
     )
     self.assertEqual(test.size, round(0.2 * n_distinct))
@@ -682,15 +678,15 @@ class SeedDatasetTest(parameterized.TestCase):
     with pytest.raises(
       errors.ConfigError, match=f'n_examples={n_distinct + 1}'
     ):
-      _fixed_dataset(
+      data.fixed_dataset(
         jax.random.key(0), task=task, n_examples=n_distinct + 1, split=0.2
       )
     # The same key gives the same data, another key another order.
-    again = _fixed_dataset(
+    again = data.fixed_dataset(
       jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
     )
     chex.assert_trees_all_equal((train, test), again)
-    other = _fixed_dataset(
+    other = data.fixed_dataset(
       jax.random.key(1), task=task, n_examples=n_distinct, split=0.2
     )
     self.assertFalse(
@@ -699,7 +695,7 @@ class SeedDatasetTest(parameterized.TestCase):
 
   def test_all_pairs_when_operands_may_repeat(self):
     task = data.Task(max_number=9)
-    train, test = _fixed_dataset(
+    train, test = data.fixed_dataset(
       jax.random.key(0),
       task=task,
       n_examples=100,
@@ -791,10 +787,6 @@ def test_near_multiples_draws_dividends_where_the_quotient_steps():
     data.sample_equations(key, ADDITION, 4, near_multiples=0.5)
 
 
-if __name__ == '__main__':
-  absltest.main()
-
-
 def test_carry_count_and_carry_boost():
   add, sub = data.Task(), data.Task(operators='-')
   eqs = data.Equations(
@@ -846,3 +838,7 @@ def test_steps_target_is_the_trace_and_reads_back_as_the_result():
   assert valid.all()
   np.testing.assert_array_equal(values, data.compute_results(eqs, task))
   assert task.tgt_len > data.Task(operators='+-', max_number=99).tgt_len
+
+
+if __name__ == '__main__':
+  absltest.main()
