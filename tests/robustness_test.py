@@ -210,12 +210,12 @@ def metric_rows(workdir):
   return [json.loads(line) for line in open(path) if line.endswith('\n')]
 
 
-def wait_for_first_epoch(run, workdir):
-  """Until epoch 1 has its row and its checkpoint (written in that order)."""
+def wait_for_checkpoint(run, workdir, epoch=1):
+  """Until `epoch` has its row and its checkpoint (written in that order)."""
   deadline = time.time() + 240
-  saved = os.path.join(workdir, 'checkpoints', '1')
-  while not (metric_rows(workdir) and os.path.isdir(saved)):
-    assert time.time() < deadline, 'no first epoch within 240 s'
+  saved = os.path.join(workdir, 'checkpoints', str(epoch))
+  while not (len(metric_rows(workdir)) >= epoch and os.path.isdir(saved)):
+    assert time.time() < deadline, f'no epoch {epoch} within 240 s'
     assert run.poll() is None, run.communicate()[0][-2000:]
     time.sleep(0.01)
 
@@ -250,30 +250,12 @@ def assert_same_rows(workdir, whole_rows):
   assert rows == whole_rows()
 
 
-def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(
-  tmp_path, whole_rows
-):
-  broken = str(tmp_path / 'broken')
-  run = launch(broken)
-  wait_for_first_epoch(run, broken)
-  run.send_signal(signal.SIGKILL)
-  run.wait()
-  epochs_done = len(metric_rows(broken))
-  assert 1 <= epochs_done < 4, f'the kill came too late ({epochs_done})'
-
-  resumed = launch(broken)
-  out_resumed = resumed.communicate(timeout=240)[0]
-  assert resumed.returncode == 0, out_resumed[-2000:]
-  assert 'resumed from the checkpoint of epoch' in out_resumed, out_resumed
-  assert_same_rows(broken, whole_rows)
-
-
 def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
   workdir = str(tmp_path)
   run = launch(
     workdir, '--config.train.epochs=50', '--config.train.examples_after=3'
   )
-  wait_for_first_epoch(run, workdir)
+  wait_for_checkpoint(run, workdir)
   before = len(metric_rows(workdir))
   run.send_signal(signal.SIGINT)
   after = len(metric_rows(workdir))  # The epoch may have ended meanwhile.
@@ -384,18 +366,27 @@ def test_no_readable_checkpoint_starts_fresh_and_saves_over_them(tmp_path):
   assert sorted(os.listdir(folder + '_unreadable')) == ['1', '2']
 
 
-def test_kill_between_the_row_and_its_checkpoint_loses_no_row(
+def test_killed_twice_then_resumed_equals_an_uninterrupted_run(
   tmp_path, whole_rows
 ):
   broken = str(tmp_path / 'broken')
+  # SIGKILL at the worst moment: epoch 2's row is on disk, its checkpoint
+  # is not.
   run = launch(broken, env={train.FAULT_ENV: 'after_row:2'})
   out = run.communicate(timeout=240)[0]
   assert run.returncode == -signal.SIGKILL, out[-2000:]
-  # Epoch 2's row is on disk, its checkpoint is not.
   assert [r['epoch'] for r in metric_rows(broken)] == [1, 2]
   assert not os.path.exists(os.path.join(broken, 'checkpoints', '2'))
+  # Resumed, then SIGKILL again at whatever it does once epoch 2 is saved.
   resumed = launch(broken)
+  wait_for_checkpoint(resumed, broken, epoch=2)
+  resumed.send_signal(signal.SIGKILL)
   out_resumed = resumed.communicate(timeout=240)[0]
-  assert resumed.returncode == 0, out_resumed[-2000:]
-  assert 'resumed from the checkpoint of epoch 1' in out_resumed
+  assert 'resumed from the checkpoint of epoch 1' in out_resumed, out_resumed
+  epochs_done = len(metric_rows(broken))
+  assert 2 <= epochs_done < 4, f'the kill came too late ({epochs_done})'
+  last = launch(broken)
+  out_last = last.communicate(timeout=240)[0]
+  assert last.returncode == 0, out_last[-2000:]
+  assert 'resumed from the checkpoint of epoch' in out_last, out_last
   assert_same_rows(broken, whole_rows)
