@@ -275,12 +275,11 @@ class _DecoderStep(nn.Module):
   place_queries: bool = False  # Own and source attentions asked by place.
 
   @nn.compact
-  def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own, src_BxSxK):
-    """`own`: with `own_attention`, (token rows, position rows) and the
-    keys of every step's input token (teacher forcing; greedy decoding
-    makes them from the tokens in the carry as it reads them). `src_BxSxK`:
-    the source's symbols at their places, attended beside the encoder's
-    outputs (none: not)."""
+  def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own, src):
+    """`own`: with `own_attention`, (token rows, position rows, every
+    step's input token: teacher forcing; greedy decoding keeps the tokens
+    in the carry as it reads them). `src`: (symbol rows, place rows, the
+    source), attended beside the encoder's outputs (None: not)."""
     h, inits = self.hidden, initializers(self.init_scheme)
     h_LxBxH, c_LxBxH, ctx_BxE, prev_B, read_BxT = carry
     tok_B, t = tok_t
@@ -314,31 +313,31 @@ class _DecoderStep(nn.Module):
       cs.append(f * c_LxBxH[layer] + i * g)
       hs.append(o * jnp.tanh(cs[-1]))
 
-    def look(name, keys_BxSxK, mask_BxS, by_place=False):
-      """An attention asked by the top state (its own projection), or by
-      a learned query for each place in the target."""
-      k = keys_BxSxK.shape[-1]
+    def query(name, k, by_place=False):
+      """Asked by the top state (its own projection), or by a learned
+      query for each place in the target ([1, k]: one for every row)."""
       if by_place:
-        table = self.param(name, inits['kernel'], (self.tgt_len, k))
-        query_BxK = jnp.broadcast_to(table[t], (keys_BxSxK.shape[0], k))
-      else:
-        query_BxK = nn.Dense(k, use_bias=False, name=name)(hs[-1])
-      return _attend(query_BxK, keys_BxSxK, mask_BxS)
+        return self.param(name, inits['kernel'], (self.tgt_len, k))[t][None]
+      return nn.Dense(k, use_bias=False, name=name)(hs[-1])
 
-    ctx_BxE = look('query', enc_BxSxE, mask_BxS)
+    ctx_BxE = _attend(query('query', e), enc_BxSxE, mask_BxS)
     by_place = self.place_queries
     features = [hs[-1], ctx_BxE]
     if self.own_attention:  # The tokens of steps 0..t, each at its place.
-      (tok_rows, pos_rows), keys_BxTxK = own
+      tok_rows, pos_rows, ids_BxT = own
       if self.feed_own:
-        read_BxT = read_BxT.at[:, t].set(tok_B)
-        keys_BxTxK = tok_rows[read_BxT] + pos_rows
+        read_BxT = ids_BxT = read_BxT.at[:, t].set(tok_B)
       so_far_BxT = jnp.broadcast_to(
-        jnp.arange(self.tgt_len) <= t, keys_BxTxK.shape[:2]
+        jnp.arange(self.tgt_len) <= t, ids_BxT.shape
       )
-      features.append(look('own_query', keys_BxTxK, so_far_BxT, by_place))
-    if src_BxSxK is not None:  # A copy that depends on one place only.
-      features.append(look('source_query', src_BxSxK, mask_BxS, by_place))
+      q_BxK = query('own_query', tok_rows.shape[1], by_place)
+      features.append(
+        _attend_symbols(q_BxK, ids_BxT, tok_rows, pos_rows, so_far_BxT)
+      )
+    if src is not None:  # A copy that depends on one place only.
+      rows, places, src_BxS = src
+      q_BxK = query('source_query', rows.shape[1], by_place)
+      features.append(_attend_symbols(q_BxK, src_BxS, rows, places, mask_BxS))
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
     )(jnp.concatenate(features, axis=-1))
@@ -353,6 +352,24 @@ def _attend(query_BxE, keys_BxSxE, mask_BxS):
   score_BxS = jnp.einsum('bse,be->bs', keys_BxSxE, query_BxE)
   weight_BxS = jax.nn.softmax(jnp.where(mask_BxS, score_BxS, -1e9), axis=-1)
   return jnp.einsum('bs,bse->be', weight_BxS, keys_BxSxE)
+
+
+def _attend_symbols(query_BxK, ids_BxN, rows_VxK, places_NxK, mask_BxN):
+  """`_attend` over the keys `rows[ids] + places` without making them.
+
+  A score is a symbol's score plus a place's, and the context the weights
+  summed by symbol times the rows plus the weights times the places: work
+  of B x N x V, not B x N x K (the query may be one row for all: [1, K]).
+  """
+  by_symbol_BxV = query_BxK @ rows_VxK.T
+  shape = (ids_BxN.shape[0], rows_VxK.shape[0])
+  score_BxN = jnp.take_along_axis(
+    jnp.broadcast_to(by_symbol_BxV, shape), ids_BxN, axis=1
+  ) + (query_BxK @ places_NxK.T)
+  weight_BxN = jax.nn.softmax(jnp.where(mask_BxN, score_BxN, -1e9), axis=-1)
+  one_hot_BxNxV = jax.nn.one_hot(ids_BxN, rows_VxK.shape[0])
+  per_symbol_BxV = jnp.einsum('bn,bnv->bv', weight_BxN, one_hot_BxNxV)
+  return per_symbol_BxV @ rows_VxK + weight_BxN @ places_NxK
 
 
 class Seq2Seq(nn.Module):
@@ -490,12 +507,11 @@ class Seq2Seq(nn.Module):
     own = None
     if self.dec_own_attention:  # Keys of the tokens read: symbol + place.
       tables = self._symbol_place_rows('own', self.tgt_len, h)
-      keys = None if feed_own else tables[0][prev_TxB.T] + tables[1]
-      own = (tables, keys)
+      own = (*tables, None if feed_own else prev_TxB.T)
     src = None
     if self.dec_source_tokens:  # Keys and values: symbol + place.
       rows, places = self._symbol_place_rows('source', src_BxS.shape[1], h)
-      src = rows[src_BxS] + places
+      src = (rows, places, src_BxS)
     t_T = jnp.arange(self.tgt_len)
     _, logits_BxTxV = step(
       carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS, own, src
