@@ -564,21 +564,29 @@ def encoder_flops(m: Seq2Seq, src_len: int) -> int:
 def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   """FLOPs of one autoregressive decoder step, for a source of `src_len`.
 
-  The token's input is a gather; every other input is a product. Each
-  attention (over the source's outputs, with `dec_own_attention` over the T
-  tokens read, with `dec_source_tokens` over the S source symbols) costs
-  its query (none with `dec_place_queries`: a row is read), scores, context
-  and its share of the output layer.
+  The token's input is a gather; every other input is a product. The
+  attention over the source's outputs costs its query, scores, context and
+  its share of the output layer. Those over symbols at their places
+  (`dec_own_attention`: the T tokens read; `dec_source_tokens`: the S
+  source symbols; see `_attend_symbols`) cost their query and scores by
+  symbol and by place (none asked by place: one row serves every
+  equation), the weights summed by symbol, the context from both tables
+  and the output's share.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
-  # An attention over n keys of width k: query, scores, context, output.
-  look = lambda n, k, asked=True: 2 * h * k * asked + 4 * n * k + 2 * k * v
-  flops = lstm + 2 * h * v + look(src_len, e)
+  asked = not m.dec_place_queries
+  rows = v + 1  # The symbols and padding.
+
+  def by_symbol(n: int) -> int:  # Keys and values of width h.
+    tables = 2 * h * (rows + n)
+    return asked * (2 * h * h + tables) + 2 * n * rows + tables + 2 * h * v
+
+  flops = lstm + 2 * h * v + 2 * h * e + 4 * src_len * e + 2 * e * v
   if m.dec_own_attention:
-    flops += look(m.tgt_len, h, not m.dec_place_queries)
+    flops += by_symbol(m.tgt_len)
   if m.dec_source_tokens:
-    flops += look(src_len, h, not m.dec_place_queries)
+    flops += by_symbol(src_len)
   return flops
 
 

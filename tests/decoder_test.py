@@ -139,6 +139,26 @@ def test_one_and_eight_devices_decode_alike():
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize('one_query', [False, True])
+def test_attending_symbols_at_places_equals_attending_the_keys(one_query):
+  k_q, k_ids, k_rows, k_places, k_mask = jax.random.split(jax.random.key(0), 5)
+  b, n, v, k = 6, 7, 5, 8
+  query = jax.random.normal(k_q, (1 if one_query else b, k))
+  ids = jax.random.randint(k_ids, (b, n), 0, v + 1)  # Id v: a zero row.
+  rows = jnp.pad(jax.random.normal(k_rows, (v, k)), ((0, 1), (0, 0)))
+  places = jax.random.normal(k_places, (n, k))
+  mask = jax.random.bernoulli(k_mask, 0.7, (b, n)).at[:, 0].set(True)
+  keys = rows[ids] + places
+  want = model._attend(jnp.broadcast_to(query, (b, k)), keys, mask)
+  got = model._attend_symbols(query, ids, rows, places, mask)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+  # A masked key, whatever its symbol, changes nothing.
+  other = jnp.where(mask, ids, (ids + 1) % (v + 1))
+  np.testing.assert_allclose(
+    model._attend_symbols(query, other, rows, places, mask), got, atol=1e-6
+  )
+
+
 def test_flop_count_grows_with_the_source_and_the_decoder():
   small, wide = _net(), _net(dec_hidden=64)
   assert model.decoder_flops_per_token(
@@ -153,12 +173,18 @@ def test_flop_count_grows_with_the_source_and_the_decoder():
   assert model.decoder_flops_per_token(small, 10) == (
     lstm + attention + 2 * (h + e) * v
   )
-  # Attending the source's symbols adds its query; asked by place, none.
+  # The source's symbols, by symbol and place: weights summed by symbol,
+  # context from both tables, output; asked by the state, also its query
+  # and scores; asked by place, one row serves every equation.
   asked = _net(dec_source_tokens=True)
   by_place = _net(dec_source_tokens=True, dec_place_queries=True)
-  source = 2 * 2 * 10 * h + 2 * h * v
+  rows = v + 1
+  source = 2 * 10 * rows + 2 * h * (rows + 10) + 2 * h * v
   assert model.decoder_flops_per_token(asked, 10) == (
-    model.decoder_flops_per_token(small, 10) + 2 * h * h + source
+    model.decoder_flops_per_token(small, 10)
+    + source
+    + 2 * h * h
+    + 2 * h * (rows + 10)
   )
   assert model.decoder_flops_per_token(by_place, 10) == (
     model.decoder_flops_per_token(small, 10) + source
