@@ -705,10 +705,10 @@ def _grid_sample(
   return grid_equations(chosen, task)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _held_out_first(eqs: Equations, split: float, salt: int):
-  """(eqs with the pairs `is_held_out` picks first, how many those are)."""
-  held = is_held_out(eqs, split, salt, pairs=True)
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _held_out_first(eqs: Equations, split, salt, pairs=True):
+  """(eqs, those `is_held_out` picks first; how many those are)."""
+  held = is_held_out(eqs, split, salt, pairs)
   order = jnp.argsort(~held, stable=True)
   return Equations(*(x[order] for x in eqs)), held.sum()
 
@@ -741,9 +741,8 @@ def _held_out_draw(key, task, n_test, split, salt, pairs):
   else:
     n_draw = int(n_test / max(split, 1e-6) * 1.5) + 4096
     candidates = sample_equations(key, task, n_draw)
-  held = is_held_out(candidates, split, salt, pairs)
-  order = jnp.argsort(~held, stable=True)[:n_test]
-  return Equations(*(x[order] for x in candidates)), held.sum()
+  first, n_held = _held_out_first(candidates, split, salt, pairs)
+  return Equations(*(x[:n_test] for x in first)), n_held
 
 
 class HeldOut(NamedTuple):
