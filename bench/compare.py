@@ -3,6 +3,7 @@
     python bench/compare.py HEAD~1 HEAD        # any two git revisions
     python bench/compare.py HEAD~1 WORKTREE    # against uncommitted changes
     python bench/compare.py HEAD~1 HEAD --steps  # the autoregressive decoder
+    python bench/compare.py HEAD~1 HEAD --config configs/mul.py  # its model
 
 This machine is noisy, so a before/after figure means something only when
 both are measured in one run: each revision is checked out in a temporary
@@ -10,7 +11,9 @@ git worktree and measured in its own process, the revisions taking turns
 `--rounds` times. Each measurement is bench/run.py's: the median of 200
 jitted training steps of the seed model (batch 256) and of 3 whole-grid
 evaluations; with `--steps`, the same for bench/run.py's other model, the
-autoregressive decoder writing addition as steps at the post's width.
+autoregressive decoder writing addition as steps at the post's width; with
+`--config`, that config's model: bench/step_time.py's step (median of 3
+calls of 5 steps) and 3 grid evaluations, its weights untrained.
 """
 
 import argparse
@@ -38,7 +41,16 @@ chunk = config.eval.chunk if 'eval' in config else config.eval_chunk
 if sys.argv[3] == 'steps':  # As bench_autoregressive (sectioned configs).
   config.task.target = 'steps'
   config.model.update(decoder='autoregressive', batch_norm=False)
-figures, setup, state = run.bench_train(config)
+if sys.argv[3].endswith('.py'):  # A config file, as bench/step_time.py reads.
+  spec = importlib.util.spec_from_file_location('step_time', sys.argv[4])
+  step_time = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(step_time)
+  config = step_time.load_config(sys.argv[3])
+  figures = dict(train_step_ms=step_time.step_seconds(config) * 1e3)
+  setup, state = train.initial_run(config)[:2]
+  chunk = config.eval.chunk
+else:
+  figures, setup, state = run.bench_train(config)
 grid = run.bench_grid(setup, state, chunk, chunks=())
 assert train.__file__.startswith(sys.argv[1]), train.__file__
 print(figures['train_step_ms'], grid['grid_eval_s'])
@@ -55,6 +67,7 @@ def measure(tree: str, model: str) -> tuple[float, float]:
       tree,
       os.path.join(ROOT, 'bench', 'run.py'),
       model,
+      os.path.join(ROOT, 'bench', 'step_time.py'),
     ],
     capture_output=True,
     text=True,
@@ -74,7 +87,13 @@ def main():
     action='store_true',
     help="the autoregressive decoder writing steps, not the post's model",
   )
+  parser.add_argument(
+    '--config', help="a config file's model instead (configs/mul.py)"
+  )
   args = parser.parse_args()
+  model = 'steps' if args.steps else 'post'
+  if args.config:
+    model = os.path.abspath(args.config)
   with tempfile.TemporaryDirectory() as tmp:
     trees = []
     for i, rev in enumerate(args.revisions):
@@ -91,7 +110,7 @@ def main():
       results = {rev: [] for rev in args.revisions}
       for _ in range(args.rounds):
         for rev, tree in zip(args.revisions, trees):
-          step_ms, grid_s = measure(tree, 'steps' if args.steps else 'post')
+          step_ms, grid_s = measure(tree, model)
           results[rev].append((step_ms, grid_s))
           print(f'{rev}: step {step_ms:.3f} ms, grid {grid_s:.3f} s')
     finally:
