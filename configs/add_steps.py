@@ -7,10 +7,11 @@ carry out, then the answer; exact-match counts the answer. The post's data
 budget (27,000 training equations) drawn as `add_exact.py` draws it; each
 step reads its place in the trace and attends over the source's symbols and
 the tokens it wrote, asked by its place (`mul.py`'s decoder).
-Expect (one core beside another run): 0, 10 and 0 wrong of 1,000,000
-(seeds 0, 1, 2; seed 1's ten a hundreds column summed wrong,
-`410 + 900 = 1410`), every test equation right from epoch 10; 8 minutes,
-and 5 for the grid. Not yet exact for every seed (docs/experiments.md).
+Expect (one core beside another run): 0, 27 and 47 wrong of 1,000,000
+(seeds 0, 1, 2; each error a column summed one too high next to zeros,
+`181 + 100 = 381`, `10 + 10 = 30`), every test equation right from epoch
+9; 7 minutes, and 3 for the grid. Not exact for every seed
+(docs/experiments.md).
 """
 
 from lstm_math import config as config_lib

@@ -5,8 +5,8 @@
 
 Expect (2-core CPU): 0 wrong of 10,000 for seeds 0, 1 and 2, the 497 to 506
 held-out equations included, every written trace right, 0 held-out errors
-from epoch 13 to 19 on; 22 minutes of training alone (bench/step_time.py),
-30 to 34 on one core beside another run. `:3`: 6.5 hours here, not run.
+from epoch 12 to 23 on; 20 minutes of training alone (bench/step_time.py),
+24 on one core beside another run. `:3`: 6.5 hours here, not run.
 
 An autoregressive LSTM decoder writes every step of long multiplication
 (`steps.py`: each single-digit product copies its digits and carry first,
