@@ -673,8 +673,8 @@ def fixed_dataset(
   )
   n_test = n_test_examples(n_examples, split)
   if pairs:
-    chosen, n_test = _held_out_first(chosen, split, salt)
-    n_test = int(n_test)
+    chosen, n_held = _held_out_first(chosen, split, salt)
+    n_test = int(n_held)
   test = Equations(*(x[:n_test] for x in chosen))
   train = Equations(*(x[n_test:] for x in chosen))
   return _dataset(train, task), _dataset(test, task)
