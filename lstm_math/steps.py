@@ -11,12 +11,15 @@ Steps (digits of a number are written least significant first):
 
 * `+` column i: `a_i b_i c s c'`, the digits, the carry in, the sum digit
   and the carry out. `'31 + 87'` (0..999): `17080 38011 00110 8110`.
-* `-` (and any `x + y`, `x - y` whose result can be negative): first the
-  result's sign (`'-'` or space) and a space, then column by column the
-  larger magnitude minus the smaller: `p_i q_i b d b'` (borrow in, digit,
-  borrow out). When the running total's sign decides whether magnitudes are
-  added or subtracted, the columns add them where `x` and the operator agree
-  in sign, else they subtract. `'118 - 131'`: `- 18031 31110 11000 310-`.
+* `x - y`, both non-negative: column by column x's digits minus y's,
+  `x_i y_i b d b'` (borrow in, digit, borrow out), every copy at a fixed
+  place; then, when results can be negative, the sign (a borrow out of the
+  top column) and each column of the magnitude, `d_i s b e b'`: the digit
+  of `0 - d` when the sign is `'-'`, `d` itself when it is a space.
+  `'118 - 131'`: `81070 13081 11191 - 7-031 8-111 9-101 310-`.
+* `x + y` and `x - y` for a signed running total `x` (more terms): first the
+  result's sign and a space, then the larger magnitude and the smaller,
+  added where `x` and the operator agree in sign, else subtracted.
 * `*` row j, digit i: `a_i * b_j c u t`, the product plus carry's units and
   tens; row j's partial product is the units digits and the last tens. Then
   (when `b` has more than one digit) column k of the partial products:
@@ -165,26 +168,25 @@ def _add_sub(bld: _Builder, x: _Num, op: str, y: _Num) -> _Num:
     r = _Num(x.v + y.v, x.lo + y.lo, x.hi + y.hi)
   else:
     r = _Num(x.v - y.v, x.lo - y.hi, x.hi - y.lo)
+  if x.lo >= 0 and op == '-':
+    return _subtract(bld, x, y, r)
   if r.lo < 0:
     sign = jnp.where(r.v < 0, voc.minus_id, voc.space_id)
     pos = bld.put(sign, 'sign')
     bld.step('sign', s=[pos])
     r = r._replace(sign_pos=pos)
   mag = jnp.abs(x.v)
-  if x.lo >= 0:  # The operator alone decides: add, or subtract.
-    mode, add = ('add', True) if op == '+' else ('sub', False)
+  if x.lo >= 0:  # Both non-negative, the operator '+': add.
+    mode, add = 'add', True
   else:
     mode, add = None, (x.v < 0) == (op == '-')
 
   def pick(if_add, if_sub):
     if mode is None:
       return jnp.where(add, if_add, if_sub)
-    return if_add if mode == 'add' else if_sub
+    return if_add
 
   p, q = pick(mag, jnp.maximum(mag, y.v)), pick(y.v, jnp.minimum(mag, y.v))
-  d_kind, c_kind = (
-    ('difference', 'borrow') if mode == 'sub' else ('sum', 'carry')
-  )
   c = jnp.zeros_like(p)
   for i in range(max(x.width, y.width)):
     p_i, q_i = _digit(p, i), _digit(q, i)
@@ -193,11 +195,46 @@ def _add_sub(bld: _Builder, x: _Num, op: str, y: _Num) -> _Num:
     carry, borrow = lax.div(total, 10), (diff < 0).astype(jnp.int32)
     total, diff = total - 10 * carry, diff + 10 * borrow
     d, c = pick(total, diff), pick(carry, borrow)
-    res = [bld.put(d, d_kind), bld.put(c, c_kind)]
+    res = [bld.put(d, 'sum'), bld.put(c, 'carry')]
     bld.step(
       'col', mode, x.sign_pos, op, x=pos[:1], y=pos[1:2], c=pos[2:], r=res
     )
   return r
+
+
+def _subtract(bld: _Builder, x: _Num, y: _Num, r: _Num) -> _Num:
+  """`x - y`, `x, y >= 0`: x's columns minus y's, whatever the sign.
+
+  Every copy reads a fixed place. A borrow out of the top column means
+  `x < y` and leaves the ten's complement `R = 10**n + x - y`: the sign is
+  written, then each column of the magnitude, `d_i s b e b'`: R's digit,
+  the sign, the borrow in, the digit of `0 - R` (of `R` itself when the
+  sign is a space) and the borrow out.
+  """
+  voc, n = bld.voc, max(x.width, y.width)
+  b, digits = jnp.zeros_like(x.v), []
+  for i in range(n):
+    x_i, y_i = _digit(x.v, i), _digit(y.v, i)
+    pos = [bld.put(t, 'copy') for t in (x_i, y_i, b)]
+    diff = x_i - y_i - b
+    b = (diff < 0).astype(jnp.int32)
+    res = [bld.put(diff + 10 * b, 'difference'), bld.put(b, 'borrow')]
+    digits.append(diff + 10 * b)
+    bld.step('col', 'sub', op='-', x=pos[:1], y=pos[1:2], c=pos[2:], r=res)
+  if r.lo >= 0:
+    return r
+  negative = r.v < 0  # The top column's borrow.
+  sign = jnp.where(negative, voc.minus_id, voc.space_id)
+  ps = bld.put(sign, 'sign')
+  bld.step('sign', s=[ps])
+  b = jnp.zeros_like(x.v)
+  for d_i in digits:
+    pos = [bld.put(t, 'copy') for t in (d_i, sign, b)]
+    diff = jnp.where(negative, -d_i - b, d_i)
+    b = (diff < 0).astype(jnp.int32)
+    res = [bld.put(diff + 10 * b, 'difference'), bld.put(b, 'borrow')]
+    bld.step('negate', x=pos[:1], s=pos[1:2], c=pos[2:], r=res)
+  return r._replace(sign_pos=ps)
 
 
 def _multiply(bld: _Builder, a: _Num, b: _Num) -> _Num:
@@ -430,6 +467,10 @@ def format_steps(ids_T, task: data.Task, ops=None) -> str:
         lines.append(f'{x}+{y} +{c} = {r}')
       else:
         lines.append(f'{x}-{y} -{c} = {r[1]} b{r[0]}')
+    elif st.name == 'negate':
+      x, c = sym(st.at('x')[0]), sym(st.at('c')[0])
+      neg = sym(st.at('s')[0]) == '-'
+      lines.append(f'0-{x} -{c} = {r[1]} b{r[0]}' if neg else f'{x} = {r[1]}')
     elif st.name == 'mul':
       a, b, c = (sym(st.at(k)[0]) for k in 'abc')
       lines.append(f'{a}*{b} +{c} = {r}')

@@ -91,7 +91,7 @@ def test_answers_random(task):
 
 def test_steps_len():
   assert steps.steps_len(data.Task('+', max_number=999)) == 23
-  assert steps.steps_len(data.Task('-', max_number=999)) == 25
+  assert steps.steps_len(data.Task('-', max_number=999)) == 43
   assert steps.steps_len(data.Task('*', max_number=99)) == 55
   assert steps.steps_len(data.Task('*', max_number=999)) == 106
   assert steps.steps_len(data.Task('/', max_number=999)) == 43
@@ -106,8 +106,16 @@ def test_steps_len():
       '31 * 87',
       '1*7070 3*7012 1*8080 3*8042 7070 18090 24060 2020 7962',
     ),
-    (data.Task('-', max_number=999), '118 - 131', '- 18031 31110 11000 310-'),
-    (data.Task('-', max_number=999), '131 - 118', '  18031 31110 11000 310 '),
+    (
+      data.Task('-', max_number=999),
+      '118 - 131',
+      '81070 13081 11191 - 7-031 8-111 9-101 310-',
+    ),
+    (
+      data.Task('-', max_number=999),
+      '131 - 118',
+      '18031 31110 11000   3 030 1 010 0 000 310 ',
+    ),
     (
       data.Task('/', max_number=999),
       '845 / 7',
@@ -118,11 +126,11 @@ def test_steps_len():
       MIXED3,
       '5 - 4 * 6',
       '4*6042 0*6220 4*0000 0*0000 4040 20020 00000 0000'
-      ' - 45091 20110 00000 9100-',
+      ' 54010 02081 00191 - 1-091 8-111 9-101 9100-',
     ),
     # -17 - 4 adds the magnitudes: 7 + 4 = 11, 1 + 0 + 1 = 2.
-    (MIXED3, '3 - 20 - 4', '- 03071 20110 - 74011 10120 1200-'),
-    (MIXED3, '3 - 20 + 4', '- 03071 20110 - 74030 10010 3100-'),
+    (MIXED3, '3 - 20 - 4', '30030 02081 - 3-071 8-111 - 74011 10120 1200-'),
+    (MIXED3, '3 - 20 + 4', '30030 02081 - 3-071 8-111 - 74030 10010 3100-'),
   ],
 )
 def test_golden_traces(task, text, want):
@@ -174,9 +182,11 @@ def test_format_steps():
   ids = _encode(MIXED3, ['3 - 20 - 4'])[0]
   assert steps.format_steps(ids, MIXED3, ops='--') == '\n'.join(
     [
+      '3-0 -0 = 3 b0',
+      '0-2 -0 = 8 b1',
       'sign -',
       '0-3 -0 = 7 b1',
-      '2-0 -1 = 1 b0',
+      '0-8 -1 = 1 b1',
       'sign -',
       '7+4 +0 = 11',
       '1+0 +1 = 02',
@@ -226,6 +236,7 @@ def test_step_kinds_and_first_wrong_kind():
   eqs = _equations(MIXED3, ['5 - 4 * 6', '3 - 20 - 4'])
   tgt = _encode_and_read(eqs, MIXED3)[0]
   pred = np.asarray(tgt).copy()
-  pred[:, 0] = MIXED3.vocab.space_id  # '4' (copy) and '-' (sign).
+  pred[0, 0] = MIXED3.vocab.space_id  # '4' (a copy).
+  pred[1, 12] = MIXED3.vocab.space_id  # '-' (the sign of 3 - 20).
   got = _first_wrong_kind(jnp.asarray(pred), tgt, eqs, MIXED3)
   assert [steps.KINDS[k] for k in got[:2].tolist()] == ['copy', 'sign']
