@@ -26,6 +26,7 @@ _ORDER = (
   'add_exact',
   'add_steps',
   'sub',
+  'sub_steps',
   'div',
   'mul',
   'mul_repeat',
