@@ -9,8 +9,9 @@ step reads its place in the trace and attends over the source's symbols and
 the tokens it wrote, asked by its place (`mul.py`'s decoder).
 Expect (one core beside another run): 0 wrong of 1,000,000 for seeds 0, 1
 and 2, every test equation right from epoch 17, 12 and 22 on; 7 minutes,
-and 3 for the grid. Weight decay makes it robust: without it, 0, 27 and 47
-wrong, the errors moving with rounding (docs/experiments.md).
+and 3 for the grid; again with other floats (devices.cpu_isa='SSE4_2').
+Weight decay makes it robust: without it, 0, 27 and 47 wrong, the errors
+moving with rounding (docs/experiments.md).
 """
 
 from lstm_math import config as config_lib
