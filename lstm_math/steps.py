@@ -176,14 +176,12 @@ def _add_sub(bld: _Builder, x: _Num, op: str, y: _Num) -> _Num:
     bld.step('sign', s=[pos])
     r = r._replace(sign_pos=pos)
   mag = jnp.abs(x.v)
-  if x.lo >= 0:  # Both non-negative, the operator '+': add.
-    mode, add = 'add', True
-  else:
-    mode, add = None, (x.v < 0) == (op == '-')
+  # Both non-negative (so the operator is '+'): add; else the signs decide.
+  mode = 'add' if x.lo >= 0 else None
 
   def pick(if_add, if_sub):
     if mode is None:
-      return jnp.where(add, if_add, if_sub)
+      return jnp.where((x.v < 0) == (op == '-'), if_add, if_sub)
     return if_add
 
   p, q = pick(mag, jnp.maximum(mag, y.v)), pick(y.v, jnp.minimum(mag, y.v))
@@ -218,8 +216,8 @@ def _subtract(bld: _Builder, x: _Num, y: _Num, r: _Num) -> _Num:
     pos = [bld.put(t, 'copy') for t in (x_i, y_i, b)]
     diff = x_i - y_i - b
     b = (diff < 0).astype(jnp.int32)
-    res = [bld.put(diff + 10 * b, 'difference'), bld.put(b, 'borrow')]
     digits.append(diff + 10 * b)
+    res = [bld.put(digits[-1], 'difference'), bld.put(b, 'borrow')]
     bld.step('col', 'sub', op='-', x=pos[:1], y=pos[1:2], c=pos[2:], r=res)
   if r.lo >= 0:
     return r
