@@ -1,17 +1,11 @@
 """Spreading one per-device function over devices: jit, pmap or shard_map.
 
 The per-device functions (`train.train_epoch`, `scoring.score_chunks`) take
-an `axis_name`; this module maps them over the devices in one of three ways
-and keeps the train state in the matching layout:
-
-  'jit'        one device; the state is an ordinary pytree of arrays.
-  'pmap'       `jax.pmap(..., axis_name='data')`; the state carries a leading
-               device axis.
-  'shard_map'  `jax.jit(jax.shard_map(...))` over a 1-D ('data',) mesh of
-               every device of every host; the state is replicated.
-
-`Devices.canonical(state)` always gives the plain single-copy state, for
-checkpoints and evaluation.
+an `axis_name`. Under 'jit' (one device) the train state is a plain pytree,
+under 'pmap' it carries a leading device axis, and under 'shard_map' (a 1-D
+('data',) mesh of every device of every host) it is replicated;
+`Devices.canonical(state)` is always the single copy, for checkpoints and
+evaluation.
 """
 
 from collections.abc import Callable
@@ -33,16 +27,11 @@ from lstm_math import errors
 AXIS = 'data'
 # Measured with 8 fake CPU devices (bench/parallel.py): see README.
 DEFAULT_MULTI_DEVICE = 'shard_map'
-
-
-# Where nothing finds the cluster by itself (two terminals on one machine, two
-# GPU machines without SLURM or MPI), these name it; JAX reads the first
-# itself, the other two are read here and passed on.
+# See maybe_initialize_distributed. JAX reads the first itself; the other two
+# are read here and passed on.
 ENV_COORDINATOR = 'JAX_COORDINATOR_ADDRESS'
 ENV_NUM_PROCESSES = 'JAX_NUM_PROCESSES'
 ENV_PROCESS_ID = 'JAX_PROCESS_ID'
-
-
 CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
 
 
@@ -55,11 +44,9 @@ def cap_cpu_isa(isa: str) -> None:
   (say 'AVX2') every machine that has it runs the same code, so the same
   floats, for the same JAX version and core count.
   """
-  if isa == 'native':
-    return
   flag = f'--xla_cpu_max_isa={isa}'
   xla_flags = os.environ.get('XLA_FLAGS', '').split()
-  if flag in xla_flags:
+  if isa == 'native' or flag in xla_flags:
     return
   if any(f.startswith('--xla_cpu_max_isa=') for f in xla_flags):
     raise errors.ConfigError(
@@ -135,11 +122,9 @@ class Devices:
   def replicate(self, tree):
     """Places `tree` for the per-device function: one copy per device."""
     if self.mode == 'pmap':
-      n, stacked = self.count, NamedSharding(self.mesh, P(AXIS))
-      return jax.device_put(
-        jax.tree.map(lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), tree),
-        stacked,
-      )
+      stack = lambda x: jnp.broadcast_to(x, (self.count, *jnp.shape(x)))
+      sharding = NamedSharding(self.mesh, P(AXIS))
+      return jax.device_put(jax.tree.map(stack, tree), sharding)
     return self.place(tree)
 
   def _replicated(self) -> jax.sharding.Sharding:
@@ -165,10 +150,8 @@ class Devices:
     For work that each process does alone on one of its devices (the epoch's
     test metrics, example predictions): no collective, nothing to wait for.
     """
-    tree = self.canonical(tree)
-    return jax.tree.map(
-      lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x, tree
-    )
+    own = lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x
+    return jax.tree.map(own, self.canonical(tree))
 
   def gather(self, tree):
     """Numpy copies of a tree of arrays sharded over every process's devices."""
@@ -247,6 +230,6 @@ def make_devices(mode: str = 'auto', n_devices: int | None = None) -> Devices:
       f'parallel={mode!r}: a run over {jax.process_count()} processes'
       " needs 'shard_map' (or 'auto'), which spans every process's devices"
     )
-  if mode == 'jit' and len(devices) > 1:
+  if mode == 'jit':
     devices = devices[:1]
   return Devices(mode, jax.sharding.Mesh(np.asarray(devices), (AXIS,)))
