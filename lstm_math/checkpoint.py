@@ -41,11 +41,7 @@ class Checkpointer:
   """Saves and restores a train-state pytree by epoch number."""
 
   def __init__(
-    self,
-    directory: str,
-    keep_latest: int = 2,
-    say=print,
-    best_by: str = 'val_loss',
+    self, directory: str, keep_latest: int = 2, say=print, best_by='val_loss'
   ):
     if best_by not in BEST_BY:
       raise ValueError(f'best_by={best_by!r}: must be one of {BEST_BY}')
@@ -108,27 +104,20 @@ class Checkpointer:
     self._manager = self._open()
 
   def _open(self) -> ocp.CheckpointManager:
-    policy = checkpoint_managers.AnyPreservationPolicy(
-      [
-        checkpoint_managers.LatestN(self._keep_latest),
-        checkpoint_managers.BestN(
-          get_metric_fn=self._score,
-          reverse=False,
-          n=1,
-          keep_checkpoints_without_metrics=False,
-        ),
-      ]
-    )
-    return ocp.CheckpointManager(
-      self.directory,
-      options=ocp.CheckpointManagerOptions(
-        preservation_policy=policy,
-        best_fn=self._score,
-        best_mode='max',
-        enable_async_checkpointing=False,
-        cleanup_tmp_directories=True,
+    keep = [
+      checkpoint_managers.LatestN(self._keep_latest),
+      checkpoint_managers.BestN(
+        get_metric_fn=self._score, n=1, keep_checkpoints_without_metrics=False
       ),
+    ]
+    options = ocp.CheckpointManagerOptions(
+      preservation_policy=checkpoint_managers.AnyPreservationPolicy(keep),
+      best_fn=self._score,
+      best_mode='max',
+      enable_async_checkpointing=False,
+      cleanup_tmp_directories=True,
     )
+    return ocp.CheckpointManager(self.directory, options=options)
 
   def save(
     self, epoch: int, state: Any, val_loss: float, val_exact_match: float
