@@ -25,9 +25,6 @@ RENAMED = {
   ('data.weighting', 'mixed'): 'half_digits',  # Nothing to do with mixed.py.
 }
 
-PARALLEL_MODES = ('auto', 'jit', 'pmap', 'shard_map')
-SCHEDULES = ('constant', 'cosine', 'warmup_cosine')
-
 
 def base() -> ml_collections.ConfigDict:
   """The post: addition of 0..999, 30,000 examples, BiLSTM(20), Adam 0.01."""
@@ -103,9 +100,8 @@ def base() -> ml_collections.ConfigDict:
   c.train = t = ml_collections.ConfigDict()
   t.epochs = 200
   t.stop_exact = 0.0  # Stop early once test exact-match reaches it; 0: off.
-  # The checkpoint kept as best and evaluated: 'val_loss' (the post),
-  # 'val_exact_match' (the most test equations exactly right) or 'last'.
-  t.best_by = 'val_loss'
+  # The checkpoint kept as best and evaluated: see checkpoint.py.
+  t.best_by = 'val_loss'  # 'val_loss' (the post) | 'val_exact_match' | 'last'
   t.checkpoint_every = 1  # Epochs between saves of the latest state.
   t.examples_before = 5
   t.examples_after = 20
@@ -118,8 +114,7 @@ def base() -> ml_collections.ConfigDict:
   c.devices = dev = ml_collections.ConfigDict()
   dev.parallel = 'auto'  # 'auto' | 'jit' | 'pmap' | 'shard_map'
   dev.distributed = False  # jax.distributed.initialize() for multi-host.
-  # Multi-host: a process that has not joined by then, or stops answering
-  # for so long, ends the run in the others with an error (not a hang).
+  # Multi-host: see parallel.maybe_initialize_distributed.
   dev.distributed_timeout_s = 300
   dev.heartbeat_timeout_s = 100
   # 'native': XLA compiles for this CPU's instruction set; 'AVX2' (or
@@ -133,9 +128,9 @@ def _is(*allowed):
   return lambda v: v in allowed, ', '.join(names[:-1]) + ' or ' + names[-1]
 
 
-def _int(lo=None, hi=None):
-  """An integer check in [lo, hi] and its description."""
-  check = lambda v: (lo is None or v >= lo) and (hi is None or v <= hi)
+def _int(lo, hi=None):
+  """An integer check in [lo, hi] (no hi: [lo, ...)) and its description."""
+  check = lambda v: v >= lo and (hi is None or v <= hi)
   if hi is None:
     return check, 'a positive integer' if lo == 1 else f'an integer >= {lo}'
   return check, f'an integer from {lo} to {hi}'
@@ -177,7 +172,7 @@ _FIELDS = {
   'model.dec_source_tokens': (bool, *_BOOL),
   'model.dec_place_queries': (bool, *_BOOL),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
-  'optim.schedule': (str, *_is(*SCHEDULES)),
+  'optim.schedule': (str, *_is('constant', 'cosine', 'warmup_cosine')),
   'optim.warmup_epochs': (int, *_int(0)),
   'optim.adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
   'optim.grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
@@ -195,7 +190,7 @@ _FIELDS = {
   'eval.grid': (bool, *_BOOL),
   'eval.chunk': (int, *_int(1)),
   'eval.n_random': (int, *_int(1)),
-  'devices.parallel': (str, *_is(*PARALLEL_MODES)),
+  'devices.parallel': (str, *_is('auto', 'jit', 'pmap', 'shard_map')),
   'devices.distributed': (bool, *_BOOL),
   'devices.distributed_timeout_s': (int, *_int(1)),
   'devices.heartbeat_timeout_s': (int, *_int(1)),
@@ -208,7 +203,6 @@ _FLAT_NAMES = {
   'eval_chunk': 'eval.chunk',
   'eval_random': 'eval.n_random',
   'eval_grid': 'eval.grid',
-  'batch_size': 'data.batch_size',
 } | {name.split('.')[-1]: name for name in _FIELDS if '.' in name}
 
 
