@@ -27,11 +27,6 @@ from lstm_math import errors
 AXIS = 'data'
 # Measured with 8 fake CPU devices (bench/parallel.py): see README.
 DEFAULT_MULTI_DEVICE = 'shard_map'
-# See maybe_initialize_distributed. JAX reads the first itself; the other two
-# are read here and passed on.
-ENV_COORDINATOR = 'JAX_COORDINATOR_ADDRESS'
-ENV_NUM_PROCESSES = 'JAX_NUM_PROCESSES'
-ENV_PROCESS_ID = 'JAX_PROCESS_ID'
 CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
 
 
@@ -85,19 +80,20 @@ def maybe_initialize_distributed(
   """
   if jax.distributed.is_initialized():
     return
-  num_processes = _env_int(ENV_NUM_PROCESSES)
-  process_id = _env_int(ENV_PROCESS_ID)
-  if not (requested or ENV_COORDINATOR in os.environ):
+  # JAX reads JAX_COORDINATOR_ADDRESS itself; these two are passed on.
+  num_processes = _env_int('JAX_NUM_PROCESSES')
+  process_id = _env_int('JAX_PROCESS_ID')
+  if not (requested or 'JAX_COORDINATOR_ADDRESS' in os.environ):
     if num_processes is not None or process_id is not None:
       raise errors.ConfigError(
-        f'{ENV_NUM_PROCESSES} and {ENV_PROCESS_ID} need'
-        f' {ENV_COORDINATOR} (host:port of process 0) beside them'
+        'JAX_NUM_PROCESSES and JAX_PROCESS_ID need JAX_COORDINATOR_ADDRESS'
+        ' (host:port of process 0) beside them'
       )
     return
   if num_processes is not None and process_id is not None:
     if not 0 <= process_id < num_processes:
       raise errors.ConfigError(
-        f'{ENV_PROCESS_ID}={process_id}: must be in [0, {num_processes})'
+        f'JAX_PROCESS_ID={process_id}: must be in [0, {num_processes})'
       )
   jax.distributed.initialize(
     num_processes=num_processes,
