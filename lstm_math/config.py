@@ -44,9 +44,8 @@ def base() -> ml_collections.ConfigDict:
   # (the written-out algorithm, then the answer; decoder='autoregressive').
   task.target = 'answer'
 
-  # The post's fixed sample, or fresh equations every step.
   c.data = d = ml_collections.ConfigDict()
-  d.dataset = 'fixed'  # 'fixed' (the post's sample) | 'stream'
+  d.dataset = 'fixed'  # 'fixed': the post's sample; 'stream': fresh each step.
   d.n_examples = 30_000  # fixed: sample size; stream: test set / split.
   d.split = 0.1  # Fraction held out as the test set.
   # 'equations' | 'pairs': a + b and b + a held out together (a fair test
@@ -88,12 +87,11 @@ def base() -> ml_collections.ConfigDict:
   # fixed, a copy then reads the same place for every equation.
   m.dec_place_queries = False
 
-  # Keras' Adam (epsilon 1e-7).
   c.optim = o = ml_collections.ConfigDict()
   o.learning_rate = 0.01
   o.schedule = 'constant'  # 'constant' | 'cosine' | 'warmup_cosine'
   o.warmup_epochs = 0
-  o.adam_eps = 1e-7
+  o.adam_eps = 1e-7  # Keras' Adam.
   o.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
   o.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
 
