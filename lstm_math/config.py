@@ -127,7 +127,7 @@ def _is(*allowed):
 
 
 def _int(lo, hi=None):
-  """An integer check in [lo, hi] (no hi: [lo, ...)) and its description."""
+  """An integer check in [lo, hi] and its description."""
   check = lambda v: v >= lo and (hi is None or v <= hi)
   if hi is None:
     return check, 'a positive integer' if lo == 1 else f'an integer >= {lo}'
