@@ -556,29 +556,27 @@ def _compile_epoch(run: Run, datasets=None):
 
 
 def _banner(run: Run, state, train_set, test_set, config_path, workdir):
-  say, devices, task = metrics_lib.say, run.devices, run.setup.task
-  hosts = (
-    f' in {jax.process_count()} processes' if jax.process_count() > 1 else ''
-  )
+  say, task, n = metrics_lib.say, run.setup.task, jax.process_count()
+  hosts = f' in {n} processes' if n > 1 else ''
   say(
     f'JAX {jax.__version__}, backend {jax.default_backend()},'
     f' {jax.device_count()} device(s){hosts}: {jax.devices()[0].device_kind};'
-    f' running {devices.mode} on {devices.count}'
+    f' running {run.devices.mode} on {run.devices.count}'
   )
   say(f'config {config_path or "(in code)"}, workdir {workdir}')
   if run.config.devices.cpu_isa != 'native':
     say(f'XLA:CPU compiles for at most {run.config.devices.cpu_isa} (cpu_isa)')
   n_params, n_stats = model_lib.count_parameters(_variables(state))
+  say(
+    f'model: {n_params:,} trainable parameters, {n_stats} batch-norm'
+    f' statistics; {task.vocab.size} symbols, source {task.src_len},'
+    f' target {task.tgt_len}'
+  )
   train_desc = (
     f'{train_set.size:,} training equations'
     if train_set
     else 'fresh equations every step'
     f' ({run.setup.steps_per_epoch} steps an epoch)'
-  )
-  say(
-    f'model: {n_params:,} trainable parameters, {n_stats} batch-norm'
-    f' statistics; {task.vocab.size} symbols, source {task.src_len},'
-    f' target {task.tgt_len}'
   )
   say(
     f'data: {reports.task_description(task)}; {train_desc};'
