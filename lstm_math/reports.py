@@ -5,7 +5,6 @@ devices; the host only counts, and writes eval.json, the errors and pictures.
 """
 
 import collections
-import functools
 import itertools
 import json
 import string
@@ -21,19 +20,6 @@ from lstm_math import parallel
 from lstm_math import plots
 from lstm_math import scoring
 from lstm_math import steps
-
-
-def _summary(n_right, exact, tgt_len, mask=None):
-  if mask is not None:
-    n_right, exact = n_right[mask], exact[mask]
-  n, wrong = int(n_right.size), int(np.sum(~exact))
-  right_chars = float(np.sum(n_right, dtype=np.int64))
-  return dict(
-    equations=n,
-    errors=wrong,
-    exact_match=(n - wrong) / n if n else float('nan'),
-    char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
-  )
 
 
 def analyse(
@@ -58,9 +44,19 @@ def analyse(
   tgt_len = task.tgt_len
   if exact_N is None:
     exact_N = n_right_N == tgt_len
-  wrong = ~exact_N
-  summary = functools.partial(_summary, n_right_N, exact_N, tgt_len)
+  wrong, everything = ~exact_N, np.ones_like(exact_N)
   count = lambda m: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
+
+  def summary(m):
+    counts = count(m)
+    n, right = counts['equations'], counts['equations'] - counts['errors']
+    right_chars = float(np.sum(n_right_N[m], dtype=np.int64))
+    return dict(
+      **counts,
+      exact_match=right / n if n else float('nan'),
+      char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
+    )
+
   smallest = operands_NxK.min(axis=1)
   sizes = {
     'an operand below 10': smallest < 10,
@@ -69,9 +65,9 @@ def analyse(
   }
   n_wrong_chars = tgt_len - n_right_N[wrong]
   result = dict(
-    **summary(),
+    **summary(everything),
     never_trained_on=summary(~seen_N),
-    all_equations=summary(),
+    all_equations=summary(everything),
     errors_by_operand_size={name: count(m) for name, m in sizes.items()},
     errors_by_characters_wrong=dict(
       one=int(np.sum(n_wrong_chars == 1)), more=int(np.sum(n_wrong_chars > 1))
