@@ -24,11 +24,7 @@ MAX_EXPRESSION_CHARS = 200
 
 
 def parse_expression(text: str, task: data.Task):
-  """(operands, ops) of `text` such as `'31 + 87'` or `'131+83-744*33'`.
-
-  Never evaluates anything: a scanner of runs of digits, operators and
-  spaces. Raises ValueError with one line naming the problem.
-  """
+  """(operands, ops) of `text` such as `'31 + 87'`, or a one-line ValueError."""
   if len(text) > MAX_EXPRESSION_CHARS:
     raise ValueError(
       f'expression of {len(text):,} characters; at most'

@@ -157,10 +157,10 @@ def main(argv=None) -> int:
   mode.add_argument('--write', type=pathlib.Path, metavar='README')
   args = parser.parse_args(argv)
   new = table(args.results)
-  if not (args.check or args.write):
+  path = args.check or args.write
+  if path is None:
     print(new, end='')
     return 0
-  path = args.check or args.write
   text = path.read_text()
   start, end = text.find(BEGIN), text.find(END)
   if start < 0 or end < start:
