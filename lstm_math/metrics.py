@@ -5,7 +5,6 @@ needs. Only process 0 writes, so a pod logs once.
 """
 
 import json
-import math
 import os
 import sys
 import time
@@ -77,7 +76,7 @@ class Progress:
     self.stream = sys.stderr
     self.tty = getattr(self.stream, 'isatty', lambda: False)()
     self.start = time.perf_counter()
-    self._last_report = -1
+    self._quarters = -1  # Quarters of the work reported, off a terminal.
 
   def update(self, done: int) -> None:
     if not is_main_process():
@@ -90,8 +89,8 @@ class Progress:
         f'\r{self.label} [{bar:<30}] {done:,}/{self.total:,} {elapsed:5.1f}s'
         + ('\n' if done >= self.total else '')
       )
-    elif math.floor(frac * 4) > self._last_report:
-      self._last_report = math.floor(frac * 4)
+    elif int(frac * 4) > self._quarters:
+      self._quarters = int(frac * 4)
       self.stream.write(
         f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n'
       )

@@ -28,12 +28,8 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
       ax_acc.plot(
         epochs, column(f'{split}_{key}'), style, label=f'{name} {key}'
       )
-  ax_acc.set(
-    xlabel='epoch',
-    ylabel='accuracy',
-    ylim=(0, 1.01),
-    title='accuracy (exact-match: whole answer right)',
-  )
+  title_acc = 'accuracy (exact-match: whole answer right)'
+  ax_acc.set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1.01), title=title_acc)
   for ax in (ax_loss, ax_acc):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -44,73 +40,46 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   plt.close(fig)
 
 
-def grid_plot(
-  correct_OxAxB: np.ndarray,
-  a_values: np.ndarray,
-  b_values: np.ndarray,
-  path: str,
-  operators: str,
-) -> None:
-  """The post's green/red picture as an image: one pixel per equation.
+def grid_plot(correct_OxAxB: np.ndarray, task, path: str) -> None:
+  """The post's green/red picture of `data.Task` `task`'s grid: a pixel each.
 
   One panel per operator, one above the other (`correct_OxAxB[o]` is the
-  plane of `operators[o]`). Wrong equations are also ringed in red, so that
-  a single error in a million stays visible at any zoom.
+  plane of `task.operators[o]`). Wrong equations are also ringed in red, so
+  that a single error in a million stays visible at any zoom.
   """
   plt = _pyplot()
+  lo, hi, b_min = task.min_number, task.max_number, task.grid_b_min
   n_ops, n_a, n_b = correct_OxAxB.shape
   scale = max(1.0, 1000 / max(n_a, n_b))
-  fig, axes = plt.subplots(
-    n_ops,
-    1,
-    figsize=(n_b * scale / 100 + 1.5, n_ops * (n_a * scale / 100 + 1.2)),
-    dpi=100,
-    squeeze=False,
-  )
-  extent = (
-    b_values[0] - 0.5,
-    b_values[-1] + 0.5,
-    a_values[-1] + 0.5,
-    a_values[0] - 0.5,
-  )
-  for op, correct_AxB, ax in zip(operators, correct_OxAxB, axes[:, 0]):
+  size = (n_b * scale / 100 + 1.5, n_ops * (n_a * scale / 100 + 1.2))
+  fig, axes = plt.subplots(n_ops, 1, figsize=size, dpi=100, squeeze=False)
+  extent = (b_min - 0.5, hi + 0.5, hi + 0.5, lo - 0.5)
+  for op, correct_AxB, ax in zip(task.operators, correct_OxAxB, axes[:, 0]):
     rgb = np.empty((n_a, n_b, 3), np.uint8)
     rgb[correct_AxB] = (46, 160, 67)
     rgb[~correct_AxB] = (220, 20, 20)
     ax.imshow(rgb, extent=extent, interpolation='nearest', aspect='equal')
     wrong_a, wrong_b = np.nonzero(~correct_AxB)
     if 0 < len(wrong_a) <= 5000:
-      ax.scatter(
-        b_values[wrong_b],
-        a_values[wrong_a],
-        s=60,
-        facecolors='none',
-        edgecolors='red',
-        linewidths=0.8,
-      )
-    ax.set(
-      xlabel='b',
-      ylabel='a',
-      title=f'{len(wrong_a):,} wrong of {correct_AxB.size:,}:'
-      f' a {op} b, green right, red wrong',
-    )
+      ring = dict(s=60, facecolors='none', edgecolors='red', linewidths=0.8)
+      ax.scatter(wrong_b + b_min, wrong_a + lo, **ring)
+    title = f'{len(wrong_a):,} wrong of {correct_AxB.size:,}: a {op} b'
+    ax.set(xlabel='b', ylabel='a', title=f'{title}, green right, red wrong')
     ax.invert_yaxis()
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
 
 
-def operators_plot(
-  by_pattern: dict[str, dict], path: str, title: str = '', most: int = 30
-) -> None:
+def operators_plot(by_pattern: dict[str, dict], path: str, title: str) -> None:
   """Exact-match per operator pattern (`'a + b * c'`), one bar each.
 
-  With more than `most` patterns, the `most` with the most errors are drawn.
+  With more than 30 patterns, the 30 with the most errors are drawn.
   """
   plt = _pyplot()
   items = list(by_pattern.items())
-  if len(items) > most:
-    items = sorted(items, key=lambda kv: -kv[1]['errors'])[:most]
+  if len(items) > 30:
+    items = sorted(items, key=lambda kv: -kv[1]['errors'])[:30]
   names = [name for name, _ in items]
   right = np.array(
     [
@@ -131,7 +100,7 @@ def operators_plot(
     xlim=(0, 1.35),
     xticks=np.linspace(0, 1, 6),
     xlabel='exact-match (whole answer right)',
-    title=title or 'exact-match by operators',
+    title=title,
   )
   ax.grid(axis='x', alpha=0.3)
   fig.tight_layout()

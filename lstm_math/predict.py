@@ -24,11 +24,7 @@ MAX_EXPRESSION_CHARS = 200
 
 
 def parse_expression(text: str, task: data.Task):
-  """(operands, ops) of `text` such as `'31 + 87'` or `'131+83-744*33'`.
-
-  Never evaluates anything: a scanner of runs of digits, operators and
-  spaces. Raises ValueError with one line naming the problem.
-  """
+  """(operands, ops) of `text` such as `'31 + 87'`, or a one-line ValueError."""
   if len(text) > MAX_EXPRESSION_CHARS:
     raise ValueError(
       f'expression of {len(text):,} characters; at most'
@@ -82,9 +78,8 @@ def parse_expression(text: str, task: data.Task):
         f' {task.min_number}..{task.max_number}'
       )
     operands.append(int(stripped))
-  for op, x in zip(ops, operands[1:]):
-    if op == '/' and x == 0:
-      raise ValueError('division by zero')
+  if any(op == '/' and x == 0 for op, x in zip(ops, operands[1:])):
+    raise ValueError('division by zero')
   return operands, [task.operators.index(o) for o in ops]
 
 
@@ -97,14 +92,11 @@ class Predictor:
   variables: Any
 
   def __post_init__(self):
-    task, model = self.task, self.model
+    self._answer = jax.jit(self._tokens)
 
-    @jax.jit
-    def answer(variables, operands, ops):
-      batch = data.make_batch(data.Equations(operands, ops), task)
-      return scoring.predict_tokens(model, variables, batch.src_BxS)
-
-    self._answer = answer
+  def _tokens(self, variables, operands, ops):
+    batch = data.make_batch(data.Equations(operands, ops), self.task)
+    return scoring.predict_tokens(self.model, variables, batch.src_BxS)
 
   def answer_equations(self, operands_NxK, ops_NxK1):
     """(predicted values, readable flags, predicted ids) for equations."""
@@ -131,7 +123,8 @@ class Predictor:
       try:
         parsed[i] = parse_expression(line, self.task)
       except ValueError as e:
-        results[i] = (False, f'{_printable(line)}: error: {e}')
+        shown = ascii(line[:40]) + ('...' if len(line) > 40 else '')
+        results[i] = (False, f'{shown}: error: {e}')
     if not parsed:
       return results
     good = list(parsed.values())
@@ -148,8 +141,3 @@ class Predictor:
         text += '\n' + textwrap.indent(written, '    ')
       results[i] = (True, text)
     return results
-
-
-def _printable(line: str, limit: int = 40) -> str:
-  shown = ascii(line[:limit])
-  return shown + ('...' if len(line) > limit else '')

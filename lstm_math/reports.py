@@ -5,7 +5,6 @@ devices; the host only counts, and writes eval.json, the errors and pictures.
 """
 
 import collections
-import functools
 import itertools
 import json
 import string
@@ -23,24 +22,6 @@ from lstm_math import scoring
 from lstm_math import steps
 
 
-def _summary(n_right, exact, tgt_len, mask=None):
-  if mask is not None:
-    n_right, exact = n_right[mask], exact[mask]
-  n, wrong = int(n_right.size), int(np.sum(~exact))
-  right_chars = float(np.sum(n_right, dtype=np.int64))
-  return dict(
-    equations=n,
-    errors=wrong,
-    exact_match=(n - wrong) / n if n else float('nan'),
-    char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
-  )
-
-
-def operator_pattern(ops, task: data.Task) -> str:
-  """The operators of an equation in letters, e.g. `'a + b * c'`."""
-  return task.text(string.ascii_lowercase, ops)
-
-
 def analyse(
   operands_NxK,
   n_right_N,
@@ -53,23 +34,29 @@ def analyse(
 ) -> dict:
   """The headline figures and the post's two analyses, as counts.
 
-  `exact_N`, whether each answer is right, defaults to every character
-  right; with `target='steps'` it is the answer after the steps, and
-  `first_wrong_N` (a `steps.KINDS` index, -1 for none) says where each
-  wrong trace first went wrong.
-
-  With more than one operator and `ops_NxK1`, errors are also counted by
-  operator pattern (`'a + b * c'`), where a mixed task's errors gather.
-  With `mirror`, `mirror_mask`'s (has a mirror, mirror seen), the equations
-  never trained on are split by whether their mirror was: a model can read
-  `b * a`'s trained answer off for `a * b` without multiplying.
+  `exact_N` defaults to every character right; `first_wrong_N` is
+  `Scores.first_wrong_N`. With several operators, errors are also counted
+  by operator pattern (`'a + b * c'`), where a mixed task's errors gather.
+  With `mirror_mask`'s `mirror`, the equations never trained on are split by
+  whether their mirror was: a model can read `b * a`'s trained answer off
+  for `a * b` without multiplying.
   """
   tgt_len = task.tgt_len
   if exact_N is None:
     exact_N = n_right_N == tgt_len
-  wrong = ~exact_N
-  summary = functools.partial(_summary, n_right_N, exact_N, tgt_len)
+  wrong, everything = ~exact_N, np.ones_like(exact_N)
   count = lambda m: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
+
+  def summary(m):
+    counts = count(m)
+    n, right = counts['equations'], counts['equations'] - counts['errors']
+    right_chars = float(np.sum(n_right_N[m], dtype=np.int64))
+    return dict(
+      **counts,
+      exact_match=right / n if n else float('nan'),
+      char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
+    )
+
   smallest = operands_NxK.min(axis=1)
   sizes = {
     'an operand below 10': smallest < 10,
@@ -78,9 +65,9 @@ def analyse(
   }
   n_wrong_chars = tgt_len - n_right_N[wrong]
   result = dict(
-    **summary(),
+    **summary(everything),
     never_trained_on=summary(~seen_N),
-    all_equations=summary(),
+    all_equations=summary(everything),
     errors_by_operand_size={name: count(m) for name, m in sizes.items()},
     errors_by_characters_wrong=dict(
       one=int(np.sum(n_wrong_chars == 1)), more=int(np.sum(n_wrong_chars > 1))
@@ -89,7 +76,7 @@ def analyse(
   if ops_NxK1 is not None and len(task.operators) > 1:
     n_ops, n_k1 = len(task.operators), ops_NxK1.shape[1]
     result['errors_by_operators'] = {
-      operator_pattern(ops, task): count(np.all(ops_NxK1 == ops, axis=1))
+      task.text(string.ascii_lowercase, ops): count(np.all(ops_NxK1 == ops, 1))
       for ops in itertools.product(range(n_ops), repeat=n_k1)
     }
   if mirror is not None:
@@ -110,7 +97,7 @@ def analyse(
     )
     kinds = collections.Counter(first_wrong_N[~traces_right].tolist())
     result['first_wrong_step'] = {
-      steps.KINDS[k]: n for k, n in sorted(kinds.items(), key=lambda x: -x[1])
+      steps.KINDS[k]: n for k, n in kinds.most_common()
     }
   return result
 
@@ -140,9 +127,7 @@ def answer_texts(pred_NxT, task: data.Task) -> list[str]:
   return texts
 
 
-def write_errors(
-  path, task, operands_NxK, ops_NxK1, pred_NxT, exact_N, seen_N=None
-) -> None:
+def write_errors(path, task, operands_NxK, ops_NxK1, pred_NxT, exact_N, seen_N):
   """One line per wrong equation: `a + b = predicted (expected E)`."""
   wrong = np.nonzero(~exact_N)[0]
   pick = lambda x_N: jnp.asarray(x_N[wrong])
@@ -156,11 +141,8 @@ def write_errors(
     shown = answer_texts(pred_NxT[wrong], task)
     for j, i in enumerate(wrong):
       text = task.text(operands_NxK[i], ops_NxK1[i])
-      mark = ' *' if seen_N is not None and seen_N[i] else ''
+      mark = ' *' if seen_N[i] else ''
       f.write(f'{text} = {shown[j]} (expected {expected[j]}){mark}\n')
-
-
-COMMUTATIVE = '+*'
 
 
 def mirror_mask(
@@ -172,7 +154,7 @@ def mirror_mask(
   operands with `+` or `*` have one, and only where `b * a` is on the grid
   (not where a is 0 and b counts from 1, as with a division beside).
   """
-  ops = [i for i, o in enumerate(task.operators) if o in COMMUTATIVE]
+  ops = [i for i, o in enumerate(task.operators) if o in '+*']
   if task.n_terms != 2 or not ops:
     return None
   operands = np.asarray(eqs.operands_BxK)
@@ -195,28 +177,29 @@ def run_evaluation(
   """Scores the grid (or random held-out equations) as `evaluation`, the
   config's `eval` section, says; writes the files."""
   start = time.perf_counter()
-  given = None
-  if not task.has_grid:
+  if task.has_grid:
+    given, mode = None, 'grid'
+  else:
     key = jax.random.key(held_out.salt + 1)
     given = scoring.random_held_out(key, task, evaluation.n_random, held_out)
+    mode = 'random'
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given
   )
   main = metrics_lib.is_main_process()
   pred, n_right, exact, first_wrong = scorer(variables, progress=main)
   seconds = time.perf_counter() - start
+  eqs = given
   if given is None:
-    eqs, mode = data.grid_equations(jnp.arange(task.grid_size), task), 'grid'
-  else:
-    eqs, mode = given, 'random'
+    eqs = data.grid_equations(jnp.arange(task.grid_size), task)
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
   seen = held_out.seen(eqs, task)
   mirror = mirror_mask(eqs, task, held_out)
-  figures = analyse(
-    operands, n_right, seen, task, ops, mirror, exact, first_wrong
-  )
   result = dict(
-    mode=mode, task=task_description(task), seconds=round(seconds, 3), **figures
+    mode=mode,
+    task=task_description(task),
+    seconds=round(seconds, 3),
+    **analyse(operands, n_right, seen, task, ops, mirror, exact, first_wrong),
   )
   if not main:
     return result
@@ -227,20 +210,13 @@ def run_evaluation(
     json.dump(result, f, indent=2)
   written = ['eval.json', errors_file]
   if mode == 'grid':
-    n_ops, n_a, n_b = task.grid_shape
-    plots.grid_plot(
-      exact.reshape(n_ops, n_a, n_b),
-      np.arange(task.min_number, task.min_number + n_a),
-      np.arange(task.grid_b_min, task.max_number + 1),
-      f'{workdir}/grid.png',
-      task.operators,
-    )
+    plots.grid_plot(exact.reshape(task.grid_shape), task, f'{workdir}/grid.png')
     written.append('grid.png')
   if 'errors_by_operators' in result:
     plots.operators_plot(
       result['errors_by_operators'],
       f'{workdir}/operators.png',
-      title=f'{result["task"]}: green right, red wrong',
+      f'{result["task"]}: green right, red wrong',
     )
     written.append('operators.png')
   metrics_lib.say(summary_text(result, workdir, written))

@@ -22,15 +22,7 @@ END = '<!-- results:end -->'
 _FOLDER = re.compile(r'(?P<config>[a-z0-9_]+?)_seed(?P<seed>\d+)')
 # The README's order: the post, then by task; other configs follow by name.
 _ORDER = (
-  'add',
-  'add_exact',
-  'add_steps',
-  'sub',
-  'sub_steps',
-  'div',
-  'mul',
-  'mul_repeat',
-  'mixed',
+  'add add_exact add_steps sub sub_steps div mul mul_repeat mixed'.split()
 )
 _HEADER = (
   '| config | task | seeds | evaluated on | exact-match | never trained on'
@@ -157,14 +149,6 @@ def table(results: pathlib.Path) -> str:
   return _HEADER + ''.join(rows)
 
 
-def _split(text: str, path) -> tuple[str, str, str]:
-  start, end = text.find(BEGIN), text.find(END)
-  if start < 0 or end < start:
-    raise ValueError(f'{path}: no {BEGIN} ... {END} markers')
-  start += len(BEGIN) + 1
-  return text[:start], text[start:end], text[end:]
-
-
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--results', default='results', type=pathlib.Path)
@@ -173,14 +157,19 @@ def main(argv=None) -> int:
   mode.add_argument('--write', type=pathlib.Path, metavar='README')
   args = parser.parse_args(argv)
   new = table(args.results)
-  if not (args.check or args.write):
+  path = args.check or args.write
+  if path is None:
     print(new, end='')
     return 0
-  path = args.check or args.write
-  before, old, after = _split(path.read_text(), path)
+  text = path.read_text()
+  start, end = text.find(BEGIN), text.find(END)
+  if start < 0 or end < start:
+    raise ValueError(f'{path}: no {BEGIN} ... {END} markers')
+  start += len(BEGIN) + 1
   if args.write:
-    path.write_text(before + new + after)
+    path.write_text(text[:start] + new + text[end:])
     return 0
+  old = text[start:end]
   if old != new:
     print(
       f'{path}: the results table differs from {args.results}/; run'

@@ -1,11 +1,8 @@
 """Device-side scoring: the model's greedy answers for many equations.
 
-One path for both kinds of evaluation. `score_chunks` is the per-device
-function: from a range of indices it makes the equations (the grid's, from
-the index alone, or rows of given equations), their tokens and the model's
-answers, chunk by chunk under `lax.map`, so memory stays bounded. `Scorer`
-spreads it over every device of every process, each taking a contiguous
-block of the indices.
+One path for the grid and for given equations: each device makes its block
+of equations from their indices and answers them chunk by chunk under
+`lax.map`, so memory stays bounded.
 """
 
 import dataclasses
@@ -108,7 +105,7 @@ class Scorer:
     n = self.devices.count
     if self.given is None:
       self.size = self.task.grid_size
-    else:
+    else:  # A task without a grid has no grid_size.
       self.size = len(self.given.operands_BxK)
     self.chunk = max(1, min(self.chunk, -(-self.size // n)))
     per_call = -(-self.size // self.progress_parts)
@@ -122,10 +119,9 @@ class Scorer:
       chunk=self.chunk,
       n_chunks=self.n_chunks,
     )
-    if self.devices.mode == 'jit':
-      self._fn = jax.jit(functools.partial(fn, axis_name=None))
-    else:
-      self._fn = jax.jit(self.devices.shard_map(fn, P(parallel.AXIS)))
+    if self.devices.mode != 'jit':
+      fn = self.devices.shard_map(fn, P(parallel.AXIS))
+    self._fn = jax.jit(fn)
 
   def __call__(self, variables, progress: bool = True) -> Scores:
     """The `Scores` of all N equations, as numpy arrays."""
