@@ -96,7 +96,7 @@ class Task:
       )
     if self.max_number > INT32_MAX // 2:
       raise ConfigError(f'max_number={self.max_number}: must be < 2**30')
-    _result_range(self)  # Raises if results overflow int32.
+    _ = self.result_range  # Raises if results overflow int32.
 
   @property
   def vocab(self) -> vocab_lib.Vocab:
@@ -110,9 +110,25 @@ class Task:
   def divisor_min(self) -> int:
     return max(self.min_number, 1)
 
-  @property
+  @functools.cached_property
   def result_range(self) -> tuple[int, int]:
-    return _result_range(self)
+    """Exact bounds of results and of every intermediate, by intervals."""
+    any_x = _Interval(self.min_number, self.max_number)
+    divisor = _Interval(self.divisor_min, self.max_number)
+    results, biggest = [], [0]
+    seen = lambda v: biggest.append(max(abs(e) for e in _Interval.of(v)))
+    for ops in itertools.product(self.operators, repeat=self.n_terms - 1):
+      steps = [(_is_ops(op), divisor if op == '/' else any_x) for op in ops]
+      results.append(fold_precedence(any_x, steps, _pick, seen))
+      seen(results[-1])
+    if max(biggest) > INT32_MAX:
+      raise ConfigError(
+        f'n_terms={self.n_terms}, operators={self.operators!r},'
+        f' max_number={self.max_number}: intermediate results reach'
+        f' {max(biggest)}, beyond int32 ({INT32_MAX}); use fewer terms or'
+        ' smaller numbers'
+      )
+    return min(r.lo for r in results), max(r.hi for r in results)
 
   @property
   def result_width(self) -> int:
@@ -228,27 +244,6 @@ class _Interval(NamedTuple):
   def __floordiv__(self, other):  # Non-negative over positive, as here.
     other = _Interval.of(other)
     return _Interval(self.lo // other.hi, self.hi // other.lo)
-
-
-@functools.lru_cache
-def _result_range(task: Task) -> tuple[int, int]:
-  """Exact bounds of results and of every intermediate, by intervals."""
-  any_x = _Interval(task.min_number, task.max_number)
-  divisor = _Interval(task.divisor_min, task.max_number)
-  results, biggest = [], [0]
-  seen = lambda v: biggest.append(max(abs(e) for e in _Interval.of(v)))
-  for ops in itertools.product(task.operators, repeat=task.n_terms - 1):
-    steps = [(_is_ops(op), divisor if op == '/' else any_x) for op in ops]
-    results.append(fold_precedence(any_x, steps, _pick, seen))
-    seen(results[-1])
-  if max(biggest) > INT32_MAX:
-    raise ConfigError(
-      f'n_terms={task.n_terms}, operators={task.operators!r},'
-      f' max_number={task.max_number}: intermediate results reach'
-      f' {max(biggest)}, beyond int32 ({INT32_MAX}); use fewer terms or'
-      ' smaller numbers'
-    )
-  return min(r.lo for r in results), max(r.hi for r in results)
 
 
 def check_near_multiples(task: Task, near_multiples: float) -> None:
