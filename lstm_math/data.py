@@ -319,7 +319,7 @@ def _near_multiple(key: jax.Array, task: Task, b: jax.Array) -> jax.Array:
 
 
 def _sample_one(
-  key: jax.Array, task: Task, weighting: str, near_multiples: float = 0.0
+  key: jax.Array, task: Task, weighting: str, near_multiples: float
 ) -> Equations:
   k_ops, *k_terms = jax.random.split(key, task.n_terms + 1)
   n_ops = len(task.operators)
