@@ -61,7 +61,42 @@ class Task:
   target: str = 'answer'  # 'answer' | 'reversed' | 'steps'
 
   def __post_init__(self):
-    _check_task(self)
+    for name in ('n_terms', 'min_number', 'max_number'):
+      value = getattr(self, name)
+      if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(f'{name}={value!r}: must be an integer')
+    if self.target not in TARGETS:
+      raise ConfigError(
+        f'target={self.target!r}: must be one of'
+        f' {", ".join(map(repr, TARGETS))}'
+      )
+    if not isinstance(self.operators, str):
+      raise ConfigError(f'operators={self.operators!r}: must be a string')
+    try:
+      voc = vocab_lib.Vocab(self.operators)
+    except ValueError as e:
+      raise ConfigError(str(e)) from None
+    # One order for every spelling: '-+' and '++-' are the task '+-'.
+    object.__setattr__(self, 'operators', voc.operators)
+    if self.n_terms < 2:
+      raise ConfigError(f'n_terms={self.n_terms}: must be at least 2')
+    if self.min_number < 0:
+      raise ConfigError(
+        f'min_number={self.min_number}: operands are written without a'
+        ' sign, so it must be >= 0'
+      )
+    if self.max_number < self.min_number:
+      raise ConfigError(
+        f'max_number={self.max_number}: must be >= min_number'
+        f' ({self.min_number})'
+      )
+    if '/' in self.operators and self.max_number < 1:
+      raise ConfigError(
+        f'max_number={self.max_number}: division needs a divisor >= 1'
+      )
+    if self.max_number > INT32_MAX // 2:
+      raise ConfigError(f'max_number={self.max_number}: must be < 2**30')
+    _ = self.result_range  # Raises if results overflow int32.
 
   @property
   def vocab(self) -> vocab_lib.Vocab:
@@ -75,9 +110,25 @@ class Task:
   def divisor_min(self) -> int:
     return max(self.min_number, 1)
 
-  @property
+  @functools.cached_property
   def result_range(self) -> tuple[int, int]:
-    return _result_range(self)
+    """Exact bounds of results and of every intermediate, by intervals."""
+    any_x = _Interval(self.min_number, self.max_number)
+    divisor = _Interval(self.divisor_min, self.max_number)
+    results, biggest = [], [0]
+    seen = lambda v: biggest.append(max(abs(e) for e in _Interval.of(v)))
+    for ops in itertools.product(self.operators, repeat=self.n_terms - 1):
+      steps = [(_is_ops(op), divisor if op == '/' else any_x) for op in ops]
+      results.append(fold_precedence(any_x, steps, _pick, seen))
+      seen(results[-1])
+    if max(biggest) > INT32_MAX:
+      raise ConfigError(
+        f'n_terms={self.n_terms}, operators={self.operators!r},'
+        f' max_number={self.max_number}: intermediate results reach'
+        f' {max(biggest)}, beyond int32 ({INT32_MAX}); use fewer terms or'
+        ' smaller numbers'
+      )
+    return min(r.lo for r in results), max(r.hi for r in results)
 
   @property
   def result_width(self) -> int:
@@ -195,64 +246,6 @@ class _Interval(NamedTuple):
     return _Interval(self.lo // other.hi, self.hi // other.lo)
 
 
-@functools.lru_cache
-def _result_range(task: Task) -> tuple[int, int]:
-  """Exact bounds of results and of every intermediate, by intervals."""
-  any_x = _Interval(task.min_number, task.max_number)
-  divisor = _Interval(task.divisor_min, task.max_number)
-  results, biggest = [], [0]
-  seen = lambda v: biggest.append(max(abs(e) for e in _Interval.of(v)))
-  for ops in itertools.product(task.operators, repeat=task.n_terms - 1):
-    steps = [(_is_ops(op), divisor if op == '/' else any_x) for op in ops]
-    results.append(fold_precedence(any_x, steps, _pick, seen))
-    seen(results[-1])
-  if max(biggest) > INT32_MAX:
-    raise ConfigError(
-      f'n_terms={task.n_terms}, operators={task.operators!r},'
-      f' max_number={task.max_number}: intermediate results reach'
-      f' {max(biggest)}, beyond int32 ({INT32_MAX}); use fewer terms or'
-      ' smaller numbers'
-    )
-  return min(r.lo for r in results), max(r.hi for r in results)
-
-
-def _check_task(task: Task) -> None:
-  for name in ('n_terms', 'min_number', 'max_number'):
-    value = getattr(task, name)
-    if not isinstance(value, int) or isinstance(value, bool):
-      raise ConfigError(f'{name}={value!r}: must be an integer')
-  if task.target not in TARGETS:
-    raise ConfigError(
-      f'target={task.target!r}: must be one of {", ".join(map(repr, TARGETS))}'
-    )
-  if not isinstance(task.operators, str):
-    raise ConfigError(f'operators={task.operators!r}: must be a string')
-  try:
-    voc = vocab_lib.Vocab(task.operators)
-  except ValueError as e:
-    raise ConfigError(str(e)) from None
-  # One order for every spelling: '-+' and '++-' are the task '+-'.
-  object.__setattr__(task, 'operators', voc.operators)
-  if task.n_terms < 2:
-    raise ConfigError(f'n_terms={task.n_terms}: must be at least 2')
-  if task.min_number < 0:
-    raise ConfigError(
-      f'min_number={task.min_number}: operands are written without a'
-      ' sign, so it must be >= 0'
-    )
-  if task.max_number < task.min_number:
-    raise ConfigError(
-      f'max_number={task.max_number}: must be >= min_number ({task.min_number})'
-    )
-  if '/' in task.operators and task.max_number < 1:
-    raise ConfigError(
-      f'max_number={task.max_number}: division needs a divisor >= 1'
-    )
-  if task.max_number > INT32_MAX // 2:
-    raise ConfigError(f'max_number={task.max_number}: must be < 2**30')
-  _result_range(task)  # Raises if results overflow int32.
-
-
 def check_near_multiples(task: Task, near_multiples: float) -> None:
   """`near_multiples` > 0 draws dividends, so only `a / b` can have it."""
   if near_multiples and (task.operators != '/' or task.n_terms != 2):
@@ -326,7 +319,7 @@ def _near_multiple(key: jax.Array, task: Task, b: jax.Array) -> jax.Array:
 
 
 def _sample_one(
-  key: jax.Array, task: Task, weighting: str, near_multiples: float = 0.0
+  key: jax.Array, task: Task, weighting: str, near_multiples: float
 ) -> Equations:
   k_ops, *k_terms = jax.random.split(key, task.n_terms + 1)
   n_ops = len(task.operators)
@@ -438,14 +431,6 @@ def sample_training_equations(
 # ----------------------------------------------------------------- tokens ---
 
 
-def _digits(n_B: jax.Array, width: int, reverse: bool) -> jax.Array:
-  """Decimal digits [B, width], most significant first unless `reverse`."""
-  powers = [10**p for p in range(width)]
-  if not reverse:
-    powers = powers[::-1]
-  return (n_B[:, None] // jnp.asarray(powers, jnp.int32)) % 10
-
-
 def _n_digits(n_B: jax.Array, width: int) -> jax.Array:
   count = jnp.ones_like(n_B)
   for p in range(1, width):
@@ -457,23 +442,21 @@ def encode_source(eqs: Equations, task: Task) -> jax.Array:
   """Source ids [B, S]: `'89 + 7'` then end, then padding."""
   voc, w = task.vocab, task.operand_width
   batch = eqs.operands_BxK.shape[0]
+  # Slot p holds the digit of 10**place[p]: the units last, or first.
+  place = np.arange(w) if task.reverse_source else np.arange(w)[::-1]
+  op_ids = jnp.asarray([voc.op_id(c) for c in task.operators], jnp.int32)
+  space = jnp.full((batch,), voc.space_id, jnp.int32)
   tokens, valid = [], []
   for k in range(task.n_terms):
     x = eqs.operands_BxK[:, k]
-    tokens.append(_digits(x, w, task.reverse_source))
+    tokens.append((x[:, None] // jnp.asarray(10**place, jnp.int32)) % 10)
     if task.pad_operands:
       valid.append(jnp.ones((batch, w), bool))
     else:
-      slot = jnp.arange(w)
-      if not task.reverse_source:
-        slot = w - 1 - slot  # Slot p holds the digit of 10**(w-1-p).
-      valid.append(slot[None, :] < _n_digits(x, w)[:, None])
+      valid.append(place[None, :] < _n_digits(x, w)[:, None])
     if k < task.n_terms - 1:
-      op_ids = jnp.asarray([voc.op_id(c) for c in task.operators], jnp.int32)
-      space = jnp.full((batch,), voc.space_id, jnp.int32)
-      tokens.append(
-        jnp.stack([space, op_ids[eqs.ops_BxK1[:, k]], space], axis=1)
-      )
+      ops = op_ids[eqs.ops_BxK1[:, k]]
+      tokens.append(jnp.stack([space, ops, space], axis=1))
       valid.append(jnp.ones((batch, 3), bool))
   tokens_BxL = jnp.concatenate(tokens, axis=1)
   valid_BxL = jnp.concatenate(valid, axis=1)

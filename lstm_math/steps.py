@@ -52,20 +52,9 @@ import numpy as np
 from lstm_math import data
 from lstm_math import errors
 
-KINDS = (
-  'copy',
-  'marker',
-  'separator',
-  'sign',
-  'product',
-  'carry',
-  'sum',
-  'difference',
-  'borrow',
-  'quotient',
-  'remainder',
-  'answer',
-  'end',
+KINDS = tuple(
+  'copy marker separator sign product carry sum difference borrow quotient'
+  ' remainder answer end'.split()
 )
 _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 
@@ -134,8 +123,6 @@ class _Builder:
     const_BxL = jnp.broadcast_to(
       jnp.asarray(np.maximum(fixed, 0), jnp.int32), (self.batch, length)
     )
-    if not self.toks:
-      return const_BxL
     return const_BxL.at[:, data_pos].set(jnp.stack(self.toks, axis=1))
 
   def step(self, name: str, mode=None, sign_pos=None, op='', **slots) -> None:
@@ -176,14 +163,11 @@ def _add_sub(bld: _Builder, x: _Num, op: str, y: _Num) -> _Num:
     bld.step('sign', s=[pos])
     r = r._replace(sign_pos=pos)
   mag = jnp.abs(x.v)
-  # Both non-negative (so the operator is '+'): add; else the signs decide.
-  mode = 'add' if x.lo >= 0 else None
-
-  def pick(if_add, if_sub):
-    if mode is None:
-      return jnp.where((x.v < 0) == (op == '-'), if_add, if_sub)
-    return if_add
-
+  if x.lo >= 0:  # Both non-negative (so the operator is '+'): add.
+    mode, pick = 'add', lambda if_add, if_sub: if_add
+  else:  # The signs decide.
+    add_B = (x.v < 0) == (op == '-')
+    mode, pick = None, lambda if_add, if_sub: jnp.where(add_B, if_add, if_sub)
   p, q = pick(mag, jnp.maximum(mag, y.v)), pick(y.v, jnp.minimum(mag, y.v))
   c = jnp.zeros_like(p)
   for i in range(max(x.width, y.width)):
@@ -204,10 +188,8 @@ def _subtract(bld: _Builder, x: _Num, y: _Num, r: _Num) -> _Num:
   """`x - y`, `x, y >= 0`: x's columns minus y's, whatever the sign.
 
   Every copy reads a fixed place. A borrow out of the top column means
-  `x < y` and leaves the ten's complement `R = 10**n + x - y`: the sign is
-  written, then each column of the magnitude, `d_i s b e b'`: R's digit,
-  the sign, the borrow in, the digit of `0 - R` (of `R` itself when the
-  sign is a space) and the borrow out.
+  `x < y` and leaves the ten's complement `R = 10**n + x - y`, so the
+  magnitude's columns (the module docstring) negate R's digits.
   """
   voc, n = bld.voc, max(x.width, y.width)
   b, digits = jnp.zeros_like(x.v), []
