@@ -444,12 +444,13 @@ def encode_source(eqs: Equations, task: Task) -> jax.Array:
   batch = eqs.operands_BxK.shape[0]
   # Slot p holds the digit of 10**place[p]: the units last, or first.
   place = np.arange(w) if task.reverse_source else np.arange(w)[::-1]
+  powers = jnp.asarray(10**place, jnp.int32)
   op_ids = jnp.asarray([voc.op_id(c) for c in task.operators], jnp.int32)
   space = jnp.full((batch,), voc.space_id, jnp.int32)
   tokens, valid = [], []
   for k in range(task.n_terms):
     x = eqs.operands_BxK[:, k]
-    tokens.append((x[:, None] // jnp.asarray(10**place, jnp.int32)) % 10)
+    tokens.append((x[:, None] // powers) % 10)
     if task.pad_operands:
       valid.append(jnp.ones((batch, w), bool))
     else:
