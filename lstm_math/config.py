@@ -86,6 +86,9 @@ def base() -> ml_collections.ConfigDict:
   # each place in the target, not by the state: where a trace's layout is
   # fixed, a copy then reads the same place for every equation.
   m.dec_place_queries = False
+  # Autoregressive: those place queries plus the state's projection, for
+  # traces whose layout depends on the operators (several terms).
+  m.dec_state_queries = False
 
   c.optim = o = ml_collections.ConfigDict()
   o.learning_rate = 0.01
@@ -169,6 +172,7 @@ _FIELDS = {
   'model.dec_own_attention': (bool, *_BOOL),
   'model.dec_source_tokens': (bool, *_BOOL),
   'model.dec_place_queries': (bool, *_BOOL),
+  'model.dec_state_queries': (bool, *_BOOL),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is('constant', 'cosine', 'warmup_cosine')),
   'optim.warmup_epochs': (int, *_int(0)),
@@ -267,7 +271,12 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       raise ConfigError(f'{name}={value!r}: must be {allowed}')
   task = task_of(config)  # Operators, ranges, int32 overflow.
   _validate_data(config.data, task, n_devices)
-  o, t = config.optim, config.train
+  m, o, t = config.model, config.optim, config.train
+  if m.dec_state_queries and not m.dec_place_queries:
+    raise ConfigError(
+      'model.dec_state_queries=True: adds the state to the place queries;'
+      ' set model.dec_place_queries=True too'
+    )
   if o.schedule == 'warmup_cosine' and o.warmup_epochs >= t.epochs:
     raise ConfigError(
       f'optim.warmup_epochs={o.warmup_epochs}: must be below'

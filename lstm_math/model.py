@@ -273,6 +273,7 @@ class _DecoderStep(nn.Module):
   positions: bool = False  # A learned input row for each target position.
   own_attention: bool = False  # Attend over the tokens read so far.
   place_queries: bool = False  # Own and source attentions asked by place.
+  state_queries: bool = False  # Those place queries plus the state's.
 
   @nn.compact
   def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own, src):
@@ -315,10 +316,13 @@ class _DecoderStep(nn.Module):
 
     def query(name, k, by_place=False):
       """Asked by the top state (its own projection), or by a learned
-      query for each place in the target ([1, k]: one for every row)."""
-      if by_place:
-        return self.param(name, inits['kernel'], (self.tgt_len, k))[t][None]
-      return nn.Dense(k, use_bias=False, name=name)(hs[-1])
+      query for each place in the target ([1, k]: one for every row),
+      with `state_queries` plus the state's projection."""
+      asked = lambda: nn.Dense(k, use_bias=False, name=name)(hs[-1])
+      if not by_place:
+        return asked()
+      q = self.param(name, inits['kernel'], (self.tgt_len, k))[t][None]
+      return q + asked() if self.state_queries else q
 
     ctx_BxE = _attend(query('query', e), enc_BxSxE, mask_BxS)
     by_place = self.place_queries
@@ -400,6 +404,7 @@ class Seq2Seq(nn.Module):
   dec_own_attention: bool = False  # Autoregressive: attend its own tokens.
   dec_source_tokens: bool = False  # Autoregressive: attend source symbols.
   dec_place_queries: bool = False  # Those two attentions asked by place.
+  dec_state_queries: bool = False  # And by the state: the layout varies.
 
   @nn.compact
   def __call__(
@@ -498,6 +503,7 @@ class Seq2Seq(nn.Module):
       self.dec_positions,
       self.dec_own_attention,
       self.dec_place_queries,
+      self.dec_state_queries,
       name='decoder',
     )
     if feed_own:
@@ -575,7 +581,7 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
-  asked = not m.dec_place_queries
+  asked = not m.dec_place_queries or m.dec_state_queries
   rows = v + 1  # The symbols and padding.
 
   def by_symbol(n: int) -> int:  # Keys and values of width h.

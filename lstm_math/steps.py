@@ -17,9 +17,6 @@ Steps (digits of a number are written least significant first):
   top column) and each column of the magnitude, `d_i s b e b'`: the digit
   of `0 - d` when the sign is `'-'`, `d` itself when it is a space.
   `'118 - 131'`: `81070 13081 11191 - 7-031 8-111 9-101 310-`.
-* `x + y` and `x - y` for a signed running total `x` (more terms): first the
-  result's sign and a space, then the larger magnitude and the smaller,
-  added where `x` and the operator agree in sign, else subtracted.
 * `*` row j, digit i: `a_i * b_j c u t`, the product plus carry's units and
   tens; row j's partial product is the units digits and the last tens. Then
   (when `b` has more than one digit) column k of the partial products:
@@ -31,8 +28,13 @@ Steps (digits of a number are written least significant first):
   the running remainder's digits), the divisor's digits, the quotient digit
   and the new remainder. `'845 / 7'`:
   `8000/7001100 4100/7002000 5000/7000500 021`.
-* More terms: every `*` and `/` left to right, then `+` and `-` left to
-  right, each on the intermediate values with the steps above.
+* More terms: first the operators, copied (the layout depends on them);
+  then every `*` and `/` left to right; then the terms after a `+` (and
+  the first) are added, those after a `-` added, and the second sum is
+  subtracted from the first, each with the steps above. So every value is
+  non-negative until the last subtraction, and every copy reads a place
+  that the pattern fixes. `'13 - 8 * 4'` (0..99): `-* 8*4023 0*4330 ...`,
+  the operators, `8 * 4`, then `13 - 32`.
 
 Operands and intermediates are zero-padded to static widths (from interval
 bounds), so each operator pattern has a fixed layout; the traces of all
@@ -63,15 +65,13 @@ _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 class _Step:
   """Where one step's tokens are, for `format_steps`.
 
-  `slots` maps a role to its token positions. A column of `+`/`-` has `mode`
-  'add' or 'sub', or None when the sign at `sign_pos` and `op` decide it.
+  `slots` maps a role to its token positions; a column of `+`/`-` has
+  `mode` 'add' or 'sub'.
   """
 
   name: str
   slots: tuple[tuple[str, tuple[int, ...]], ...]
   mode: str | None = None
-  sign_pos: int | None = None
-  op: str = ''
 
   def at(self, role: str) -> tuple[int, ...]:
     return dict(self.slots).get(role, ())
@@ -84,12 +84,11 @@ class _Layout(NamedTuple):
 
 
 class _Num(NamedTuple):
-  """A value [B] int32 with static bounds; `sign_pos` where its sign is."""
+  """A value [B] int32 with static bounds."""
 
   v: jax.Array
   lo: int
   hi: int
-  sign_pos: int | None = None
 
   @property
   def width(self) -> int:
@@ -125,9 +124,9 @@ class _Builder:
     )
     return const_BxL.at[:, data_pos].set(jnp.stack(self.toks, axis=1))
 
-  def step(self, name: str, mode=None, sign_pos=None, op='', **slots) -> None:
+  def step(self, name: str, mode=None, **slots) -> None:
     slots = tuple((k, tuple(v)) for k, v in slots.items())
-    self.steps.append(_Step(name, slots, mode, sign_pos, op))
+    self.steps.append(_Step(name, slots, mode))
     self.put(self.voc.space_id, 'separator')
 
   def layout(self) -> _Layout:
@@ -148,43 +147,20 @@ def _digit(v_B: jax.Array, i: int) -> jax.Array:
 # ------------------------------------------------------------- algorithms ---
 
 
-def _add_sub(bld: _Builder, x: _Num, op: str, y: _Num) -> _Num:
-  """`x op y` for signed `x`, `y >= 0`: columns on the magnitudes."""
-  voc = bld.voc
-  if op == '+':
-    r = _Num(x.v + y.v, x.lo + y.lo, x.hi + y.hi)
-  else:
-    r = _Num(x.v - y.v, x.lo - y.hi, x.hi - y.lo)
-  if x.lo >= 0 and op == '-':
-    return _subtract(bld, x, y, r)
-  if r.lo < 0:
-    sign = jnp.where(r.v < 0, voc.minus_id, voc.space_id)
-    pos = bld.put(sign, 'sign')
-    bld.step('sign', s=[pos])
-    r = r._replace(sign_pos=pos)
-  mag = jnp.abs(x.v)
-  if x.lo >= 0:  # Both non-negative (so the operator is '+'): add.
-    mode, pick = 'add', lambda if_add, if_sub: if_add
-  else:  # The signs decide.
-    add_B = (x.v < 0) == (op == '-')
-    mode, pick = None, lambda if_add, if_sub: jnp.where(add_B, if_add, if_sub)
-  p, q = pick(mag, jnp.maximum(mag, y.v)), pick(y.v, jnp.minimum(mag, y.v))
-  c = jnp.zeros_like(p)
+def _add(bld: _Builder, x: _Num, y: _Num) -> _Num:
+  """`x + y`, `x, y >= 0`: column by column with carries."""
+  c = jnp.zeros_like(x.v)
   for i in range(max(x.width, y.width)):
-    p_i, q_i = _digit(p, i), _digit(q, i)
-    pos = [bld.put(t, 'copy') for t in (p_i, q_i, c)]
-    total, diff = p_i + q_i + c, p_i - q_i - c  # In [0, 19], in [-10, 9].
-    carry, borrow = lax.div(total, 10), (diff < 0).astype(jnp.int32)
-    total, diff = total - 10 * carry, diff + 10 * borrow
-    d, c = pick(total, diff), pick(carry, borrow)
-    res = [bld.put(d, 'sum'), bld.put(c, 'carry')]
-    bld.step(
-      'col', mode, x.sign_pos, op, x=pos[:1], y=pos[1:2], c=pos[2:], r=res
-    )
-  return r
+    x_i, y_i = _digit(x.v, i), _digit(y.v, i)
+    pos = [bld.put(t, 'copy') for t in (x_i, y_i, c)]
+    total = x_i + y_i + c  # In [0, 19].
+    c = lax.div(total, 10)
+    res = [bld.put(total - 10 * c, 'sum'), bld.put(c, 'carry')]
+    bld.step('col', 'add', x=pos[:1], y=pos[1:2], c=pos[2:], r=res)
+  return _Num(x.v + y.v, x.lo + y.lo, x.hi + y.hi)
 
 
-def _subtract(bld: _Builder, x: _Num, y: _Num, r: _Num) -> _Num:
+def _subtract(bld: _Builder, x: _Num, y: _Num) -> _Num:
   """`x - y`, `x, y >= 0`: x's columns minus y's, whatever the sign.
 
   Every copy reads a fixed place. A borrow out of the top column means
@@ -192,6 +168,7 @@ def _subtract(bld: _Builder, x: _Num, y: _Num, r: _Num) -> _Num:
   magnitude's columns (the module docstring) negate R's digits.
   """
   voc, n = bld.voc, max(x.width, y.width)
+  r = _Num(x.v - y.v, x.lo - y.hi, x.hi - y.lo)
   b, digits = jnp.zeros_like(x.v), []
   for i in range(n):
     x_i, y_i = _digit(x.v, i), _digit(y.v, i)
@@ -200,7 +177,7 @@ def _subtract(bld: _Builder, x: _Num, y: _Num, r: _Num) -> _Num:
     b = (diff < 0).astype(jnp.int32)
     digits.append(diff + 10 * b)
     res = [bld.put(digits[-1], 'difference'), bld.put(b, 'borrow')]
-    bld.step('col', 'sub', op='-', x=pos[:1], y=pos[1:2], c=pos[2:], r=res)
+    bld.step('col', 'sub', x=pos[:1], y=pos[1:2], c=pos[2:], r=res)
   if r.lo >= 0:
     return r
   negative = r.v < 0  # The top column's borrow.
@@ -214,7 +191,7 @@ def _subtract(bld: _Builder, x: _Num, y: _Num, r: _Num) -> _Num:
     b = (diff < 0).astype(jnp.int32)
     res = [bld.put(diff + 10 * b, 'difference'), bld.put(b, 'borrow')]
     bld.step('negate', x=pos[:1], s=pos[1:2], c=pos[2:], r=res)
-  return r._replace(sign_pos=ps)
+  return r
 
 
 def _multiply(bld: _Builder, a: _Num, b: _Num) -> _Num:
@@ -285,8 +262,11 @@ def _trace(eqs: data.Equations, task: data.Task, pattern) -> _Builder:
   """The trace of every equation as if its operators were `pattern`."""
   x_BxK = eqs.operands_BxK
   bld = _Builder(task, x_BxK.shape[0])
+  if len(_patterns(task)) > 1:  # The layout depends on them: copy them.
+    ops = [bld.put(bld.voc.op_id(op), 'copy') for op in pattern]
+    bld.step('ops', o=ops)
   lo, hi = task.min_number, task.max_number
-  terms, add_ops = [_Num(x_BxK[:, 0], lo, hi)], []
+  terms, signs = [_Num(x_BxK[:, 0], lo, hi)], ['+']
   for k, op in enumerate(pattern):
     if op == '/':  # Rows of other patterns may hold 0 here: never divide.
       y = _Num(jnp.maximum(x_BxK[:, k + 1], 1), task.divisor_min, hi)
@@ -294,11 +274,13 @@ def _trace(eqs: data.Equations, task: data.Task, pattern) -> _Builder:
     elif op == '*':
       terms[-1] = _multiply(bld, terms[-1], _Num(x_BxK[:, k + 1], lo, hi))
     else:
-      add_ops.append(op)
+      signs.append(op)
       terms.append(_Num(x_BxK[:, k + 1], lo, hi))
-  total = terms[0]
-  for op, term in zip(add_ops, terms[1:]):
-    total = _add_sub(bld, total, op, term)
+  add = lambda xs: functools.reduce(lambda x, y: _add(bld, x, y), xs)
+  total = add([t for t, s in zip(terms, signs) if s == '+'])
+  subtracted = [t for t, s in zip(terms, signs) if s == '-']
+  if subtracted:
+    total = _subtract(bld, total, add(subtracted))
   _answer(bld, total, task)
   return bld
 
@@ -406,9 +388,8 @@ def format_steps(ids_T, task: data.Task, ops=None) -> str:
   """One line per step of a trace, e.g. `7*1 +0 = 07`, then `= 2697`.
 
   `ops` (the operator characters or indices) names the pattern; without
-  it, the pattern whose fixed tokens the trace matches best is used. Pass
-  it for several terms: patterns such as `--` and `-+` share every fixed
-  token, and the pattern decides whether a column adds or subtracts.
+  it, the pattern whose fixed tokens the trace matches best is used (with
+  several patterns a trace starts with its operators, fixed tokens).
   """
   ids = np.asarray(ids_T).reshape(-1)
   voc, patterns, layouts = task.vocab, _patterns(task), _layouts(task)
@@ -435,15 +416,13 @@ def format_steps(ids_T, task: data.Task, ops=None) -> str:
   lines = []
   for st in lay.steps:
     r = ''.join(sym(p) for p in reversed(st.at('r')))
-    if st.name == 'sign':
+    if st.name == 'ops':
+      lines.append('ops ' + ' '.join(sym(p) for p in st.at('o')))
+    elif st.name == 'sign':
       lines.append(f'sign {sym(st.at("s")[0]).replace(" ", "+")}')
     elif st.name == 'col':
-      mode = st.mode
-      if mode is None:
-        x_neg = sym(st.sign_pos) == '-'
-        mode = 'add' if x_neg == (st.op == '-') else 'sub'
       x, y, c = sym(st.at('x')[0]), sym(st.at('y')[0]), sym(st.at('c')[0])
-      if mode == 'add':
+      if st.mode == 'add':
         lines.append(f'{x}+{y} +{c} = {r}')
       else:
         lines.append(f'{x}-{y} -{c} = {r[1]} b{r[0]}')

@@ -95,7 +95,7 @@ def test_steps_len():
   assert steps.steps_len(data.Task('*', max_number=99)) == 55
   assert steps.steps_len(data.Task('*', max_number=999)) == 106
   assert steps.steps_len(data.Task('/', max_number=999)) == 43
-  assert steps.steps_len(data.Task('+-*', n_terms=3, max_number=99)) == 148
+  assert steps.steps_len(data.Task('+-*', n_terms=3, max_number=99)) == 151
 
 
 @pytest.mark.parametrize(
@@ -125,12 +125,13 @@ def test_steps_len():
     (
       MIXED3,
       '5 - 4 * 6',
-      '4*6042 0*6220 4*0000 0*0000 4040 20020 00000 0000'
+      '-* 4*6042 0*6220 4*0000 0*0000 4040 20020 00000 0000'
       ' 54010 02081 00191 - 1-091 8-111 9-101 9100-',
     ),
-    # -17 - 4 adds the magnitudes: 7 + 4 = 11, 1 + 0 + 1 = 2.
-    (MIXED3, '3 - 20 - 4', '30030 02081 - 3-071 8-111 - 74011 10120 1200-'),
-    (MIXED3, '3 - 20 + 4', '30030 02081 - 3-071 8-111 - 74030 10010 3100-'),
+    # The operators, then 20 + 4 (the terms after a '-'), then 3 - 24.
+    (MIXED3, '3 - 20 - 4', '-- 04040 20020 34091 02171 - 9-011 7-121 1200-'),
+    # 3 + 4 (the first term and those after a '+'), then 7 - 20.
+    (MIXED3, '3 - 20 + 4', '-+ 34070 00000 70070 02081 - 7-031 8-111 3100-'),
   ],
 )
 def test_golden_traces(task, text, want):
@@ -180,19 +181,21 @@ def test_format_steps():
     ]
   )
   ids = _encode(MIXED3, ['3 - 20 - 4'])[0]
-  assert steps.format_steps(ids, MIXED3, ops='--') == '\n'.join(
+  want = '\n'.join(
     [
-      '3-0 -0 = 3 b0',
-      '0-2 -0 = 8 b1',
+      'ops - -',
+      '0+4 +0 = 04',
+      '2+0 +0 = 02',
+      '3-4 -0 = 9 b1',
+      '0-2 -1 = 7 b1',
       'sign -',
-      '0-3 -0 = 7 b1',
-      '0-8 -1 = 1 b1',
-      'sign -',
-      '7+4 +0 = 11',
-      '1+0 +1 = 02',
+      '0-9 -0 = 1 b1',
+      '0-7 -1 = 2 b1',
       '= -21',
     ]
   )
+  assert steps.format_steps(ids, MIXED3, ops='--') == want
+  assert steps.format_steps(ids, MIXED3) == want  # The copied operators.
   task = data.Task('/', max_number=999)
   ids = _encode(task, ['845 / 7'])[0]
   assert steps.format_steps(ids, task).splitlines() == [
@@ -236,7 +239,9 @@ def test_step_kinds_and_first_wrong_kind():
   eqs = _equations(MIXED3, ['5 - 4 * 6', '3 - 20 - 4'])
   tgt = _encode_and_read(eqs, MIXED3)[0]
   pred = np.asarray(tgt).copy()
-  pred[0, 0] = MIXED3.vocab.space_id  # '4' (a copy).
-  pred[1, 12] = MIXED3.vocab.space_id  # '-' (the sign of 3 - 20).
+  pred[0, 3] = MIXED3.vocab.space_id  # '4' (a copy).
+  pred[1, 27] = MIXED3.vocab.space_id  # '-' (the sign of 3 - 24).
+  pred[2, 0] = MIXED3.vocab.space_id  # '-' (the first operator's copy).
   got = _first_wrong_kind(jnp.asarray(pred), tgt, eqs, MIXED3)
-  assert [steps.KINDS[k] for k in got[:2].tolist()] == ['copy', 'sign']
+  want = ['copy', 'sign', 'copy']
+  assert [steps.KINDS[k] for k in got[:3].tolist()] == want
