@@ -318,11 +318,11 @@ class _DecoderStep(nn.Module):
       """Asked by the top state (its own projection), or by a learned
       query for each place in the target ([1, k]: one for every row),
       with `state_queries` plus the state's projection."""
-      asked = lambda: nn.Dense(k, use_bias=False, name=name)(hs[-1])
+      asked = lambda n: nn.Dense(k, use_bias=False, name=n)(hs[-1])
       if not by_place:
-        return asked()
+        return asked(name)
       q = self.param(name, inits['kernel'], (self.tgt_len, k))[t][None]
-      return q + asked() if self.state_queries else q
+      return q + asked(f'{name}_state') if self.state_queries else q
 
     ctx_BxE = _attend(query('query', e), enc_BxSxE, mask_BxS)
     by_place = self.place_queries
