@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 import functools  # noqa: E402
+import subprocess  # noqa: E402
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
@@ -54,3 +55,31 @@ def model_and_variables():
     state, _ = epoch(state, train_set, k_train)
   variables = {'params': state.params, 'batch_stats': state.batch_stats}
   return c, setup, variables, train_set
+
+
+class Processes:
+  """Starts processes; `close` kills those still running."""
+
+  def __init__(self):
+    self.started = []
+
+  def start(self, *args, **kwargs) -> subprocess.Popen:
+    self.started.append(subprocess.Popen(*args, **kwargs))
+    return self.started[-1]
+
+  def close(self):
+    for proc in self.started:
+      if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def processes():
+  """A test's `processes.start(args, ...)`: killed if running at its end.
+
+  Pass or fail, the test leaves no process behind.
+  """
+  procs = Processes()
+  yield procs
+  procs.close()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from conftest import Processes
 import numpy as np
 import pytest
 from runs import XLA_FLAGS
@@ -49,8 +50,7 @@ def started(workdir, *args, processes=2, env=None):
   failing test leaves no process behind.
   """
   port = _free_port()
-  runs = []
-  try:
+  with contextlib.closing(Processes()) as procs:
     for i in range(processes):
       run_env = dict(
         os.environ,
@@ -65,29 +65,22 @@ def started(workdir, *args, processes=2, env=None):
           JAX_NUM_PROCESSES=str(processes),
           JAX_PROCESS_ID=str(i),
         )
-      runs.append(
-        subprocess.Popen(
-          [
-            sys.executable,
-            os.path.join(ROOT, 'launch.py'),
-            *TINY,
-            f'--workdir={workdir}',
-            *args,
-          ],
-          cwd=ROOT,
-          env=run_env,
-          stdin=subprocess.DEVNULL,
-          stdout=subprocess.PIPE,
-          stderr=subprocess.PIPE,
-          text=True,
-        )
+      procs.start(
+        [
+          sys.executable,
+          os.path.join(ROOT, 'launch.py'),
+          *TINY,
+          f'--workdir={workdir}',
+          *args,
+        ],
+        cwd=ROOT,
+        env=run_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
       )
-    yield runs
-  finally:
-    for run in runs:
-      if run.poll() is None:
-        run.kill()
-        run.wait()
+    yield procs.started
 
 
 def outputs(runs, timeout=TIMEOUT_S):
@@ -234,10 +227,8 @@ def test_when_one_process_dies_the_other_stops_with_an_error(tmp_path, dies):
       assert all(p.poll() is None for p in procs)
       time.sleep(0.05)
     procs[dies].send_signal(signal.SIGKILL)
-    killed = time.time()
     survivor = procs[1 - dies]
+    # A hang raises TimeoutExpired here (and the survivor is killed).
     _, err = survivor.communicate(timeout=heartbeat_s * 6)
-    waited = time.time() - killed
   assert survivor.returncode != 0
-  assert waited < heartbeat_s * 6
   assert 'another task died' in err or 'unhealthy' in err, err[-3000:]

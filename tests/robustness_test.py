@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from conftest import Processes
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -173,14 +174,14 @@ def test_no_readable_checkpoint_returns_none(tmp_path):
   assert ckpt.restore_latest({'w': jnp.zeros(3)}) is None
 
 
-def launch(workdir, *extra, env=None):
+def launch(processes, workdir, *extra, env=None):
   env = dict(
     os.environ,
     XLA_FLAGS=runs.XLA_FLAGS,
     PYTHONWARNINGS='ignore',
     **(env or {}),
   )
-  return subprocess.Popen(
+  return processes.start(
     [
       sys.executable,
       os.path.join(ROOT, 'launch.py'),
@@ -224,7 +225,8 @@ def wait_for_checkpoint(run, workdir, epoch=1):
 def whole_rows(tmp_path_factory):
   """The uninterrupted run's rows (less elapsed_s); it runs beside the tests."""
   workdir = str(tmp_path_factory.mktemp('whole'))
-  run = launch(workdir)
+  procs = Processes()
+  run = launch(procs, workdir)
   done = []
 
   def rows():
@@ -237,9 +239,7 @@ def whole_rows(tmp_path_factory):
     return done
 
   yield rows
-  if run.poll() is None:
-    run.kill()
-    run.wait()
+  procs.close()
 
 
 def assert_same_rows(workdir, whole_rows):
@@ -250,10 +250,13 @@ def assert_same_rows(workdir, whole_rows):
   assert rows == whole_rows()
 
 
-def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path):
+def test_ctrl_c_stops_after_the_epoch_and_still_reports(tmp_path, processes):
   workdir = str(tmp_path)
   run = launch(
-    workdir, '--config.train.epochs=50', '--config.train.examples_after=3'
+    processes,
+    workdir,
+    '--config.train.epochs=50',
+    '--config.train.examples_after=3',
   )
   wait_for_checkpoint(run, workdir)
   before = len(metric_rows(workdir))
@@ -367,25 +370,25 @@ def test_no_readable_checkpoint_starts_fresh_and_saves_over_them(tmp_path):
 
 
 def test_killed_twice_then_resumed_equals_an_uninterrupted_run(
-  tmp_path, whole_rows
+  tmp_path, whole_rows, processes
 ):
   broken = str(tmp_path / 'broken')
   # SIGKILL at the worst moment: epoch 2's row is on disk, its checkpoint
   # is not.
-  run = launch(broken, env={train.FAULT_ENV: 'after_row:2'})
+  run = launch(processes, broken, env={train.FAULT_ENV: 'after_row:2'})
   out = run.communicate(timeout=240)[0]
   assert run.returncode == -signal.SIGKILL, out[-2000:]
   assert [r['epoch'] for r in metric_rows(broken)] == [1, 2]
   assert not os.path.exists(os.path.join(broken, 'checkpoints', '2'))
   # Resumed, then SIGKILL again at whatever it does once epoch 2 is saved.
-  resumed = launch(broken)
+  resumed = launch(processes, broken)
   wait_for_checkpoint(resumed, broken, epoch=2)
   resumed.send_signal(signal.SIGKILL)
   out_resumed = resumed.communicate(timeout=240)[0]
   assert 'resumed from the checkpoint of epoch 1' in out_resumed, out_resumed
   epochs_done = len(metric_rows(broken))
   assert 2 <= epochs_done < 4, f'the kill came too late ({epochs_done})'
-  last = launch(broken)
+  last = launch(processes, broken)
   out_last = last.communicate(timeout=240)[0]
   assert last.returncode == 0, out_last[-2000:]
   assert 'resumed from the checkpoint of epoch' in out_last, out_last
