@@ -1,11 +1,14 @@
 """What several test files make: tiny configs, equations from text."""
 
-from conftest import FAST_COMPILE as XLA_FLAGS  # For commands tests start.
+import conftest
 import jax.numpy as jnp
 import numpy as np
 
 from configs import tiny
 from lstm_math import data
+
+# For the commands tests start (a re-export: other test files import it).
+XLA_FLAGS = conftest.FAST_COMPILE
 
 
 def tiny_config(**sections):
