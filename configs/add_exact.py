@@ -17,17 +17,13 @@ from lstm_math import config as config_lib
 def get_config():
   c = config_lib.base()
   c.task.pad_operands = True
-  c.data.weighting = (
-    'half_digits'  # Short operands as common as long ones, half the time.
-  )
-  c.data.distinct_operands = False  # a - a = 0 is an answer too.
-  c.data.carry_boost = (
-    1.0  # (1 + 1)**k: k columns that make or pass on a carry.
+  c.data.update(
+    # Short operands as common as long ones, half the time.
+    weighting='half_digits',
+    distinct_operands=False,  # a - a = 0 is an answer too.
+    carry_boost=1.0,  # (1 + 1)**k: k columns that make or pass on a carry.
+    batch_size=128,
   )
   c.model.hidden_size = 64
-  c.data.batch_size = 128
-  c.optim.learning_rate = 0.005
-  c.optim.schedule = 'warmup_cosine'
-  c.optim.warmup_epochs = 2
-  c.train.epochs = 200
+  config_lib.warmup_cosine(c, learning_rate=0.005, epochs=200)
   return c

@@ -17,21 +17,13 @@ from lstm_math import config as config_lib
 
 def get_config():
   c = config_lib.base()
-  c.task.operators = '/'
-  c.data.dataset = 'stream'
-  c.data.weighting = (
-    'half_digits'  # Small divisors, where the quotients are long.
-  )
+  c.task.update(operators='/', pad_operands=True)
+  c.data.update(dataset='stream', steps_per_epoch=200, batch_size=256)
+  c.data.weighting = 'half_digits'  # Small divisors: long quotients.
   c.data.near_multiples = 0.5  # Half the dividends where the quotient steps.
   c.data.n_examples = 30_000  # 3,000 test equations for the epoch lines.
-  c.data.steps_per_epoch = 200
-  c.task.pad_operands = True
   c.model.hidden_size = 128
-  c.data.batch_size = 256
-  c.optim.learning_rate = 0.005
-  c.optim.schedule = 'warmup_cosine'
-  c.optim.warmup_epochs = 2
-  c.train.epochs = 120
+  config_lib.warmup_cosine(c, learning_rate=0.005, epochs=120)
   # The learning rate decays to zero: keep the last epoch. By the test
   # loss, 3,000 equations chose epoch 103, with 70% more errors.
   c.train.best_by = 'last'

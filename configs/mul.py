@@ -34,9 +34,8 @@ def get_config(digits: str = '2'):
   c.model.dec_source_tokens = True  # A copy's key: its place, not b's.
   c.model.dec_own_attention = True  # The answer re-reads the column sums.
   c.model.dec_place_queries = True  # Where to look depends on the place.
-  c.optim.update(learning_rate=0.003, schedule='warmup_cosine')
-  c.optim.warmup_epochs = 2
-  c.train.update(epochs=40, best_by='last', examples_before=2)
+  config_lib.warmup_cosine(c, learning_rate=0.003, epochs=40)
+  c.train.update(best_by='last', examples_before=2)
   if digits == '3':  # 0..999, 106 tokens: fresh pairs every step.
     c.task.max_number = 999
     c.data.update(dataset='stream', n_examples=100_000, steps_per_epoch=500)

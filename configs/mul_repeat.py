@@ -23,34 +23,22 @@ def get_config(digits: str = '2'):
       f"configs/mul_repeat.py:{digits}: digits must be '2' or '3'"
     )
   c = config_lib.base()
-  c.task.operators = '*'
-  c.task.pad_operands = True
+  c.task.update(operators='*', pad_operands=True)
   c.task.target = 'reversed'  # Units first, as long multiplication goes.
-  c.optim.schedule = 'warmup_cosine'
-  c.optim.warmup_epochs = 2
+  c.model.update(enc_layers=2, dec_layers=2)  # Depth is what generalises.
   if digits == '2':
     c.task.max_number = 99
     c.data.n_examples = 10_000  # Every pair; the test set is 10% of them.
-    c.data.distinct_operands = False
+    c.data.update(distinct_operands=False, batch_size=128)
+    c.model.hidden_size = 128
     c.model.dropout = 0.3  # Less memorising, more multiplying.
     c.optim.weight_decay = 0.1  # The same again.
-    c.model.hidden_size = 128
-    c.model.enc_layers = 2  # Depth is what generalises.
-    c.model.dec_layers = 2
     # The test set is the held-out tenth: it must not choose the epoch.
     c.train.best_by = 'last'
-    c.data.batch_size = 128
-    c.optim.learning_rate = 0.005
-    c.train.epochs = 200
+    config_lib.warmup_cosine(c, learning_rate=0.005, epochs=200)
   else:
-    c.data.dataset = 'stream'
-    c.data.n_examples = 30_000
-    c.data.split = 0.1
-    c.data.steps_per_epoch = 500
+    c.data.update(dataset='stream', n_examples=30_000, split=0.1)
+    c.data.update(steps_per_epoch=500, batch_size=1024)
     c.model.hidden_size = 256
-    c.model.enc_layers = 2
-    c.model.dec_layers = 2
-    c.data.batch_size = 1024
-    c.optim.learning_rate = 0.003
-    c.train.epochs = 100
+    config_lib.warmup_cosine(c, learning_rate=0.003, epochs=100)
   return c

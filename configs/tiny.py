@@ -12,11 +12,8 @@ from lstm_math import config as config_lib
 def get_config():
   c = config_lib.base()
   c.task.max_number = 99
-  c.data.n_examples = 2_000
-  c.data.batch_size = 64
+  c.data.update(n_examples=2_000, batch_size=64)
   c.model.hidden_size = 16
-  c.train.epochs = 4
+  c.train.update(epochs=4, examples_before=2, examples_after=3)
   c.eval.chunk = 2_048
-  c.train.examples_before = 2
-  c.train.examples_after = 3
   return c
