@@ -2,13 +2,11 @@
 
     python launch.py --config=configs/add_exact.py
 
-Expect (2-core CPU): 0 wrong of 1,000,000 with seeds 0 and 1 (seed 2: 3),
-about 4 minutes.
+Expect (2 cores): 0 wrong of 1,000,000, seeds 0 and 1 (seed 2: 3); ~4 minutes.
 
-The post's data budget (27,000 training equations). Zero-padded operands put
-each digit at a fixed place; `weighting` and `carry_boost` draw more short
-operands and more carry chains, where the errors were; the learning rate
-decays to zero so the last epochs settle (docs/experiments.md).
+The post's 27,000 training equations. Padded operands put each digit at a
+fixed place; the sample draws more short operands and carry chains, where the
+errors were; a learning rate decaying to 0 lets the last epochs settle.
 """
 
 from lstm_math import config as config_lib

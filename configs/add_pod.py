@@ -3,13 +3,11 @@
     python launch.py --config=configs/add_pod.py          # global batch 16,384
     python launch.py --config=configs/add_pod.py:65536    # another batch
 
-On a pod slice run the same command on every worker (see the README). Fresh
-equations every step (each device makes its own slice of the global batch),
-the learning rate scaled with the square root of the batch from the post's
-0.01 at 256, warmed up and decayed. The batch must divide by the number of
-devices.
-
 Expect: not measured on accelerators yet; on 2 CPU cores it runs, slowly.
+
+On a pod slice, the same command on every worker (README). Fresh equations
+every step, each device making its own slice of the global batch, which must
+divide by the number of devices.
 """
 
 import math

@@ -1,21 +1,13 @@
 """Multiplication 0..99, the work shown: long multiplication, then the answer.
 
-    python launch.py --config=configs/mul.py
-    python launch.py --config=configs/mul.py:3   # 0..999, for an accelerator
+    python launch.py --config=configs/mul.py    # trains 20 min; 24 on one core
+    python launch.py --config=configs/mul.py:3  # 0..999: 6.5 hours, not run
 
-Expect (2-core CPU): 0 wrong of 10,000 for seeds 0, 1 and 2, the 497 to 506
-held-out equations included, every written trace right, 0 held-out errors
-from epoch 12 to 23 on; 20 minutes of training alone (bench/step_time.py),
-24 on one core beside another run. `:3`: 6.5 hours here, not run.
+Expect (2 cores): 0/10,000 wrong, seeds 0-2; 497-506 held out: 0 by epoch 12-23
 
-An autoregressive LSTM decoder writes every step of long multiplication
-(`steps.py`: each single-digit product copies its digits and carry first,
-then the column sums), then the answer; exact-match counts the answer. A
-twentieth of the unordered pairs is held out in both orders, so no held-out
-product's mirror was trained on. Each step reads its place in the trace,
-and attends over the source's symbols and its own earlier tokens with a
-query learnt for its place (the trace's layout is fixed), so a copy reads
-the same place for every pair (docs/experiments.md).
+Every step of long multiplication (`steps.py`), then the answer; a twentieth
+of the pairs held out in both orders. Queries by place: the trace's layout is
+fixed, so a copy reads one place, and every written trace comes out right.
 """
 
 from lstm_math import config as config_lib
