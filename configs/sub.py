@@ -2,13 +2,11 @@
 
     python launch.py --config=configs/sub.py
 
-Expect (2-core CPU): 0 wrong of 1,000,000 (820,000 never trained on), about
-6 minutes.
+Expect (2 cores): 0 wrong of 1,000,000 (820,000 never trained on); ~6 minutes.
 
-add_exact's recipe, with the sign and every digit of the answer at a fixed
-place (`pad_result`, '-007'), and 200,000 sampled equations: the last errors
-need rare pairs whose lower digits nearly match (27,000 equations: 1,190
-wrong; 100,000: 3; docs/experiments.md).
+add_exact's recipe with a fixed-width answer and 200,000 equations: the last
+errors need rare pairs whose lower digits nearly match (27,000 equations:
+1,190 wrong; 100,000: 3).
 """
 
 from configs import add_exact

@@ -1,15 +1,12 @@
 """Subtraction of 0..999, the work shown: x's columns minus y's, then the sign.
 
-    python launch.py --config=configs/sub_steps.py
+    python launch.py --config=configs/sub_steps.py  # 1 core: 17-18 min, grid 6
 
-`add_steps.py` with `-`: the decoder writes each column of `a - b`
-(digits, borrow in, digit, borrow out), then the sign (the top column's
-borrow), then each column of the magnitude from the ten's complement, then
-the answer, so every copy reads a fixed place. 27,000 training equations.
-Expect (one core beside another run): 0 wrong of 1,000,000 for seeds 0,
-1 and 2, every test equation right from epoch 14, 18 and 26 on; 17-18 minutes,
-and 6 for the grid. Weight decay, a lower peak and clipping tame the loss
-spikes; 10 more epochs let the last one settle (docs/experiments.md).
+Expect: 0 of 1,000,000 wrong, seeds 0-2; test exact from epoch 14, 18, 26 on
+
+`add_steps.py` with `-`: each column of `a - b`, then the sign (the top
+column's borrow), then the magnitude's columns from the ten's complement, so
+every copy reads a fixed place. 27,000 training equations.
 """
 
 from configs import add_steps

@@ -124,6 +124,26 @@ def base() -> ml_collections.ConfigDict:
   return c
 
 
+def warmup_cosine(
+  c: ml_collections.ConfigDict,
+  *,
+  learning_rate: float,
+  epochs: int,
+  warmup_epochs: int = 2,
+) -> None:
+  """Trains `epochs` epochs: a warm-up to `learning_rate`, a cosine to 0.
+
+  Most configs' recipe: the warm-up keeps the first steps from throwing the
+  model off, and the decay to zero at the last epoch lets it settle.
+  """
+  c.optim.update(
+    learning_rate=learning_rate,
+    schedule='warmup_cosine',
+    warmup_epochs=warmup_epochs,
+  )
+  c.train.epochs = epochs
+
+
 def _is(*allowed):
   names = [repr(a) for a in allowed]
   return lambda v: v in allowed, ', '.join(names[:-1]) + ' or ' + names[-1]
