@@ -114,7 +114,7 @@ class Checkpointer:
       preservation_policy=checkpoint_managers.AnyPreservationPolicy(keep),
       best_fn=self._score,
       best_mode='max',
-      enable_async_checkpointing=False,
+      enable_async_checkpointing=False,  # A kill loses one epoch at most.
       cleanup_tmp_directories=True,
     )
     return ocp.CheckpointManager(self.directory, options=options)

@@ -365,7 +365,7 @@ def initial_run(config):
 
 
 def start(config, workdir: str, training: bool = False) -> Run:
-  """The shared start-up: processes, devices, config and workdir checks."""
+  """The shared start-up: processes, devices, checks; config.json to train."""
   if config.devices.get('cpu_isa') not in parallel.CPU_ISAS:
     config_lib.validate(config)  # Names the field before JAX could start.
   d = config.devices
@@ -378,6 +378,9 @@ def start(config, workdir: str, training: bool = False) -> Run:
   if training:
     check_workdir(workdir)
   check_same_run(config, workdir)
+  if training and metrics_lib.is_main_process():
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
   return prepare(config, devices)
 
 
@@ -604,27 +607,6 @@ def _resume(run: Run, ckpt, writer, placed):
   return run.devices.replicate(state), last + 1, writer.read()
 
 
-def _epoch_row(epoch, state, train_metrics, val, test_set, elapsed_s, lr):
-  """The epoch's line of metrics.jsonl; NaN or infinite losses stop the run."""
-  val, train_metrics = jax.device_get((val, train_metrics))
-  row = dict(
-    epoch=epoch,
-    step=int(state.step),
-    elapsed_s=round(elapsed_s, 3),
-    **{f'train_{k}': float(v) for k, v in train_metrics.items()},
-    **{f'val_{k}': float(v) for k, v in val.items()},
-    val_count=test_set.size,
-    val_wrong=int(round(test_set.size * (1 - float(val['exact_match'])))),
-  )
-  if not all(np.isfinite([row['train_loss'], row['val_loss']])):
-    raise TrainingDiverged(
-      f'epoch {epoch}: loss is {row["train_loss"]} (train),'
-      f' {row["val_loss"]} (test); lower optim.learning_rate ({lr}) or set'
-      ' optim.grad_clip'
-    )
-  return row
-
-
 def train_and_evaluate(
   config: ml_collections.ConfigDict, workdir: str, config_path: str = ''
 ) -> dict:
@@ -632,12 +614,9 @@ def train_and_evaluate(
 
   Returns the last epoch's metrics and, when run, the evaluation summary.
   """
-  t_start, say = time.perf_counter(), metrics_lib.say
+  t_start = time.perf_counter()
   run = start(config, workdir, training=True)
-  devices, t, lr = run.devices, config.train, config.optim.learning_rate
-  if metrics_lib.is_main_process():
-    with open(os.path.join(workdir, 'config.json'), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True) + '\n')
+  devices = run.devices
   # Held out by pairs, the data's shapes are known once it is made.
   datasets = run.datasets() if run.setup.pairs else None
   compiling = _compile_epoch(run, datasets)
@@ -645,10 +624,6 @@ def train_and_evaluate(
   placed = devices.replicate(jax.jit(run.init)(run.k_init))
   _banner(run, devices.local(placed), train_set, test_set, config_path, workdir)
 
-  # An epoch's row goes to metrics.jsonl before its checkpoint: a kill
-  # between the two loses no row for good, it only repeats that epoch.
-  # Saves are synchronous (asynchronous ones were 5-15% faster an epoch;
-  # bench/RESULTS.md) so that a kill loses at most the epoch in progress.
   ckpt = run.checkpointer(workdir)
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   placed, first_epoch, rows = _resume(run, ckpt, writer, placed)
@@ -657,42 +632,66 @@ def train_and_evaluate(
     variables = _variables(devices.local(placed))
     show_examples(run, 'before', predictor, variables, test_set)
 
-  eval_fn = jax.jit(eval_metrics)
-  epoch_fn = compiling.result()
-  train_set_placed = devices.place(train_set) if train_set else None
-  k_train = devices.place(run.k_train)
-  elapsed_before = rows[-1]['elapsed_s'] if rows else 0.0
+  epoch_fn, eval_fn = compiling.result(), jax.jit(eval_metrics)
+  inputs = devices.place((train_set, run.k_train))
+  train = lambda state: epoch_fn(state, *inputs)
+  score = lambda state: eval_fn(state, test_set.batch)
   t_loop = time.perf_counter()
-  say(f'start-up took {t_loop - t_start:.1f}s')
+  metrics_lib.say(f'start-up took {t_loop - t_start:.1f}s')
+  t0 = t_loop - (rows[-1]['elapsed_s'] if rows else 0.0)  # Resumed: goes on.
   with _StopFlag() as stop:
-    for epoch in range(first_epoch, t.epochs + 1):
-      placed, train_metrics = epoch_fn(placed, train_set_placed, k_train)
-      # Each process scores the test set alone, on its own copy of the state.
-      state = devices.local(placed)
-      val = eval_fn(state, test_set.batch)
-      elapsed = elapsed_before + time.perf_counter() - t_loop
-      row = _epoch_row(
-        epoch, state, devices.local(train_metrics), val, test_set, elapsed, lr
-      )
-      reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
-      last = reached or stop.agreed() or epoch == t.epochs
-      writer.write(row)
-      _maybe_fail('after_row', epoch)
-      if last or epoch % t.checkpoint_every == 0:
-        canonical = devices.canonical(placed)
-        ckpt.save(epoch, canonical, row['val_loss'], row['val_exact_match'])
+    one_epoch = functools.partial(
+      _epoch, run, train, score, test_set.size, writer, ckpt, stop, t0
+    )
+    for epoch in range(first_epoch, config.train.epochs + 1):
+      placed, row, last = one_epoch(epoch, placed)
       rows.append(row)
-      say(metrics_lib.format_epoch(row, t.epochs))
-      if reached:
-        say(
-          f'test exact-match {row["val_exact_match"]:.4f} reached'
-          f' train.stop_exact={t.stop_exact}: stopping'
-        )
       if last:
         break
   return _finish(
     run, workdir, ckpt, placed, rows, predictor, train_set, test_set
   )
+
+
+def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
+  """One epoch: trains, scores the test set, writes the row, then checkpoints
+  (a kill in between only repeats the epoch) and prints. Returns (placed
+  state, row, whether to stop)."""
+  say, devices, t = metrics_lib.say, run.devices, run.config.train
+  placed, train_metrics = train(placed)
+  # Each process scores the test set alone, on its own copy of the state.
+  state = devices.local(placed)
+  val, elapsed = score(state), time.perf_counter() - t0
+  val, train_metrics = jax.device_get((val, devices.local(train_metrics)))
+  row = dict(
+    epoch=epoch,
+    step=int(state.step),
+    elapsed_s=round(elapsed, 3),
+    **{f'train_{k}': float(v) for k, v in train_metrics.items()},
+    **{f'val_{k}': float(v) for k, v in val.items()},
+    val_count=n_test,
+    val_wrong=int(round(n_test * (1 - float(val['exact_match'])))),
+  )
+  if not all(np.isfinite([row['train_loss'], row['val_loss']])):
+    raise TrainingDiverged(
+      f'epoch {epoch}: loss is {row["train_loss"]} (train),'
+      f' {row["val_loss"]} (test); lower optim.learning_rate'
+      f' ({run.config.optim.learning_rate}) or set optim.grad_clip'
+    )
+  reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
+  last = reached or stop.agreed() or epoch == t.epochs
+  writer.write(row)
+  _maybe_fail('after_row', epoch)
+  if last or epoch % t.checkpoint_every == 0:
+    canonical = devices.canonical(placed)
+    ckpt.save(epoch, canonical, row['val_loss'], row['val_exact_match'])
+  say(metrics_lib.format_epoch(row, t.epochs))
+  if reached:
+    say(
+      f'test exact-match {row["val_exact_match"]:.4f} reached'
+      f' train.stop_exact={t.stop_exact}: stopping'
+    )
+  return placed, row, last
 
 
 def _variables(state):
