@@ -89,6 +89,9 @@ def base() -> ml_collections.ConfigDict:
   # Autoregressive: those place queries plus the state's projection, for
   # traces whose layout depends on the operators (several terms).
   m.dec_state_queries = False
+  # Autoregressive: a tanh layer of this many units between what a step
+  # read and its logits (0: none), for steps that look up a table (a*b+c).
+  m.dec_head = 0
 
   c.optim = o = ml_collections.ConfigDict()
   o.learning_rate = 0.01
@@ -193,6 +196,7 @@ _FIELDS = {
   'model.dec_source_tokens': (bool, *_BOOL),
   'model.dec_place_queries': (bool, *_BOOL),
   'model.dec_state_queries': (bool, *_BOOL),
+  'model.dec_head': (int, *_int(0)),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is('constant', 'cosine', 'warmup_cosine')),
   'optim.warmup_epochs': (int, *_int(0)),

@@ -274,6 +274,7 @@ class _DecoderStep(nn.Module):
   own_attention: bool = False  # Attend over the tokens read so far.
   place_queries: bool = False  # Own and source attentions asked by place.
   state_queries: bool = False  # Those place queries plus the state's.
+  head: int = 0  # Units of a tanh layer before the logits; 0: none.
 
   @nn.compact
   def __call__(self, carry, tok_t, enc_BxSxE, mask_BxS, own, src):
@@ -342,9 +343,14 @@ class _DecoderStep(nn.Module):
       rows, places, src_BxS = src
       q_BxK = query('source_query', rows.shape[1], by_place)
       features.append(_attend_symbols(q_BxK, src_BxS, rows, places, mask_BxS))
+    x_BxF = jnp.concatenate(features, axis=-1)
+    if self.head:  # What the step computes from what it read: a table.
+      x_BxF = jnp.tanh(
+        nn.Dense(self.head, kernel_init=inits['kernel'], name='head')(x_BxF)
+      )
     logits_BxV = nn.Dense(
       self.n_symbols, kernel_init=inits['kernel'], name='output'
-    )(jnp.concatenate(features, axis=-1))
+    )(x_BxF)
     if self.feed_own:  # Teacher forcing reads the target instead.
       prev_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
     carry = (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B, read_BxT)
@@ -405,6 +411,7 @@ class Seq2Seq(nn.Module):
   dec_source_tokens: bool = False  # Autoregressive: attend source symbols.
   dec_place_queries: bool = False  # Those two attentions asked by place.
   dec_state_queries: bool = False  # And by the state: the layout varies.
+  dec_head: int = 0  # Autoregressive: a tanh layer of this width before logits.
 
   @nn.compact
   def __call__(
@@ -504,6 +511,7 @@ class Seq2Seq(nn.Module):
       self.dec_own_attention,
       self.dec_place_queries,
       self.dec_state_queries,
+      self.dec_head,
       name='decoder',
     )
     if feed_own:
@@ -577,7 +585,7 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   source symbols; see `_attend_symbols`) cost their query and scores by
   symbol and by place (none asked by place: one row serves every
   equation), the weights summed by symbol, the context from both tables
-  and the output's share.
+  and the output's share; `dec_head` its layer, and the output from it.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
@@ -593,6 +601,9 @@ def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
     flops += by_symbol(m.tgt_len)
   if m.dec_source_tokens:
     flops += by_symbol(src_len)
+  if m.dec_head:  # The features go to the head, the head to the output.
+    features = h + e + h * (m.dec_own_attention + m.dec_source_tokens)
+    flops += 2 * features * m.dec_head + 2 * m.dec_head * v - 2 * features * v
   return flops
 
 

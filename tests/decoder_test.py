@@ -115,6 +115,36 @@ def test_greedy_is_teacher_forcing_on_its_own_output(
   chex.assert_trees_all_close(forced, greedy, atol=1e-5)
 
 
+def test_state_queries_and_head():
+  # Queries by place plus by the state, and a tanh layer before the logits:
+  # greedy decoding is still teacher forcing on its own output, and both
+  # parts of a query move the logits.
+  net = _net(
+    dec_own_attention=True,
+    dec_source_tokens=True,
+    dec_place_queries=True,
+    dec_state_queries=True,
+    dec_head=24,
+  )
+  batch = _batch()[1]
+  variables = _variables(net, batch.src_BxS)
+  params = variables['params']['decoder']
+  chex.assert_shape(params['head']['kernel'], (4 * 32, 24))
+  chex.assert_shape(params['output']['kernel'], (24, TASK.vocab.size))
+  chex.assert_shape(params['source_query'], (TASK.tgt_len, 32))
+  chex.assert_shape(params['source_query_state']['kernel'], (32, 32))
+  want = net.apply(variables, batch.src_BxS)
+  for name in ('source_query', 'own_query'):
+    moved = jax.tree.map(lambda x: x, variables)
+    state = moved['params']['decoder'][f'{name}_state']
+    state['kernel'] = state['kernel'] + 0.5
+    assert not np.allclose(net.apply(moved, batch.src_BxS), want), name
+  forced = jax.jit(lambda v, s, t: net.apply(v, s, tgt_BxT=t))(
+    variables, batch.src_BxS, jnp.argmax(want, -1)
+  )
+  chex.assert_trees_all_close(forced, want, atol=1e-5)
+
+
 def test_trailing_source_padding_changes_nothing():
   net, (_, batch) = _net(), _batch()
   variables = _variables(net, batch.src_BxS)
@@ -188,4 +218,18 @@ def test_flop_count_grows_with_the_source_and_the_decoder():
   )
   assert model.decoder_flops_per_token(by_place, 10) == (
     model.decoder_flops_per_token(small, 10) + source
+  )
+  # State queries add the state's query back; a head of width u moves the
+  # output's input from the features F to the head.
+  both = _net(
+    dec_source_tokens=True, dec_place_queries=True, dec_state_queries=True
+  )
+  assert model.decoder_flops_per_token(both, 10) == (
+    model.decoder_flops_per_token(asked, 10)
+  )
+  headed = _net(dec_source_tokens=True, dec_head=40)
+  f = h + e + h
+  assert model.decoder_flops_per_token(headed, 10) == (
+    model.decoder_flops_per_token(asked, 10) + 2 * f * 40 + 2 * 40 * v
+    - 2 * f * v
   )
