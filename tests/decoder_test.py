@@ -230,6 +230,8 @@ def test_flop_count_grows_with_the_source_and_the_decoder():
   headed = _net(dec_source_tokens=True, dec_head=40)
   f = h + e + h
   assert model.decoder_flops_per_token(headed, 10) == (
-    model.decoder_flops_per_token(asked, 10) + 2 * f * 40 + 2 * 40 * v
+    model.decoder_flops_per_token(asked, 10)
+    + 2 * f * 40
+    + 2 * 40 * v
     - 2 * f * v
   )
