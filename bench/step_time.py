@@ -1,6 +1,7 @@
 """Seconds a training step of any config on this machine, and its whole run.
 
     python bench/step_time.py configs/mul.py:3 configs/mixed.py:999
+    python bench/step_time.py configs/mixed.py --set model.dec_head=512
 
 For configs too large to run here: times a few training steps of the
 config (the first call, with compilation, left out) and multiplies by the
@@ -34,6 +35,29 @@ def load_config(spec: str):
   module = importlib.util.module_from_spec(module_spec)
   module_spec.loader.exec_module(module)
   return module.get_config(arg) if arg else module.get_config()
+
+
+def override(config, setting: str) -> None:
+  """Sets 'section.field=value' in `config`, typed as the field's default."""
+  name, sep, text = setting.partition('=')
+  section, _, field = name.partition('.')
+  if not sep or section not in config or field not in config[section]:
+    raise SystemExit(
+      f'--set {setting!r}: expected an existing section.field=value'
+    )
+  old = config[section][field]
+  if isinstance(old, bool):
+    if text.lower() not in ('true', 'false'):
+      raise SystemExit(f'--set {setting!r}: {name} is True or False')
+    value = text.lower() == 'true'
+  else:
+    try:
+      value = type(old)(text) if old is not None else text
+    except ValueError:
+      raise SystemExit(
+        f'--set {setting!r}: {name} is a {type(old).__name__}'
+      ) from None
+  config[section][field] = value
 
 
 def step_seconds(config, steps: int = 5, repeats: int = 3) -> float:
@@ -79,15 +103,25 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('configs', nargs='+', help='config.py[:argument]')
   parser.add_argument('--steps', type=int, default=5)
+  parser.add_argument(
+    '--set',
+    action='append',
+    default=[],
+    metavar='SECTION.FIELD=VALUE',
+    help='override a field of every config (repeatable)',
+  )
   args = parser.parse_args()
   print(f'JAX {jax.__version__}, {jax.devices()[0].device_kind}')
   for spec in args.configs:
     config = load_config(spec)
+    for setting in args.set:
+      override(config, setting)
     config_lib.validate(config)
     seconds = step_seconds(config, args.steps)
     total = config.train.epochs * train.make_setup(config).steps_per_epoch
+    name = ' '.join([spec, *args.set])
     print(
-      f'{spec}: {seconds * 1e3:.1f} ms a step (batch {config.data.batch_size},'
+      f'{name}: {seconds * 1e3:.1f} ms a step (batch {config.data.batch_size},'
       f' hidden {config.model.hidden_size}); {total:,} steps:'
       f' {duration(total * seconds)} of training',
       flush=True,

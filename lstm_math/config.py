@@ -268,6 +268,13 @@ def _type_ok(value, kind) -> bool:
   return isinstance(value, kind)
 
 
+_AUTOREGRESSIVE_ONLY = (
+  'dec_hidden dec_positions dec_own_attention dec_source_tokens'
+  ' dec_place_queries dec_state_queries dec_head'
+).split()
+_DEFAULTS_MODEL = base().model
+
+
 def task_of(config: ml_collections.ConfigDict) -> data.Task:
   """The static task of a config (its `task` section)."""
   return data.Task(**config.task.to_dict())
@@ -296,6 +303,13 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
   task = task_of(config)  # Operators, ranges, int32 overflow.
   _validate_data(config.data, task, n_devices)
   m, o, t = config.model, config.optim, config.train
+  if m.decoder == 'repeat':
+    for field in _AUTOREGRESSIVE_ONLY:
+      if m[field] != _DEFAULTS_MODEL[field]:
+        raise ConfigError(
+          f'model.{field}={m[field]!r}: applies to'
+          " model.decoder='autoregressive' only"
+        )
   if m.dec_state_queries and not m.dec_place_queries:
     raise ConfigError(
       'model.dec_state_queries=True: adds the state to the place queries;'

@@ -22,7 +22,8 @@ END = '<!-- results:end -->'
 _FOLDER = re.compile(r'(?P<config>[a-z0-9_]+?)_seed(?P<seed>\d+)')
 # The README's order: the post, then by task; other configs follow by name.
 _ORDER = (
-  'add add_exact add_steps sub sub_steps div mul mul_repeat mixed'.split()
+  'add add_exact add_steps sub sub_steps div'.split()
+  + 'mul mul_repeat mixed mixed_repeat'.split()
 )
 _HEADER = (
   '| config | task | seeds | evaluated on | exact-match | never trained on'

@@ -40,3 +40,28 @@ def test_step_time_writes_durations_in_a_readable_unit():
     '11 min',
     '15.0 h',
   ]
+
+
+def test_step_time_overrides_fields_typed_as_their_defaults():
+  step_time = _step_time()
+  c = step_time.load_config(os.path.join(ROOT, 'configs', 'mixed.py'))
+  step_time.override(c, 'model.dec_head=512')
+  step_time.override(c, 'model.dec_layers=2')
+  step_time.override(c, 'model.dec_state_queries=false')
+  step_time.override(c, 'optim.learning_rate=0.001')
+  assert (c.model.dec_head, c.model.dec_layers) == (512, 2)
+  assert c.model.dec_state_queries is False
+  assert c.optim.learning_rate == 0.001
+  for bad in (
+    'model.dec_hed=1',
+    'model.dec_head',
+    'model.dec_head=wide',
+    'model.dec_positions=yes',
+    'nosection.x=1',
+  ):
+    try:
+      step_time.override(c, bad)
+    except SystemExit as e:
+      assert bad in str(e), e
+    else:
+      raise AssertionError(f'{bad!r} was accepted')

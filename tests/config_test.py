@@ -36,6 +36,7 @@ def test_every_config_is_valid_and_documented(path):
 @pytest.mark.parametrize(
   'name, arg',
   [('mul.py', '3'), ('mul_repeat.py', '3'), ('mixed.py', '999')]
+  + [('mixed_repeat.py', '999')]
   + [('add_pod.py', '4096')],
 )
 def test_config_arguments_make_valid_configs(name, arg):
@@ -79,6 +80,15 @@ BAD = [
     "devices.parallel='gpu': must be 'auto', 'jit', 'pmap' or",
   ),
   ({'train.epochs': 0}, 'epochs=0: must be a positive integer'),
+  ({'model.dec_head': -1}, 'dec_head=-1: must be an integer >= 0'),
+  (
+    {'model.dec_head': 64},
+    "model.dec_head=64: applies to model.decoder='autoregressive' only",
+  ),
+  (
+    {'model.decoder': 'autoregressive', 'model.dec_state_queries': True},
+    'set model.dec_place_queries=True too',
+  ),
   ({'model.init_scheme': 'he'}, "init_scheme='he'"),
   ({'model.dropout': 1.0}, 'dropout=1.0: must be a number in'),
   (
