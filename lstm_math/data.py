@@ -117,8 +117,11 @@ class Task:
     divisor = _Interval(self.divisor_min, self.max_number)
     results, biggest = [], [0]
     seen = lambda v: biggest.append(max(abs(e) for e in _Interval.of(v)))
-    for ops in itertools.product(self.operators, repeat=self.n_terms - 1):
-      steps = [(_is_ops(op), divisor if op == '/' else any_x) for op in ops]
+    step_of_op = [
+      (_op_masks(self, o), divisor if op == '/' else any_x)
+      for o, op in enumerate(self.operators)
+    ]
+    for steps in itertools.product(step_of_op, repeat=self.n_terms - 1):
       results.append(fold_precedence(any_x, steps, _pick, seen))
       seen(results[-1])
     if max(biggest) > INT32_MAX:
@@ -142,10 +145,8 @@ class Task:
 
   @property
   def tgt_len(self) -> int:
-    """Result digits, a sign when results can be negative, the end symbol.
-
-    With `target='steps'`, the longest written-out trace and its end.
-    """
+    """Result digits, a sign when results can be negative, the end symbol;
+    with `target='steps'`, the longest written-out trace and its end."""
     if self.target == 'steps':
       from lstm_math import steps  # Late: steps imports data.
 
@@ -176,7 +177,7 @@ class Task:
 
   def python_result(self, operands, ops) -> int:
     """The exact result by Python integers; the reference for tests."""
-    steps = [(_is_ops(self.operators[o]), x) for o, x in zip(ops, operands[1:])]
+    steps = [(_op_masks(self, o), x) for o, x in zip(ops, operands[1:])]
     return fold_precedence(operands[0], steps, _pick)
 
   def text(self, operands, ops) -> str:
@@ -189,8 +190,7 @@ class Task:
 
 
 def fold_precedence(first, steps, where, seen=lambda value: None):
-  """The usual precedence, written once: `*` and `/` bind tighter than `+`
-  and `-`, otherwise left to right.
+  """The usual precedence, written once: `*` and `/` before `+` and `-`.
 
   `steps` is `((is_plus, is_minus, is_times, is_div), operand)` per operator;
   `where(cond, a, b)` picks between values, so one fold serves Python
@@ -212,10 +212,6 @@ def fold_precedence(first, steps, where, seen=lambda value: None):
 
 def _pick(cond, a, b):
   return a if cond else b
-
-
-def _is_ops(op: str):
-  return tuple(op == c for c in vocab_lib.OPERATORS)
 
 
 class _Interval(NamedTuple):
@@ -259,19 +255,15 @@ def check_near_multiples(task: Task, near_multiples: float) -> None:
 # ---------------------------------------------------------------- results ---
 
 
-def _op_masks(task: Task, ops_BxK1: jax.Array):
-  """Boolean masks [B, K-1] of `+`, `-`, `*`, `/` (False: not the task's)."""
-  return tuple(ops_BxK1 == task.operators.find(c) for c in vocab_lib.OPERATORS)
+def _op_masks(task: Task, ops):
+  """Whether operator indices `ops` (ints or arrays) are `+`, `-`, `*`, `/`."""
+  return tuple(ops == task.operators.find(c) for c in vocab_lib.OPERATORS)
 
 
 def compute_results(eqs: Equations, task: Task) -> jax.Array:
   """Exact int32 results with precedence, every row at once."""
-  x_BxK = eqs.operands_BxK
-  masks = _op_masks(task, eqs.ops_BxK1)
-  steps = [
-    (tuple(m[:, k] for m in masks), x_BxK[:, k + 1])
-    for k in range(task.n_terms - 1)
-  ]
+  x_BxK, ops_BxK1 = eqs
+  steps = [(_op_masks(task, o), x) for o, x in zip(ops_BxK1.T, x_BxK.T[1:])]
   return fold_precedence(x_BxK[:, 0], steps, jnp.where)
 
 
@@ -279,18 +271,14 @@ def compute_results(eqs: Equations, task: Task) -> jax.Array:
 
 
 def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
-  """One operand in [lo, max_number]; 'digits' picks the length first.
-
-  'half_digits' tosses a coin between the two for each operand.
-  """
+  """One operand in [lo, max_number]; 'digits' picks the length first,
+  'half_digits' tosses a coin between the two for each operand."""
   hi = task.max_number
   if weighting == 'half_digits':
     k_coin, k_uniform, k_digits = jax.random.split(key, 3)
-    return jnp.where(
-      jax.random.bernoulli(k_coin),
-      _sample_operand(k_uniform, task, lo, 'uniform'),
-      _sample_operand(k_digits, task, lo, 'digits'),
-    )
+    uniform = _sample_operand(k_uniform, task, lo, 'uniform')
+    digits = _sample_operand(k_digits, task, lo, 'digits')
+    return jnp.where(jax.random.bernoulli(k_coin), uniform, digits)
   if weighting == 'uniform':
     return jax.random.randint(key, (), lo, hi + 1, jnp.int32)
   k_len, k_val = jax.random.split(key)
@@ -334,15 +322,13 @@ def _sample_one(
       x = jnp.where(ops[k - 1] == div_id, x_div, x)
     operands.append(x)
   if near_multiples > 0:
-    # The dividend of `a / b` moves near b's multiples with probability
-    # `near_multiples`, drawn with a key of its own so that the other draws
-    # stay as they were.
+    # With probability `near_multiples`, the dividend of `a / b` moves near a
+    # multiple of b; its own key keeps the other draws as they were.
     check_near_multiples(task, near_multiples)
     k_coin, k_a = jax.random.split(jax.random.fold_in(key, 0x6E656172))
     near = jax.random.bernoulli(k_coin, near_multiples)
-    operands[0] = jnp.where(
-      near, _near_multiple(k_a, task, operands[1]), operands[0]
-    )
+    a_near = _near_multiple(k_a, task, operands[1])
+    operands[0] = jnp.where(near, a_near, operands[0])
   return Equations(jnp.stack(operands), ops)
 
 
@@ -379,13 +365,12 @@ def _mix32(h: jax.Array) -> jax.Array:
 def is_held_out(
   eqs: Equations, split: float, salt: int = 0, pairs: bool = False
 ) -> jax.Array:
-  """Whether each equation belongs to the held-out part of a task.
+  """Whether each equation is in the held-out share `split` of a task.
 
   A fixed hash of the equation decides, so training can reject held-out
-  equations anywhere, any time, without a table. With `pairs`, the hash is
-  of the unordered operands of a two-operand equation: `a op b` and
-  `b op a` are held out together, so the mirror of a held-out equation was
-  never trained on either.
+  equations anywhere, any time, without a table. With `pairs`, it hashes the
+  sorted operands of a two-operand equation: `a op b` and `b op a` are held
+  out together, so the mirror of a held-out equation was never trained on.
   """
   x_BxK = eqs.operands_BxK
   if pairs and x_BxK.shape[1] == 2:
@@ -393,8 +378,7 @@ def is_held_out(
   h = jnp.full(x_BxK.shape[:1], salt, jnp.uint32)
   for col in jnp.concatenate([x_BxK, eqs.ops_BxK1], 1).astype(jnp.uint32).T:
     h = _mix32(h ^ (col + jnp.uint32(0x9E3779B9)))
-  threshold = jnp.uint32(min(int(split * 2**32), 2**32 - 1))
-  return h < threshold
+  return h < jnp.uint32(min(int(split * 2**32), 2**32 - 1))
 
 
 def sample_training_equations(
@@ -431,7 +415,10 @@ def sample_training_equations(
 # ----------------------------------------------------------------- tokens ---
 
 
-def _n_digits(n_B: jax.Array, width: int) -> jax.Array:
+def _n_digits(n_B: jax.Array, width: int, pad: bool = False) -> jax.Array:
+  """Digits written for each n: all `width` with `pad`, else n's own."""
+  if pad:
+    return jnp.full_like(n_B, width)
   count = jnp.ones_like(n_B)
   for p in range(1, width):
     count += n_B >= 10**p
@@ -451,10 +438,8 @@ def encode_source(eqs: Equations, task: Task) -> jax.Array:
   for k in range(task.n_terms):
     x = eqs.operands_BxK[:, k]
     tokens.append((x[:, None] // powers) % 10)
-    if task.pad_operands:
-      valid.append(jnp.ones((batch, w), bool))
-    else:
-      valid.append(place[None, :] < _n_digits(x, w)[:, None])
+    n_digits = _n_digits(x, w, task.pad_operands)
+    valid.append(place[None, :] < n_digits[:, None])
     if k < task.n_terms - 1:
       ops = op_ids[eqs.ops_BxK1[:, k]]
       tokens.append(jnp.stack([space, ops, space], axis=1))
@@ -467,8 +452,7 @@ def encode_source(eqs: Equations, task: Task) -> jax.Array:
   rows = jnp.arange(batch)[:, None]
   src = jnp.full((batch, length), voc.pad_id, jnp.int32)
   src = src.at[rows, pos_BxL].set(tokens_BxL, mode='drop')
-  n_valid = valid_BxL.sum(axis=1)
-  return src.at[jnp.arange(batch), n_valid].set(voc.eos_id)
+  return src.at[jnp.arange(batch), valid_BxL.sum(axis=1)].set(voc.eos_id)
 
 
 def encode_target(results_B: jax.Array, task: Task) -> jax.Array:
@@ -476,10 +460,7 @@ def encode_target(results_B: jax.Array, task: Task) -> jax.Array:
   voc = task.vocab
   n_slots, width = task.tgt_len - 1, task.result_width
   magnitude = jnp.abs(results_B)
-  if task.pad_result:
-    n_digits = jnp.full_like(magnitude, width)
-  else:
-    n_digits = _n_digits(magnitude, width)
+  n_digits = _n_digits(magnitude, width, task.pad_result)
   # q counts slots from the right: q = 0 is the units digit. int32 has at
   # most 10 digits, so a slot q >= 10 can only hold the sign.
   q = np.arange(n_slots - 1, -1, -1)
@@ -496,11 +477,10 @@ def encode_target(results_B: jax.Array, task: Task) -> jax.Array:
 
 
 def decode_target(tgt_BxT: jax.Array, task: Task):
-  """(value [B] int32, valid [B] bool) of predicted target ids.
+  """(value [B] int64, valid [B] bool) of predicted target ids, on the host.
 
-  A prediction is valid when it reads as a number in the target's layout:
-  an optional sign, digits, spaces only where the layout puts them, and the
-  end symbol last. Host-side helpers use this to print answers.
+  Valid: it reads as a number in the target's layout (an optional sign,
+  digits, spaces only where the layout puts them) with the end symbol last.
   """
   if task.target == 'steps':
     from lstm_math import steps  # Late: steps imports data.
@@ -525,9 +505,8 @@ def make_batch(eqs: Equations, task: Task) -> Batch:
     from lstm_math import steps  # Late: steps imports data.
 
     return Batch(encode_source(eqs, task), steps.encode_steps(eqs, task))
-  return Batch(
-    encode_source(eqs, task), encode_target(compute_results(eqs, task), task)
-  )
+  results_B = compute_results(eqs, task)
+  return Batch(encode_source(eqs, task), encode_target(results_B, task))
 
 
 # ------------------------------------------------------------------- grid ---
@@ -538,9 +517,8 @@ def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
   _, n_a, n_b = task.grid_shape
   op, rem = idx_B // (n_a * n_b), idx_B % (n_a * n_b)
   a, b = task.min_number + rem // n_b, task.grid_b_min + rem % n_b
-  return Equations(
-    jnp.stack([a, b], axis=1).astype(jnp.int32), op[:, None].astype(jnp.int32)
-  )
+  operands_Bx2 = jnp.stack([a, b], axis=1).astype(jnp.int32)
+  return Equations(operands_Bx2, op[:, None].astype(jnp.int32))
 
 
 def grid_index(eqs: Equations, task: Task) -> jax.Array:
@@ -584,10 +562,8 @@ def _log_operand_prob(x: jax.Array, task: Task, weighting: str):
     ]
   )
   uniform = -np.log(hi - lo + 1)
-  digits = jnp.asarray(
-    -np.log(np.maximum(counts, 1)) - np.log(np.sum(counts > 0)), jnp.float32
-  )
-  digits = digits[_n_digits(x, width)]
+  digits = -np.log(np.maximum(counts, 1)) - np.log(np.sum(counts > 0))
+  digits = jnp.asarray(digits, jnp.float32)[_n_digits(x, width)]
   if weighting == 'uniform':
     return jnp.full(x.shape, uniform, jnp.float32)
   if weighting == 'digits':
@@ -603,7 +579,7 @@ def carry_count(eqs: Equations, task: Task) -> jax.Array:
   of equal digits). Models err where chains of these meet.
   """
   a, b = eqs.operands_BxK[:, 0], eqs.operands_BxK[:, 1]
-  plus, minus, _, _ = _op_masks(task, eqs.ops_BxK1)
+  plus, minus, _, _ = _op_masks(task, eqs.ops_BxK1[:, 0])
   big, small = jnp.maximum(a, b), jnp.minimum(a, b)
   carry = borrow = count = jnp.zeros_like(a)
   for place in range(task.operand_width):
@@ -613,9 +589,7 @@ def carry_count(eqs: Equations, task: Task) -> jax.Array:
     borrow = (big_i - small_i - borrow < 0).astype(a.dtype)
     plus_chain = carry | (a_i + b_i == 9)
     minus_chain = borrow | (big_i == small_i)
-    count += jnp.where(
-      plus[:, 0], plus_chain, jnp.where(minus[:, 0], minus_chain, 0)
-    )
+    count += jnp.where(plus, plus_chain, jnp.where(minus, minus_chain, 0))
   return count
 
 
@@ -632,16 +606,13 @@ def fixed_dataset(
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
 
-  With `pairs`, the test set is instead every sampled equation whose
-  unordered pair `is_held_out` picks (about `split` of them), with its
-  mirror; its size depends on the sample.
-
-  `distinct_operands` keeps only pairs with a != b, as the post's
-  `itertools.permutations` does; the first `split` fraction is the test set.
-  A `weighting` other than 'uniform' draws distinct equations as
-  `sample_equations` draws operands (Gumbel top-k: weighted, without
-  replacement), so short operands are no longer rare. `carry_boost` b > 0
-  makes an equation with c carries (or borrows) (1 + b)**c times as likely:
+  `distinct_operands` keeps only a != b, as the post's
+  `itertools.permutations` does; the first `split` fraction is the test set,
+  or with `pairs` every sampled equation whose unordered pair `is_held_out`
+  picks (about `split` of them, mirrors included). A `weighting` other than
+  'uniform' draws distinct equations as `sample_equations` draws operands
+  (Gumbel top-k), so short operands are no longer rare; `carry_boost` b > 0
+  makes an equation with c carries or borrows (1 + b)**c times as likely:
   long carry chains are where models err.
   """
   size = task.grid_size
@@ -719,9 +690,8 @@ def stream_test_set(
 def _held_out_draw(key, task, n_test, split, salt, pairs):
   """(`n_test` equations, held-out first; how many of the draw are held out)."""
   if task.has_grid:
-    candidates = grid_equations(
-      jax.random.permutation(key, task.grid_size), task
-    )
+    perm = jax.random.permutation(key, task.grid_size)
+    candidates = grid_equations(perm, task)
   else:
     n_draw = int(n_test / max(split, 1e-6) * 1.5) + 4096
     candidates = sample_equations(key, task, n_draw)
@@ -730,12 +700,8 @@ def _held_out_draw(key, task, n_test, split, salt, pairs):
 
 
 class HeldOut(NamedTuple):
-  """Which equations a run never trained on.
-
-  With the fixed sample, all but `train_set`'s; when streaming (`train_set`
-  None), the share `split` that `is_held_out` picks with `salt` (and
-  `pairs`).
-  """
+  """Which equations a run never trained on: all but `train_set`'s, or when
+  streaming (`train_set` None) those `is_held_out` picks."""
 
   split: float
   salt: int
