@@ -91,14 +91,12 @@ def analyse(
       result['never_trained_on_by_mirror'] = by_mirror
   if first_wrong_N is not None and task.target == 'steps':
     traces_right = first_wrong_N < 0
-    result['traces_right'] = float(np.mean(traces_right))
-    result['traces_right_never_trained_on'] = float(
-      np.mean(traces_right[~seen_N])
-    )
     kinds = collections.Counter(first_wrong_N[~traces_right].tolist())
-    result['first_wrong_step'] = {
-      steps.KINDS[k]: n for k, n in kinds.most_common()
-    }
+    result.update(
+      traces_right=float(np.mean(traces_right)),
+      traces_right_never_trained_on=float(np.mean(traces_right[~seen_N])),
+      first_wrong_step={steps.KINDS[k]: n for k, n in kinds.most_common()},
+    )
   return result
 
 
@@ -224,10 +222,9 @@ def run_evaluation(
 
 
 def task_description(task: data.Task) -> str:
-  ops = ' '.join(task.operators)
   return (
     f'{task.n_terms} terms in {task.min_number}..{task.max_number},'
-    f' operators {ops}'
+    f' operators {" ".join(task.operators)}'
   )
 
 

@@ -106,11 +106,9 @@ def make_optimizer(
   if optim.weight_decay > 0:
     # Decoupled (AdamW): each weight matrix shrinks by lr * weight_decay a
     # step; biases and batch-norm scales (vectors) are left alone.
+    matrices = lambda p: jax.tree.map(lambda x: x.ndim > 1, p)
     adam = optax.adamw(
-      lr,
-      eps=optim.adam_eps,
-      weight_decay=optim.weight_decay,
-      mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p),
+      lr, eps=optim.adam_eps, weight_decay=optim.weight_decay, mask=matrices
     )
   else:
     adam = optax.adam(lr, eps=optim.adam_eps)
@@ -188,13 +186,11 @@ def train_step(
       rngs=rngs,
     )
     sums = sequence_metrics(logits, batch.tgt_BxT, weight_B)
+    count = sums['count']
+    if axis_name is not None:
+      count = lax.psum(count, axis_name)
     return sums['loss'] / count, (sums, updates)
 
-  count = jnp.float32(batch.tgt_BxT.shape[0])
-  if weight_B is not None:
-    count = jnp.sum(weight_B.astype(jnp.float32))
-  if axis_name is not None:
-    count = lax.psum(count, axis_name)
   grads, (sums, updates) = jax.grad(loss_fn, has_aux=True)(state.params)
   if axis_name is not None:
     # Each device's loss is its share of the global mean: gradients add up.
@@ -211,12 +207,10 @@ def train_step(
   return state, _mean(sums, axis_name)
 
 
-def eval_metrics(
-  state: TrainState, batch: data.Batch, weight_B=None, *, axis_name=None
-):
+def eval_metrics(state: TrainState, batch: data.Batch):
   """Mean loss, char_accuracy and exact_match of `batch`, in eval mode."""
   logits = state.apply_fn(_variables(state), batch.src_BxS, train=False)
-  return _mean(sequence_metrics(logits, batch.tgt_BxT, weight_B), axis_name)
+  return _mean(sequence_metrics(logits, batch.tgt_BxT), None)
 
 
 def train_epoch(
@@ -238,36 +232,29 @@ def train_epoch(
   # This device's rows of a global batch: devices take consecutive blocks.
   first_row = 0 if axis_name is None else lax.axis_index(axis_name) * n_local
   device_slice = lambda x: lax.dynamic_slice_in_dim(x, first_row, n_local)
-  epoch = state.step // setup.steps_per_epoch
+  step0, epoch = state.step, state.step // setup.steps_per_epoch
   k_shuffle, k_stream, k_dropout = jax.random.split(base_key, 3)
   dropout_key = k_dropout if setup.dropout else None
 
   if setup.dataset == 'fixed':
-    perm = jax.random.permutation(
-      jax.random.fold_in(k_shuffle, epoch), train_set.size
-    )
+    key = jax.random.fold_in(k_shuffle, epoch)
     n_slots = setup.steps_per_epoch * setup.batch_size
     n_pad = n_slots - train_set.size
-    perm = jnp.concatenate([perm, jnp.zeros(n_pad, perm.dtype)])
+    perm = jnp.pad(jax.random.permutation(key, train_set.size), (0, n_pad))
     rows_NxB = perm.reshape(setup.steps_per_epoch, setup.batch_size)
     real_NxB = (jnp.arange(n_slots) < train_set.size).reshape(rows_NxB.shape)
     rows_N = jnp.sum(real_NxB, axis=1)  # Real rows a step, all devices.
 
-    def get_batch(step, s):
-      del step
+    def get_batch(s):
       rows = device_slice(rows_NxB[s])
       weight = device_slice(real_NxB[s]) if n_pad else None
-      batch = data.Batch(
-        train_set.batch.src_BxS[rows], train_set.batch.tgt_BxT[rows]
-      )
-      return batch, weight
+      return data.Batch(*(x[rows] for x in train_set.batch)), weight
   else:
     rows_N = jnp.full(setup.steps_per_epoch, setup.batch_size)
 
-    def get_batch(step, s):
-      del s
+    def get_batch(s):
       eqs = data.sample_training_equations(
-        jax.random.fold_in(k_stream, step),
+        jax.random.fold_in(k_stream, step0 + s),
         setup.task,
         n_local,
         split=setup.split,
@@ -285,7 +272,7 @@ def train_epoch(
   )
 
   def body(state, s):
-    batch, weight = get_batch(state.step, s)
+    batch, weight = get_batch(s)
     return step(state, batch, weight_B=weight)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
@@ -354,10 +341,8 @@ def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
 
 
 def initial_run(config):
-  """(setup, fresh state, train set, test set, train key) of a config.
-
-  What `train_and_evaluate` starts from, for notebooks, tests and benchmarks.
-  """
+  """(setup, fresh state, train set, test set, train key) of a config: what
+  `train_and_evaluate` starts from, for notebooks, tests and benchmarks."""
   run = prepare(config)
   train_set, test_set = run.datasets()
   state = jax.jit(run.init)(run.k_init)
@@ -391,20 +376,13 @@ RESUME_MAY_CHANGE = ('train.', 'eval.', 'devices.')
 
 
 def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Fails fast when the workdir's checkpoints were trained by another config.
-
-  Compares with the workdir's config.json (fields it lacks, from older
-  versions, count as their defaults); the sections in `RESUME_MAY_CHANGE`
-  may differ. Without checkpoints there is nothing to resume or check.
-  """
+  """Fails fast when the workdir's checkpoints were trained by another config
+  (its config.json; fields it lacks, from older versions, are defaults)."""
   folder = os.path.join(workdir, 'checkpoints')
   saved = os.path.join(workdir, 'config.json')
-  if not (
-    os.path.isdir(folder)
-    and any(name.isdigit() for name in os.listdir(folder))
-    and os.path.exists(saved)
-  ):
-    return
+  names = os.listdir(folder) if os.path.isdir(folder) else []
+  if not any(name.isdigit() for name in names) or not os.path.exists(saved):
+    return  # No checkpoints: nothing to resume or check.
   try:
     with open(saved) as f:
       before = config_lib.from_saved(json.load(f))
@@ -468,14 +446,13 @@ def show_examples(run: Run, when, predictor, variables, test_set) -> None:
   predictor.variables = variables
   _, _, pred = predictor.answer_equations(operands, ops)
   task = predictor.task
-  width = task.src_len + 2
   metrics_lib.say(f'examples {when} training:')
   for i in range(count):
     question = task.text(operands[i], ops[i])
     got, want = task.vocab.decode(pred[i]), task.vocab.decode(tgt[i])
     mark = 'right' if np.array_equal(pred[i], tgt[i]) else 'WRONG'
     metrics_lib.say(
-      f'  {question:<{width}} = {got!r:<{task.tgt_len + 3}}'
+      f'  {question:<{task.src_len + 2}} = {got!r:<{task.tgt_len + 3}}'
       f' (expected {want!r})  {mark}'
     )
 
@@ -521,23 +498,9 @@ class _StopFlag:
       signal.signal(sig, handler)
 
 
-# Fault injection for the tests: LSTM_MATH_FAULT=after_row:3 kills the
-# process right after epoch 3's row is written, before its checkpoint.
-FAULT_ENV = 'LSTM_MATH_FAULT'
-
-
-def _maybe_fail(where: str, epoch: int) -> None:
-  if os.environ.get(FAULT_ENV) == f'{where}:{epoch}':
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _compile_epoch(run: Run, datasets=None):
-  """A future of the epoch function, compiling on another thread from shapes
-  alone.
-
-  The longest compilation overlaps making the data and the initial state
-  (or only the state, when the data had to be made first: `datasets`).
-  """
+  """A future of the epoch function, compiled from shapes alone on another
+  thread while the data (unless given: `datasets`) and the state are made."""
   devices, setup = run.devices, run.setup
   epoch_fn = devices.map_epoch(
     functools.partial(train_epoch, setup=setup, n_devices=devices.count)
@@ -588,22 +551,18 @@ def _banner(run: Run, state, train_set, test_set, config_path, workdir):
 
 
 def _resume(run: Run, ckpt, writer, placed):
-  """(placed state, first epoch, metric rows) from the latest checkpoint.
-
-  A resumed run drops the rows after the checkpoint it starts from; with no
-  readable checkpoint, every step folder is set aside and it starts fresh.
-  """
-  say = metrics_lib.say
+  """(placed state, first epoch, metric rows) from the latest readable
+  checkpoint, dropping later rows; with none, all are set aside: fresh."""
   restored = ckpt.restore_latest(run.devices.canonical(placed))
   if restored is None:
     if ckpt.epochs():
       ckpt.set_aside_all()
-      say('no readable checkpoint: starting fresh')
+      metrics_lib.say('no readable checkpoint: starting fresh')
     writer.truncate_after(0)
     return placed, 1, []
   state, last = restored
   writer.truncate_after(last)
-  say(f'resumed from the checkpoint of epoch {last}')
+  metrics_lib.say(f'resumed from the checkpoint of epoch {last}')
   return run.devices.replicate(state), last + 1, writer.read()
 
 
@@ -611,9 +570,7 @@ def train_and_evaluate(
   config: ml_collections.ConfigDict, workdir: str, config_path: str = ''
 ) -> dict:
   """Trains as the config says, resuming from `workdir`; evaluates the grid.
-
-  Returns the last epoch's metrics and, when run, the evaluation summary.
-  """
+  Returns the last epoch's metrics and, when run, the evaluation summary."""
   t_start = time.perf_counter()
   run = start(config, workdir, training=True)
   devices = run.devices
@@ -640,17 +597,21 @@ def train_and_evaluate(
   metrics_lib.say(f'start-up took {t_loop - t_start:.1f}s')
   t0 = t_loop - (rows[-1]['elapsed_s'] if rows else 0.0)  # Resumed: goes on.
   with _StopFlag() as stop:
-    one_epoch = functools.partial(
-      _epoch, run, train, score, test_set.size, writer, ckpt, stop, t0
-    )
     for epoch in range(first_epoch, config.train.epochs + 1):
-      placed, row, last = one_epoch(epoch, placed)
+      placed, row, last = _epoch(
+        run, train, score, test_set.size, writer, ckpt, stop, t0, epoch, placed
+      )
       rows.append(row)
       if last:
         break
   return _finish(
     run, workdir, ckpt, placed, rows, predictor, train_set, test_set
   )
+
+
+# Fault injection for the tests: LSTM_MATH_FAULT=after_row:3 kills the
+# process right after epoch 3's row is written, before its checkpoint.
+FAULT_ENV = 'LSTM_MATH_FAULT'
 
 
 def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
@@ -681,7 +642,8 @@ def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
   reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
   last = reached or stop.agreed() or epoch == t.epochs
   writer.write(row)
-  _maybe_fail('after_row', epoch)
+  if os.environ.get(FAULT_ENV) == f'after_row:{epoch}':
+    os.kill(os.getpid(), signal.SIGKILL)
   if last or epoch % t.checkpoint_every == 0:
     canonical = devices.canonical(placed)
     ckpt.save(epoch, canonical, row['val_loss'], row['val_exact_match'])
