@@ -4,12 +4,11 @@
         -> repeated T times -> BiLSTM decoder -> (BatchNorm) -> Dense
         -> logits [B, T, V]
 
-Shaped for speed the way cuDNN shapes an LSTM: the input projections of all
-time steps are computed before the scan, so a scanned step carries only the
-recurrent product, and both directions of a layer advance in the same scan
-step. The source enters as a gather of rows of the input kernel (what a
-one-hot product computes, without the product); the decoder's input is the
-same summary at every step, so its projection is computed once.
+Shaped for speed as cuDNN shapes an LSTM: all time steps' input projections
+are computed before the scan, so a scanned step carries only the recurrent
+product, and both directions of a layer advance in the same step. The source
+enters as a gather of input kernel rows (a one-hot product without the
+product); the repeated summary's projection is computed once.
 
 Gates are in the Keras order (input, forget, cell, output), each direction's
 kernels are stacked on a leading axis of 2 (forward, backward), and padding
@@ -19,7 +18,6 @@ weights load unchanged (`from_keras`).
 
 from collections.abc import Callable
 from collections.abc import Mapping
-import functools
 from typing import Any
 
 import flax.linen as nn
@@ -34,27 +32,21 @@ Initializer = Callable[..., jax.Array]
 
 def _stacked(init: Initializer) -> Initializer:
   """Applies `init` to each slice of a leading direction axis."""
-
-  def stacked_init(key, shape, dtype=jnp.float32):
-    keys = jax.random.split(key, shape[0])
-    return jnp.stack([init(k, shape[1:], dtype) for k in keys])
-
-  return stacked_init
+  return lambda key, shape, dtype=jnp.float32: jnp.stack(
+    [init(k, shape[1:], dtype) for k in jax.random.split(key, shape[0])]
+  )
 
 
 def _lstm_bias(hidden: int, forget_bias: float) -> Initializer:
-  def bias_init(key, shape, dtype=jnp.float32):
-    del key
-    bias = jnp.zeros(shape, dtype)
-    return bias.at[..., hidden : 2 * hidden].set(forget_bias)
-
-  return bias_init
+  """Zeros, but `forget_bias` for the forget gate."""
+  return lambda _, shape, dtype=jnp.float32: (
+    jnp.zeros(shape, dtype).at[..., hidden : 2 * hidden].set(forget_bias)
+  )
 
 
 def initializers(scheme: str) -> dict[str, Initializer]:
-  """Kernel, recurrent kernel and forget-gate bias initialisers of a scheme:
-  'keras' is what the post's layers start from, 'flax' Flax's
-  `OptimizedLSTMCell` default. Other biases start at 0."""
+  """Kernel, recurrent kernel and forget-gate bias initialisers: 'keras' the
+  post's, 'flax' `nn.OptimizedLSTMCell`'s. Other biases start at 0."""
   if scheme not in ('keras', 'flax'):
     raise ValueError(f"init={scheme!r}: must be 'keras' or 'flax'")
   init, keras = nn.initializers, scheme == 'keras'
@@ -68,10 +60,9 @@ def initializers(scheme: str) -> dict[str, Initializer]:
 def _gates(z, hidden):
   """Input, forget, cell and output gate values from pre-activations z.
 
-  sigmoid(x) = (tanh(x / 2) + 1) / 2, so all four gates come from one tanh
-  of the whole contiguous [..., 4H] array, with the sigmoid gates' inputs
-  halved. On a CPU this runs about 2.5 times faster than a sigmoid and a
-  tanh of each [..., H] slice (the slices are too narrow to vectorise well).
+  sigmoid(x) = (tanh(x / 2) + 1) / 2, so one tanh of the whole [..., 4H]
+  array, the sigmoid gates' inputs halved, makes all four: on a CPU about
+  2.5 times faster than a sigmoid and a tanh of each (too narrow) slice.
   """
   scale = np.full(4 * hidden, 0.5, np.float32)
   scale[2 * hidden : 3 * hidden] = 1.0
@@ -103,12 +94,9 @@ class _BiStep(nn.Module):
     )
     h_2xBxH, c_2xBxH = carry
     x, mask_2xB = xs
-    if x is None:
-      xp_2xBx4H = const
-    elif self.gather:
-      xp_2xBx4H = jnp.stack([const[0][x[0]], const[1][x[1]]])
-    else:
-      xp_2xBx4H = x
+    if self.gather:  # Each direction's rows of its table.
+      x = jnp.stack([const[0][x[0]], const[1][x[1]]])
+    xp_2xBx4H = const if x is None else x
     z = xp_2xBx4H + jnp.einsum('dbh,dhg->dbg', h_2xBxH, kernel_2xHx4H)
     i, f, g, o = _gates(z, self.hidden)
     c_new = f * c_2xBxH + i * g
@@ -159,10 +147,9 @@ class BiLSTM(nn.Module):
     both_ways = lambda x_TxB: jnp.stack([x_TxB, x_TxB[::-1]], axis=1)
     xp_const = None
     if ids_BxS is not None:
-      # The projection of a one-hot symbol is a row of the kernel, so the
-      # table of all projections (bias included) is computed once and each
-      # step gathers its rows: no [S, B, 4H] array goes through memory.
-      # Row n_symbols (padding) is a zero input, like an all-zero one-hot.
+      # The table of all symbols' projections (bias included; padding's is
+      # a zero input row) is computed once and each step gathers its rows:
+      # no [S, B, 4H] array goes through memory.
       k_2xVx4H = jnp.pad(kernel(n_symbols), ((0, 0), (0, 1), (0, 0)))
       xp_const = k_2xVx4H + bias_2x4H[:, None, :]
       xp_Sx2xBx4H = both_ways(ids_BxS.T)
@@ -184,7 +171,7 @@ class BiLSTM(nn.Module):
     mask_Sx2xB = None if mask_BxT is None else both_ways(mask_BxT.T)
 
     scan = nn.scan(
-      functools.partial(_BiStep, gather=ids_BxS is not None),
+      _BiStep,
       variable_broadcast='params',
       split_rngs={'params': False},
       in_axes=(0, nn.broadcast),
@@ -193,7 +180,7 @@ class BiLSTM(nn.Module):
     )
     zeros = jnp.zeros((2, batch, self.hidden), jnp.float32)
     (h_2xBxH, _), out_Tx2xBxH = scan(
-      self.hidden, inits['recurrent'], name='recurrence'
+      self.hidden, inits['recurrent'], ids_BxS is not None, name='recurrence'
     )((zeros, zeros), (xp_Sx2xBx4H, mask_Sx2xB), xp_const)
     if not self.return_sequences:
       return jnp.concatenate([h_2xBxH[0], h_2xBxH[1]], axis=-1)
@@ -206,14 +193,12 @@ class BiLSTM(nn.Module):
 class BatchNorm(nn.Module):
   """Batch normalisation over all axes but the last, with Keras' defaults.
 
-  Computes what `nn.BatchNorm(momentum=0.99, epsilon=1e-3)` computes, with
-  the same variables (so the post's statistics and checkpoints carry over),
-  except for a batch with padding rows: in training, the statistics are sums
-  over the rows where `weight_B` is nonzero, divided by their count, both
-  summed over `axis_name` first. (`nn.BatchNorm` averages per-device masked
-  means, which is wrong when devices hold different numbers of real rows,
-  as they do in an epoch's last, partial batch, and NaN on a device with
-  none.)
+  What `nn.BatchNorm(momentum=0.99, epsilon=1e-3)` computes, with the same
+  variables (the post's statistics carry over), except that training's
+  statistics count only rows where `weight_B` is nonzero, summed over
+  `axis_name` before dividing: `nn.BatchNorm` averages per-device means,
+  wrong when devices hold different numbers of real rows (an epoch's last
+  batch) and NaN on one with none.
   """
 
   momentum: float = 0.99
@@ -255,13 +240,10 @@ class BatchNorm(nn.Module):
 class _DecoderStep(nn.Module):
   """One step of the autoregressive decoder: read a token, attend, predict.
 
-  The input is the previous token (a row of the input kernel, like the
-  encoder's; padding, the start symbol, is a zero row) and the previous
-  step's attention context; the top LSTM state asks a query of the encoder's
-  outputs (dot products, masked where the source is padding), and the logits
-  come from the state and the new context. With `feed_own` the previous
-  token is the carry's (greedy decoding); else it is scanned in (teacher
-  forcing). Either way it is this one module, so both share the parameters.
+  The previous token (padding, a zero row, is the start symbol) and context
+  are the input; the top state queries the encoder's outputs. With `feed_own`
+  the previous token is the carry's (greedy decoding), else scanned in
+  (teacher forcing): one module, so that both share the parameters.
   """
 
   hidden: int
@@ -283,28 +265,22 @@ class _DecoderStep(nn.Module):
     in the carry as it reads them). `src`: (symbol rows, place rows, the
     source), attended beside the encoder's outputs (None: not)."""
     h, inits = self.hidden, initializers(self.init_scheme)
+    kernel = lambda name, *shape: self.param(name, inits['kernel'], shape)
+    dense = lambda n, name: nn.Dense(n, kernel_init=inits['kernel'], name=name)
     h_LxBxH, c_LxBxH, ctx_BxE, prev_B, read_BxT = carry
     tok_B, t = tok_t
     if self.feed_own:
       tok_B = prev_B
     e = enc_BxSxE.shape[-1]
-    tok_kernel = self.param(
-      'token_kernel', inits['kernel'], (self.n_symbols, 4 * h)
-    )
-    x_Bx4H = jnp.pad(tok_kernel, ((0, 1), (0, 0)))[tok_B]
+    tokens_Vx4H = kernel('token_kernel', self.n_symbols, 4 * h)
+    x_Bx4H = jnp.pad(tokens_Vx4H, ((0, 1), (0, 0)))[tok_B]
     if self.positions:
-      x_Bx4H += self.param(
-        'position_kernel', inits['kernel'], (self.tgt_len, 4 * h)
-      )[t]
-    x_Bx4H += ctx_BxE @ self.param(
-      'context_kernel', inits['kernel'], (e, 4 * h)
-    )
+      x_Bx4H += kernel('position_kernel', self.tgt_len, 4 * h)[t]
+    x_Bx4H += ctx_BxE @ kernel('context_kernel', e, 4 * h)
     hs, cs = [], []
     for layer in range(self.n_layers):
       if layer:
-        x_Bx4H = hs[-1] @ self.param(
-          f'kernel_{layer}', inits['kernel'], (h, 4 * h)
-        )
+        x_Bx4H = hs[-1] @ kernel(f'kernel_{layer}', h, 4 * h)
       recurrent = self.param(
         f'recurrent_kernel_{layer}', inits['recurrent'], (h, 4 * h)
       )
@@ -316,41 +292,31 @@ class _DecoderStep(nn.Module):
       hs.append(o * jnp.tanh(cs[-1]))
 
     def query(name, k, by_place=False):
-      """Asked by the top state (its own projection), or by a learned
-      query for each place in the target ([1, k]: one for every row),
-      with `state_queries` plus the state's projection."""
+      # The top state's projection, or a learned query [1, k] for each place
+      # in the target, with `state_queries` plus the state's projection.
       asked = lambda n: nn.Dense(k, use_bias=False, name=n)(hs[-1])
       if not by_place:
         return asked(name)
-      q = self.param(name, inits['kernel'], (self.tgt_len, k))[t][None]
+      q = kernel(name, self.tgt_len, k)[t][None]
       return q + asked(f'{name}_state') if self.state_queries else q
 
     ctx_BxE = _attend(query('query', e), enc_BxSxE, mask_BxS)
-    by_place = self.place_queries
     features = [hs[-1], ctx_BxE]
     if self.own_attention:  # The tokens of steps 0..t, each at its place.
-      tok_rows, pos_rows, ids_BxT = own
+      rows, places, ids_BxT = own
       if self.feed_own:
         read_BxT = ids_BxT = read_BxT.at[:, t].set(tok_B)
-      so_far_BxT = jnp.broadcast_to(
-        jnp.arange(self.tgt_len) <= t, ids_BxT.shape
-      )
-      q_BxK = query('own_query', tok_rows.shape[1], by_place)
-      features.append(
-        _attend_symbols(q_BxK, ids_BxT, tok_rows, pos_rows, so_far_BxT)
-      )
+      q_BxK = query('own_query', rows.shape[1], self.place_queries)
+      so_far_T = jnp.arange(self.tgt_len) <= t
+      features.append(_attend_symbols(q_BxK, ids_BxT, rows, places, so_far_T))
     if src is not None:  # A copy that depends on one place only.
       rows, places, src_BxS = src
-      q_BxK = query('source_query', rows.shape[1], by_place)
+      q_BxK = query('source_query', rows.shape[1], self.place_queries)
       features.append(_attend_symbols(q_BxK, src_BxS, rows, places, mask_BxS))
     x_BxF = jnp.concatenate(features, axis=-1)
     if self.head:  # What the step computes from what it read: a table.
-      x_BxF = jnp.tanh(
-        nn.Dense(self.head, kernel_init=inits['kernel'], name='head')(x_BxF)
-      )
-    logits_BxV = nn.Dense(
-      self.n_symbols, kernel_init=inits['kernel'], name='output'
-    )(x_BxF)
+      x_BxF = jnp.tanh(dense(self.head, 'head')(x_BxF))
+    logits_BxV = dense(self.n_symbols, 'output')(x_BxF)
     if self.feed_own:  # Teacher forcing reads the target instead.
       prev_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
     carry = (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B, read_BxT)
@@ -383,27 +349,16 @@ def _attend_symbols(query_BxK, ids_BxN, rows_VxK, places_NxK, mask_BxN):
 
 
 class Seq2Seq(nn.Module):
-  """Source ids [B, S] to target logits [B, T, V]; the post's model.
+  """Source ids [B, S] to target logits [B, T, V]; the post's model."""
 
-  Attributes:
-    n_symbols: V, the task's symbols (13 for the post's addition); id V is
-      padding.
-    tgt_len: T, the target length (5 for the post).
-    hidden: LSTM units per direction (20 in the post).
-    enc_layers, dec_layers: bidirectional layers on each side (1 and 1).
-    batch_norm: BatchNorm after the encoder and after the decoder.
-    dropout: dropout rate on the encoder's summary and the decoder's output.
-    init_scheme: 'keras' (the post's initialisers) or 'flax'.
-  """
-
-  n_symbols: int
-  tgt_len: int
-  hidden: int = 20
-  enc_layers: int = 1
-  dec_layers: int = 1
-  batch_norm: bool = True
-  dropout: float = 0.0
-  init_scheme: str = 'keras'
+  n_symbols: int  # V (13 for the post's addition); id V is padding.
+  tgt_len: int  # T (5 for the post).
+  hidden: int = 20  # H, LSTM units per direction.
+  enc_layers: int = 1  # Bidirectional layers of the encoder.
+  dec_layers: int = 1  # And of the decoder (autoregressive: LSTM layers).
+  batch_norm: bool = True  # After the encoder and after the decoder.
+  dropout: float = 0.0  # On the encoder's summary and the decoder's output.
+  init_scheme: str = 'keras'  # The post's initialisers, or 'flax'.
   decoder: str = 'repeat'  # 'repeat' (the post's) | 'autoregressive'
   dec_hidden: int = 0  # Autoregressive: the decoder LSTM's units; 0: 2H.
   dec_positions: bool = False  # Autoregressive: a row for each step's place.
@@ -428,13 +383,17 @@ class Seq2Seq(nn.Module):
 
     `rows_B`, each row's place in the global batch (default 0..B-1), chooses
     its dropout mask, so a row is dropped alike on any number of devices.
-    The autoregressive decoder reads `tgt_BxT` shifted right when it is
-    given (teacher forcing) and its own greedy output when it is not; the
-    post's decoder does not read it.
+    The autoregressive decoder reads `tgt_BxT` shifted right (teacher
+    forcing), or without it its own greedy output; the post's ignores it.
     """
     mask_BxS = src_BxS != self.n_symbols
-    if self.decoder == 'autoregressive':
-      return self._autoregressive(src_BxS, mask_BxS, tgt_BxT, train, rows_B)
+    attend = self.decoder == 'autoregressive'
+    first = dict(ids_BxS=src_BxS, n_symbols=self.n_symbols)
+    # The encoder's final states [B, 2H], or its outputs [B, S, 2H] to attend.
+    x = self._bilstms('encoder', self.enc_layers, first, mask_BxS, attend)
+    if attend:  # No batch norm; dropout (when set) on the encoder's outputs.
+      enc_BxSx2H = self._dropout(x, train, rows_B)
+      return self._autoregressive(src_BxS, mask_BxS, enc_BxSx2H, tgt_BxT)
 
     def norm_and_dropout(x, side):  # Each when the model has it.
       if self.batch_norm:
@@ -443,23 +402,12 @@ class Seq2Seq(nn.Module):
         )
       return self._dropout(x, train, rows_B)
 
-    x_Bx2H = self._encode(src_BxS, mask_BxS, summary=True)
-    summary_Bx2H = norm_and_dropout(x_Bx2H, 'encoder')
+    summary_Bx2H = norm_and_dropout(x, 'encoder')
     first = dict(x_BxF=summary_Bx2H, length=self.tgt_len)
     y_BxTx2H = self._bilstms('decoder', self.dec_layers, first)
     y_BxTx2H = norm_and_dropout(y_BxTx2H, 'decoder')
-    dense_init = initializers(self.init_scheme)['kernel']
-    return nn.Dense(self.n_symbols, kernel_init=dense_init, name='output')(
-      y_BxTx2H
-    )
-
-  def _encode(self, src_BxS, mask_BxS, summary: bool):
-    """The BiLSTM layers: the last one's final states [B, 2H] (`summary`),
-    or its outputs at every source position [B, S, 2H]."""
-    first = dict(ids_BxS=src_BxS, n_symbols=self.n_symbols)
-    return self._bilstms(
-      'encoder', self.enc_layers, first, mask_BxS, sequences=not summary
-    )
+    init = initializers(self.init_scheme)['kernel']
+    return nn.Dense(self.n_symbols, kernel_init=init, name='output')(y_BxTx2H)
 
   def _bilstms(self, name, n_layers, first, mask_BxT=None, sequences=True):
     """Stacked BiLSTMs: the first reads `first` (its keyword inputs), each
@@ -476,15 +424,12 @@ class Seq2Seq(nn.Module):
       x = lstm(**(first if layer == 0 else dict(x_BxTxF=x)), mask_BxT=mask_BxT)
     return x
 
-  def _autoregressive(self, src_BxS, mask_BxS, tgt_BxT, train, rows_B):
-    """BiLSTM outputs at every source position, attended by an LSTM decoder.
+  def _autoregressive(self, src_BxS, mask_BxS, enc_BxSx2H, tgt_BxT):
+    """An LSTM decoder attending the encoder's outputs.
 
-    No batch norm; dropout (when set) on the encoder's outputs. The decoder
-    starts from zeros: the first step already reads the source through
+    It starts from zeros: the first step already reads the source through
     attention, so it needs no summary of it.
     """
-    x_BxSx2H = self._encode(src_BxS, mask_BxS, summary=False)
-    enc_BxSx2H = self._dropout(x_BxSx2H, train, rows_B)
     batch, h = src_BxS.shape[0], self.dec_hidden or 2 * self.hidden
     zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
     start_B = jnp.full((batch,), self.n_symbols, jnp.int32)
@@ -499,7 +444,6 @@ class Seq2Seq(nn.Module):
       split_rngs={'params': False},
       in_axes=(0, nn.broadcast, nn.broadcast, nn.broadcast, nn.broadcast),
       out_axes=1,
-      length=self.tgt_len,
     )(
       h,
       self.n_symbols,
@@ -518,18 +462,15 @@ class Seq2Seq(nn.Module):
       prev_TxB = jnp.zeros((self.tgt_len, batch), jnp.int32)  # Unread.
     else:
       prev_TxB = jnp.concatenate([start_B[None], tgt_BxT[:, :-1].T])
-    own = None
+    own = src = None
     if self.dec_own_attention:  # Keys of the tokens read: symbol + place.
-      tables = self._symbol_place_rows('own', self.tgt_len, h)
-      own = (*tables, None if feed_own else prev_TxB.T)
-    src = None
+      rows = self._symbol_place_rows('own', self.tgt_len, h)
+      own = (*rows, None if feed_own else prev_TxB.T)
     if self.dec_source_tokens:  # Keys and values: symbol + place.
-      rows, places = self._symbol_place_rows('source', src_BxS.shape[1], h)
-      src = (rows, places, src_BxS)
-    t_T = jnp.arange(self.tgt_len)
-    _, logits_BxTxV = step(
-      carry, (prev_TxB, t_T), enc_BxSx2H, mask_BxS, own, src
-    )
+      rows = self._symbol_place_rows('source', src_BxS.shape[1], h)
+      src = (*rows, src_BxS)
+    xs = (prev_TxB, jnp.arange(self.tgt_len))  # Each step's token and place.
+    _, logits_BxTxV = step(carry, xs, enc_BxSx2H, mask_BxS, own, src)
     return logits_BxTxV
 
   def _symbol_place_rows(self, name, n_places, h):
@@ -564,11 +505,9 @@ def from_config(
 
 
 def encoder_flops(m: Seq2Seq, src_len: int) -> int:
-  """FLOPs (a multiply-add is 2) of the encoder over one source.
-
-  Each direction of each step: the recurrent product, and from the second
-  layer on the input product (the first layer's input is a gather).
-  """
+  """FLOPs (a multiply-add is 2) of the encoder over one source: each step's
+  recurrent products, and from the second layer on its input products (the
+  first layer's input is a gather)."""
   h = m.hidden
   recurrent = 2 * h * 4 * h
   deeper = (m.enc_layers - 1) * (2 * 2 * h * 4 * h)
@@ -578,14 +517,12 @@ def encoder_flops(m: Seq2Seq, src_len: int) -> int:
 def decoder_flops_per_token(m: Seq2Seq, src_len: int) -> int:
   """FLOPs of one autoregressive decoder step, for a source of `src_len`.
 
-  The token's input is a gather; every other input is a product. The
-  attention over the source's outputs costs its query, scores, context and
-  its share of the output layer. Those over symbols at their places
-  (`dec_own_attention`: the T tokens read; `dec_source_tokens`: the S
-  source symbols; see `_attend_symbols`) cost their query and scores by
-  symbol and by place (none asked by place: one row serves every
-  equation), the weights summed by symbol, the context from both tables
-  and the output's share; `dec_head` its layer, and the output from it.
+  The token's input is a gather, every other input a product. Attention
+  costs its query, scores, context and share of the output layer; over
+  symbols at places (`_attend_symbols`: the T tokens read, the S source
+  symbols) its query (none asked by place alone: one row serves every
+  equation), scores by symbol and by place, the weights summed by symbol
+  and the context from both tables. `dec_head`: its layer, and the output's.
   """
   h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
@@ -617,17 +554,14 @@ def count_parameters(variables: Mapping[str, Any]) -> tuple[int, int]:
 def from_keras(weights: Mapping[str, np.ndarray]) -> dict[str, Any]:
   """Flax variables of the seed model from the post's Keras weights.
 
-  `weights` uses the names of `tests/testdata/keras_seed_parity.npz`:
-  `{enc,dec}_{fw,bw}_{kernel,recurrent_kernel,bias}`, `bn{1,2}_*` and
-  `dense_{kernel,bias}` in Keras layout. Gate order and the one-hot column
-  order are already ours, so each tensor is a stack of the two directions.
+  `weights` has the names (`{enc,dec}_{fw,bw}_*`, `bn{1,2}_*`, `dense_*`)
+  and Keras layout of `tests/testdata/keras_seed_parity.npz`, whose gate and
+  one-hot column orders are ours: each LSTM tensor stacks the directions.
   """
   f32 = lambda name: jnp.asarray(weights[name], jnp.float32)
 
   def lstm(side):
-    both = lambda name: jnp.stack(
-      [f32(f'{side}_fw_{name}'), f32(f'{side}_bw_{name}')]
-    )
+    both = lambda n: jnp.stack([f32(f'{side}_fw_{n}'), f32(f'{side}_bw_{n}')])
     return {
       'kernel': both('kernel'),
       'bias': both('bias'),

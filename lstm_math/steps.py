@@ -63,11 +63,8 @@ _KIND_ID = {k: i for i, k in enumerate(KINDS)}
 
 @dataclasses.dataclass(frozen=True)
 class _Step:
-  """Where one step's tokens are, for `format_steps`.
-
-  `slots` maps a role to its token positions; a column of `+`/`-` has
-  `mode` 'add' or 'sub'.
-  """
+  """Where one step's tokens are, for `format_steps`: `slots` maps a role to
+  its token positions; a column of `+`/`-` has `mode` 'add' or 'sub'."""
 
   name: str
   slots: tuple[tuple[str, tuple[int, ...]], ...]
@@ -134,11 +131,8 @@ class _Builder:
 
 
 def _digit(v_B: jax.Array, i: int) -> jax.Array:
-  """Digit i (10**i) of non-negative values; 0 past int32's 10 digits.
-
-  Values here are never negative, so `lax.div` and `lax.rem` (one op each,
-  where `//` and `%` are several) give the same digits.
-  """
+  """Digit i (10**i) of values >= 0, where `lax.div` and `lax.rem` (one op
+  each) equal `//` and `%` (several); 0 past int32's 10 digits."""
   if i > 9:
     return jnp.zeros_like(v_B)
   return lax.rem(lax.div(v_B, 10**i), 10)
