@@ -140,14 +140,15 @@ class Devices:
       return jax.device_put(tree, sharding)
     return jax.tree.map(functools.partial(_global_copy, sharding), tree)
 
-  def local(self, tree):
+  def local(self, tree, single: bool = False):
     """This process's own copy of a tree placed by `place` or `replicate`.
 
     For work that each process does alone on one of its devices (the epoch's
     test metrics, example predictions): no collective, nothing to wait for.
+    `single`: the tree is already in `canonical`'s single-copy view.
     """
     own = lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x
-    return jax.tree.map(own, self.canonical(tree))
+    return jax.tree.map(own, tree if single else self.canonical(tree))
 
   def gather(self, tree):
     """Numpy copies of a tree of arrays sharded over every process's devices."""

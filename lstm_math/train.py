@@ -669,7 +669,8 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
   state = devices.local(placed)
   best = ckpt.best_epoch()
   if best is not None and best != int(state.step) // run.setup.steps_per_epoch:
-    state = devices.local(ckpt.restore(best, devices.canonical(placed)))
+    restored = ckpt.restore(best, devices.canonical(placed))
+    state = devices.local(restored, single=True)
     m = ckpt.best_metrics()
     say(
       f'reloaded the best checkpoint by {t.best_by} (epoch {best},'

@@ -12,6 +12,7 @@ import optax
 import pytest
 from runs import tiny_config
 
+from lstm_math import checkpoint
 from lstm_math import config as config_lib
 from lstm_math import data
 from lstm_math import errors
@@ -206,6 +207,21 @@ def test_pmap_shard_map_and_jit_reach_the_same_state():
     )
     np.testing.assert_allclose(loss_8, loss_1, rtol=1e-4)
     assert int(multi.step) == int(single.step)
+
+
+def test_pmap_run_reloads_an_earlier_best_checkpoint(
+  tmp_path, monkeypatch, capsys
+):
+  # pmap's state is replicated, a restored one is not: the end of the run
+  # must not take the first copy of a single copy.
+  monkeypatch.setattr(checkpoint.Checkpointer, 'best_epoch', lambda _: 1)
+  config = tiny_config(devices=dict(parallel='pmap'), model=dict(hidden_size=8))
+  config.train.epochs = 2
+  train.train_and_evaluate(config, str(tmp_path))
+  assert 'reloaded the best checkpoint by val_loss (epoch 1,' in (
+    capsys.readouterr().out
+  )
+  assert os.path.exists(tmp_path / 'eval.json')
 
 
 def test_loss_curve_does_not_depend_on_device_count():
