@@ -336,6 +336,12 @@ class Run:
 def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
   setup = make_setup(config)
   k_data, k_init, k_train = jax.random.split(jax.random.key(config.seed), 3)
+  if setup.pairs and setup.dataset == 'fixed':
+    # Held out by pairs, the training set's size is known once it is drawn;
+    # an epoch of the split's estimate could end in a step of no rows.
+    train_set, _ = Run(config, setup, None, k_data, k_init, k_train).datasets()
+    steps = -(-train_set.size // setup.batch_size)
+    setup = dataclasses.replace(setup, steps_per_epoch=steps)
   tx = make_optimizer(config.optim, config.train.epochs, setup.steps_per_epoch)
   return Run(config, setup, tx, k_data, k_init, k_train, devices)
 

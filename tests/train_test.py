@@ -224,6 +224,18 @@ def test_pmap_run_reloads_an_earlier_best_checkpoint(
   assert os.path.exists(tmp_path / 'eval.json')
 
 
+def test_pairs_held_out_size_the_epoch_by_the_drawn_training_set():
+  # tiny.py's split estimates 1,800 training pairs (29 batches of 64); the
+  # pairs drawn leave 1,792: a 29th step of no rows made the loss NaN.
+  config = tiny_config(data=dict(hold_out='pairs'))
+  setup, state, train_set, _, key = train.initial_run(config)
+  assert train_set.size % config.data.batch_size == 0, train_set.size
+  assert setup.steps_per_epoch == train_set.size // config.data.batch_size
+  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
+  _, metrics = epoch(state, train_set, key)
+  assert np.isfinite(float(metrics['loss'])), metrics
+
+
 def test_loss_curve_does_not_depend_on_device_count():
   # With dropout on, each row's mask must follow the row, not the device.
   config = tiny_config(
