@@ -299,6 +299,7 @@ class Run:
   k_init: jax.Array
   k_train: jax.Array
   devices: parallel.Devices | None = None
+  drawn: tuple | None = None  # The datasets, where `prepare` drew them.
 
   @property
   def init(self):
@@ -307,6 +308,8 @@ class Run:
 
   def datasets(self):
     """(train set or None when streaming, test set) of the `data` section."""
+    if self.drawn is not None:
+      return self.drawn
     d, setup, key = self.config.data, self.setup, self.k_data
     if d.dataset == 'fixed':
       return data.fixed_dataset(
@@ -335,15 +338,16 @@ class Run:
 
 def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
   setup = make_setup(config)
-  k_data, k_init, k_train = jax.random.split(jax.random.key(config.seed), 3)
+  keys = jax.random.split(jax.random.key(config.seed), 3)
+  drawn = None
   if setup.pairs and setup.dataset == 'fixed':
-    # Held out by pairs, the training set's size is known once it is drawn;
-    # an epoch of the split's estimate could end in a step of no rows.
-    train_set, _ = Run(config, setup, None, k_data, k_init, k_train).datasets()
-    steps = -(-train_set.size // setup.batch_size)
+    # Held out by pairs, the training set's size is known once it is drawn
+    # (kept for `datasets`); the split's estimate could leave an empty step.
+    drawn = Run(config, setup, None, *keys).datasets()
+    steps = -(-drawn[0].size // setup.batch_size)
     setup = dataclasses.replace(setup, steps_per_epoch=steps)
   tx = make_optimizer(config.optim, config.train.epochs, setup.steps_per_epoch)
-  return Run(config, setup, tx, k_data, k_init, k_train, devices)
+  return Run(config, setup, tx, *keys, devices, drawn)
 
 
 def initial_run(config):
