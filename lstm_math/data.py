@@ -558,12 +558,12 @@ def _log_operand_prob(x: jax.Array, task: Task, weighting: str):
   counts = np.asarray(
     [
       max(0, min(hi, 10**n - 1) - max(lo, 10 ** (n - 1) if n > 1 else 0) + 1)
-      for n in range(width + 1)
+      for n in range(1, width + 1)
     ]
   )
   uniform = -np.log(hi - lo + 1)
   digits = -np.log(np.maximum(counts, 1)) - np.log(np.sum(counts > 0))
-  digits = jnp.asarray(digits, jnp.float32)[_n_digits(x, width)]
+  digits = jnp.asarray(digits, jnp.float32)[_n_digits(x, width) - 1]
   if weighting == 'uniform':
     return jnp.full(x.shape, uniform, jnp.float32)
   if weighting == 'digits':

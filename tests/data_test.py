@@ -451,6 +451,28 @@ class SamplingTest(parameterized.TestCase):
         share, 0.28, 0.39, msg=f'{share:.3f} of operands have {n_digits} digits'
       )
 
+  @parameterized.product(
+    bounds=((0, 999), (0, 9), (37, 1234), (500, 999), (42, 42)),
+    weighting=('uniform', 'digits', 'half_digits'),
+  )
+  def test_fixed_sample_weights_are_the_samplers_probabilities(
+    self, bounds, weighting
+  ):
+    # The weights of `fixed_dataset` are what `_sample_operand` draws: over
+    # every operand they sum to 1, and by length as the weighting says.
+    task = data.Task(min_number=bounds[0], max_number=bounds[1])
+    x = jnp.arange(task.min_number, task.max_number + 1)
+    p = np.exp(np.asarray(data._log_operand_prob(x, task, weighting), float))
+    self.assertAlmostEqual(p.sum(), 1.0, places=5)
+    lengths = np.char.str_len(np.asarray(x).astype(str))
+    by_length = [p[lengths == n].sum() for n in np.unique(lengths)]
+    uniform = [np.mean(lengths == n) for n in np.unique(lengths)]
+    even = np.full(len(by_length), 1 / len(by_length))
+    want = dict(
+      uniform=uniform, digits=even, half_digits=(np.add(uniform, even)) / 2
+    )[weighting]
+    np.testing.assert_allclose(by_length, want, rtol=1e-5)
+
   @parameterized.named_parameters(
     ('addition', data.Task()),
     ('high_min', data.Task(min_number=500)),
