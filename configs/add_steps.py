@@ -17,7 +17,7 @@ def get_config():
   c.task.update(operators='+', pad_operands=True, target='steps')
   c.data.update(distinct_operands=False, batch_size=128)
   # add_exact's draw: short operands and carry chains more often.
-  c.data.update(weighting='half_digits', carry_boost=1.0)
+  c.data.update(weighting='half_digits', digits_share=3 / 7, carry_boost=1.0)
   c.model.update(decoder='autoregressive', hidden_size=64, batch_norm=False)
   c.model.dec_positions = True
   c.model.dec_own_attention = True  # The answer looks its digits up again.

@@ -55,6 +55,7 @@ def base() -> ml_collections.ConfigDict:
   # 'uniform' | 'digits' (every operand length alike) | 'half_digits'
   # (each operand by a coin toss between the two).
   d.weighting = 'uniform'
+  d.digits_share = 0.5  # fixed, 'half_digits': the by-length draw's weight.
   d.carry_boost = 0.0  # fixed: (1 + b)**carry columns more likely; 0: off.
   d.near_multiples = 0.0  # stream, a / b: share of a drawn near b's multiples.
   d.steps_per_epoch = 0  # stream: steps between evaluations (required).
@@ -179,6 +180,7 @@ _FIELDS = {
   'data.hold_out': (str, *_is('equations', 'pairs')),
   'data.distinct_operands': (bool, *_BOOL),
   'data.weighting': (str, *_is('uniform', 'digits', 'half_digits')),
+  'data.digits_share': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
   'data.carry_boost': (float, lambda v: 0 <= v <= 100, 'a number in [0, 100]'),
   'data.near_multiples': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
   'data.steps_per_epoch': (int, *_int(0)),
@@ -336,6 +338,11 @@ def _validate_data(d, task: data.Task, n_devices: int) -> None:
       ' test equation'
     )
   if d.dataset == 'fixed':
+    if d.digits_share != 0.5 and d.weighting != 'half_digits':
+      raise ConfigError(
+        f'data.digits_share={d.digits_share}: mixes the draws of'
+        " weighting='half_digits' only; set it or digits_share=0.5"
+      )
     if d.near_multiples:
       raise ConfigError(
         f'data.near_multiples={d.near_multiples}: weights the stream only;'
@@ -360,6 +367,11 @@ def _validate_data(d, task: data.Task, n_devices: int) -> None:
         ' training equations; lower it or raise n_examples'
       )
     return
+  if d.digits_share != 0.5:
+    raise ConfigError(
+      f'data.digits_share={d.digits_share}: weights the fixed sample only'
+      " (the stream tosses a fair coin); use dataset='fixed' or 0.5"
+    )
   if d.carry_boost:
     raise ConfigError(
       f'data.carry_boost={d.carry_boost}: weights the fixed sample only;'

@@ -552,8 +552,9 @@ def n_test_examples(n_examples: int, split: float) -> int:
   return int(round(split * n_examples))  # The post's `round(split * n)`.
 
 
-def _log_operand_prob(x: jax.Array, task: Task, weighting: str):
-  """log probability of operands `x` under `_sample_operand`'s weighting."""
+def _log_operand_prob(x, task: Task, weighting: str, digits_share=0.5):
+  """log probability of operands `x` under `_sample_operand`'s weighting;
+  'half_digits' draws by length with probability `digits_share`."""
   lo, hi, width = task.min_number, task.max_number, task.operand_width
   counts = np.asarray(
     [
@@ -568,7 +569,8 @@ def _log_operand_prob(x: jax.Array, task: Task, weighting: str):
     return jnp.full(x.shape, uniform, jnp.float32)
   if weighting == 'digits':
     return digits
-  return jnp.logaddexp(np.log(0.5) + uniform, np.log(0.5) + digits)
+  by_length = np.log(digits_share) + digits
+  return jnp.logaddexp(np.log1p(-digits_share) + uniform, by_length)
 
 
 def carry_count(eqs: Equations, task: Task) -> jax.Array:
@@ -603,6 +605,7 @@ def fixed_dataset(
   carry_boost: float = 0.0,
   pairs: bool = False,
   salt: int = 0,
+  digits_share: float = 0.5,
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
 
@@ -611,7 +614,8 @@ def fixed_dataset(
   or with `pairs` every sampled equation whose unordered pair `is_held_out`
   picks (about `split` of them, mirrors included). A `weighting` other than
   'uniform' draws distinct equations as `sample_equations` draws operands
-  (Gumbel top-k), so short operands are no longer rare; `carry_boost` b > 0
+  (Gumbel top-k), so short operands are no longer rare ('half_digits' mixes
+  the two, by length with weight `digits_share`); `carry_boost` b > 0
   makes an equation with c carries or borrows (1 + b)**c times as likely:
   long carry chains are where models err.
   """
@@ -624,7 +628,13 @@ def fixed_dataset(
       f'n_examples={n_examples}: the task has only {size} distinct equations'
     )
   chosen = _grid_sample(
-    key, task, n_examples, distinct_operands, weighting, carry_boost
+    key,
+    task,
+    n_examples,
+    distinct_operands,
+    weighting,
+    carry_boost,
+    digits_share,
   )
   n_test = n_test_examples(n_examples, split)
   if pairs:
@@ -635,9 +645,9 @@ def fixed_dataset(
   return _dataset(train, task), _dataset(test, task)
 
 
-@functools.partial(jax.jit, static_argnums=range(1, 6))
+@functools.partial(jax.jit, static_argnums=range(1, 7))
 def _grid_sample(
-  key, task, n_examples, distinct_operands, weighting, carry_boost
+  key, task, n_examples, distinct_operands, weighting, carry_boost, share
 ) -> Equations:
   """`fixed_dataset`'s `n_examples` equations of the grid, in sample order."""
   size = task.grid_size
@@ -646,7 +656,8 @@ def _grid_sample(
     perm = jax.random.permutation(key, size)
   else:
     every = grid_equations(jnp.arange(size), task)
-    log_w = _log_operand_prob(every.operands_BxK, task, weighting).sum(axis=1)
+    log_w = _log_operand_prob(every.operands_BxK, task, weighting, share)
+    log_w = log_w.sum(axis=1)
     log_w += np.log1p(carry_boost) * carry_count(every, task)
     perm = jnp.argsort(-(log_w + jax.random.gumbel(key, (size,))))
   if distinct_operands:

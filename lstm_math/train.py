@@ -322,6 +322,7 @@ class Run:
         d.carry_boost,
         setup.pairs,
         setup.seed,
+        d.digits_share,
       )
     n_test = data.n_test_examples(d.n_examples, d.split)
     return None, data.stream_test_set(

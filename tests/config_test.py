@@ -97,6 +97,23 @@ BAD = [
   ),
   ({'data.weighting': 'log'}, "weighting='log'"),
   (
+    {'data.digits_share': 1.0},
+    r'digits_share=1.0: must be a number in \(0, 1\)',
+  ),
+  (
+    {'data.digits_share': 0.25},
+    "digits_share=0.25: mixes the draws of weighting='half_digits' only",
+  ),
+  (
+    {
+      'data.digits_share': 0.25,
+      'data.weighting': 'half_digits',
+      'data.dataset': 'stream',
+      'data.steps_per_epoch': 5,
+    },
+    'digits_share=0.25: weights the fixed sample only',
+  ),
+  (
     {
       'data.carry_boost': 1.0,
       'data.dataset': 'stream',

@@ -453,7 +453,7 @@ class SamplingTest(parameterized.TestCase):
 
   @parameterized.product(
     bounds=((0, 999), (0, 9), (37, 1234), (500, 999), (42, 42)),
-    weighting=('uniform', 'digits', 'half_digits'),
+    weighting=('uniform', 'digits', 'half_digits', 'a_third_by_length'),
   )
   def test_fixed_sample_weights_are_the_samplers_probabilities(
     self, bounds, weighting
@@ -462,14 +462,20 @@ class SamplingTest(parameterized.TestCase):
     # every operand they sum to 1, and by length as the weighting says.
     task = data.Task(min_number=bounds[0], max_number=bounds[1])
     x = jnp.arange(task.min_number, task.max_number + 1)
-    p = np.exp(np.asarray(data._log_operand_prob(x, task, weighting), float))
+    share = 1 / 3 if weighting == 'a_third_by_length' else 0.5
+    mix = 'half_digits' if share != 0.5 else weighting
+    log_p = data._log_operand_prob(x, task, mix, share)
+    p = np.exp(np.asarray(log_p, float))
     self.assertAlmostEqual(p.sum(), 1.0, places=5)
     lengths = np.char.str_len(np.asarray(x).astype(str))
     by_length = [p[lengths == n].sum() for n in np.unique(lengths)]
     uniform = [np.mean(lengths == n) for n in np.unique(lengths)]
     even = np.full(len(by_length), 1 / len(by_length))
     want = dict(
-      uniform=uniform, digits=even, half_digits=(np.add(uniform, even)) / 2
+      uniform=uniform,
+      digits=even,
+      half_digits=np.add(uniform, even) / 2,
+      a_third_by_length=np.add(2 * np.asarray(uniform), even) / 3,
     )[weighting]
     np.testing.assert_allclose(by_length, want, rtol=1e-5)
 
@@ -825,6 +831,27 @@ def test_carry_count_and_carry_boost():
     means.append(float(jnp.mean(data.carry_count(train.eqs, add))))
     assert len({tuple(r) for r in np.asarray(train.eqs.operands_BxK)}) == 4500
   assert means[1] > means[0] + 0.3, means
+
+
+def test_digits_share_sets_how_often_the_fixed_sample_draws_by_length():
+  task = data.Task(max_number=999)
+  short = []
+  for share in (0.1, 0.5, 0.9):
+    train, _ = data.fixed_dataset(
+      jax.random.key(0),
+      task,
+      20_000,
+      0.1,
+      False,
+      'half_digits',
+      digits_share=share,
+    )
+    short.append(float(np.mean(np.asarray(train.eqs.operands_BxK) < 100)))
+  # Two of three lengths are short: a share s of by-length draws gives about
+  # (1 - s) * 0.1 + s * 2 / 3 of operands below 100, less what the sample of
+  # distinct equations runs out of (there are only 10,000 short pairs).
+  assert short[0] < short[1] < short[2], short
+  assert 0.1 < short[0] < 0.25 and short[2] > 0.4, short
 
 
 def test_pairs_hold_out_both_orders_together():
