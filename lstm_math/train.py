@@ -509,18 +509,16 @@ class _StopFlag:
       signal.signal(sig, handler)
 
 
-def _compile_epoch(run: Run, datasets=None):
+def _compile_epoch(run: Run):
   """A future of the epoch function, compiled from shapes alone on another
-  thread while the data (unless given: `datasets`) and the state are made."""
+  thread while the data (unless `prepare` drew it) and the state are made."""
   devices, setup = run.devices, run.setup
   epoch_fn = devices.map_epoch(
     functools.partial(train_epoch, setup=setup, n_devices=devices.count)
   )
   train_shapes = None
-  if datasets is not None:
-    train_shapes = jax.eval_shape(lambda: datasets[0])
-  elif setup.dataset == 'fixed':
-    train_shapes = jax.eval_shape(lambda k: run.datasets()[0], run.k_data)
+  if setup.dataset == 'fixed':
+    train_shapes = jax.eval_shape(lambda: run.datasets()[0])
   args = (
     devices.abstract(jax.eval_shape(run.init, run.k_init), replicated=True),
     devices.abstract(train_shapes, replicated=False),
@@ -585,10 +583,8 @@ def train_and_evaluate(
   t_start = time.perf_counter()
   run = start(config, workdir, training=True)
   devices = run.devices
-  # Held out by pairs, the data's shapes are known once it is made.
-  datasets = run.datasets() if run.setup.pairs else None
-  compiling = _compile_epoch(run, datasets)
-  train_set, test_set = datasets or run.datasets()
+  compiling = _compile_epoch(run)
+  train_set, test_set = run.datasets()
   placed = devices.replicate(jax.jit(run.init)(run.k_init))
   _banner(run, devices.local(placed), train_set, test_set, config_path, workdir)
 
