@@ -453,30 +453,30 @@ class SamplingTest(parameterized.TestCase):
 
   @parameterized.product(
     bounds=((0, 999), (0, 9), (37, 1234), (500, 999), (42, 42)),
-    weighting=('uniform', 'digits', 'half_digits', 'a_third_by_length'),
+    weighting_and_share=(
+      ('uniform', 0.5),
+      ('digits', 0.5),
+      ('half_digits', 0.5),
+      ('half_digits', 1 / 3),
+    ),
   )
-  def test_fixed_sample_weights_are_the_samplers_probabilities(
-    self, bounds, weighting
+  def test_fixed_sample_weights_sum_to_one_split_by_length_as_documented(
+    self, bounds, weighting_and_share
   ):
-    # The weights of `fixed_dataset` are what `_sample_operand` draws: over
-    # every operand they sum to 1, and by length as the weighting says.
+    # `fixed_dataset`'s weights are the probabilities `_sample_operand` draws
+    # with: uniform, every length alike, or a mix with `share` by length.
+    weighting, share = weighting_and_share
     task = data.Task(min_number=bounds[0], max_number=bounds[1])
     x = jnp.arange(task.min_number, task.max_number + 1)
-    share = 1 / 3 if weighting == 'a_third_by_length' else 0.5
-    mix = 'half_digits' if share != 0.5 else weighting
-    log_p = data._log_operand_prob(x, task, mix, share)
+    log_p = data._log_operand_prob(x, task, weighting, share)
     p = np.exp(np.asarray(log_p, float))
     self.assertAlmostEqual(p.sum(), 1.0, places=5)
     lengths = np.char.str_len(np.asarray(x).astype(str))
-    by_length = [p[lengths == n].sum() for n in np.unique(lengths)]
-    uniform = [np.mean(lengths == n) for n in np.unique(lengths)]
+    by_length = np.asarray([p[lengths == n].sum() for n in np.unique(lengths)])
+    uniform = np.asarray([np.mean(lengths == n) for n in np.unique(lengths)])
     even = np.full(len(by_length), 1 / len(by_length))
-    want = dict(
-      uniform=uniform,
-      digits=even,
-      half_digits=np.add(uniform, even) / 2,
-      a_third_by_length=np.add(2 * np.asarray(uniform), even) / 3,
-    )[weighting]
+    share = dict(uniform=0.0, digits=1.0).get(weighting, share)
+    want = (1 - share) * uniform + share * even
     np.testing.assert_allclose(by_length, want, rtol=1e-5)
 
   @parameterized.named_parameters(
