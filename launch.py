@@ -18,6 +18,7 @@ from ml_collections import config_flags
 
 from lstm_math import config as config_lib
 from lstm_math import errors
+from lstm_math import metrics
 from lstm_math import predict
 from lstm_math import train
 
@@ -44,6 +45,13 @@ _STEPS = flags.DEFINE_bool(
   False,
   'predict: print the steps the model wrote under each answer (a config'
   " with task.target='steps').",
+)
+_ALLOW_OTHER = flags.DEFINE_bool(
+  'allow_other_train_set',
+  False,
+  "eval, predict: go on when today's code draws another training set than"
+  ' the checkpoint was trained on (which equations it never trained on is'
+  ' then unknown).',
 )
 flags.mark_flag_as_required('config')
 
@@ -110,9 +118,13 @@ def main(argv) -> int:
     if _MODE.value == 'train':
       train.train_and_evaluate(config, workdir, config_path)
       return 0
-    run, variables, train_set = train.load_trained(config, workdir)
+    run, variables, train_set, prov, epoch = train.load_trained(
+      config, workdir, _ALLOW_OTHER.value
+    )
     if _MODE.value == 'eval':
-      train.evaluate(run, workdir, variables, train_set)
+      rows = metrics.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
+      train.evaluate(run, workdir, variables, train_set, prov, epoch,
+                     rows.read())  # fmt: skip
       return 0
     if jax.process_index() != 0:
       return 0  # Process 0 answers; the others only helped restore.

@@ -17,10 +17,18 @@ from typing import Any
 
 import jax
 from jax.experimental import multihost_utils
+import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
 BEST_BY = ('val_loss', 'val_exact_match', 'last')
+FAULT_ENV = 'LSTM_MATH_FAULT'  # For the tests: unreadable:N fails epoch N.
+
+
+def _on_any_process(flag: bool) -> bool:
+  if jax.process_count() == 1:
+    return flag
+  return bool(multihost_utils.process_allgather(np.int32(flag)).any())
 
 
 def _score(best_by: str):
@@ -141,9 +149,12 @@ class Checkpointer:
       return self._manager.latest_step()
     return self._manager.best_step()
 
+  def metrics(self, epoch: int) -> dict[str, float] | None:
+    return self._manager.metrics(epoch)
+
   def best_metrics(self) -> dict[str, float] | None:
     best = self.best_epoch()
-    return None if best is None else self._manager.metrics(best)
+    return None if best is None else self.metrics(best)
 
   def restore(self, epoch: int, template: Any) -> Any:
     return self._manager.restore(epoch, args=ocp.args.StandardRestore(template))
@@ -156,13 +167,20 @@ class Checkpointer:
     """
     for epoch in reversed(self.epochs()):
       try:
-        return self.restore(epoch, template), epoch
+        if os.environ.get(FAULT_ENV) == f'unreadable:{epoch}':
+          raise OSError('unreadable (LSTM_MATH_FAULT)')
+        state, why = self.restore(epoch, template), ''
       except Exception as e:  # pylint: disable=broad-except
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        self._say(
-          f'checkpoint of epoch {epoch} in {self.directory} is unreadable'
-          f' ({type(e).__name__}: {first_line[:160]}); trying an older one'
-        )
+        state, why = None, f'{type(e).__name__}: {first_line[:160]}'
+      # Every process restores the same epoch: the newest all could read.
+      failed = _on_any_process(bool(why))
+      if not failed:
+        return state, epoch
+      self._say(
+        f'checkpoint of epoch {epoch} in {self.directory} is unreadable'
+        f' ({why or "on another process"}); trying an older one'
+      )
     return None
 
   def close(self) -> None:

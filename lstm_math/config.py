@@ -303,6 +303,7 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
     if not _type_ok(value, kind) or (check is not None and not check(value)):
       raise ConfigError(f'{name}={value!r}: must be {allowed}')
   task = task_of(config)  # Operators, ranges, int32 overflow.
+  _validate_grid(task, config.eval.grid)
   _validate_data(config.data, task, n_devices)
   m, o, t = config.model, config.optim, config.train
   if m.decoder == 'repeat':
@@ -321,6 +322,30 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
     raise ConfigError(
       f'optim.warmup_epochs={o.warmup_epochs}: must be below'
       f' train.epochs={t.epochs}'
+    )
+
+
+# Host memory the grid's evaluation may take: half of a 24 GiB machine.
+EVAL_MEMORY_BYTES = 12 * 2**30
+
+
+def _validate_grid(task: data.Task, evaluate: bool) -> None:
+  """A grid's equations are numbered by int32 and scored in host memory."""
+  if not task.has_grid:
+    return
+  if task.grid_size > data.INT32_MAX:
+    raise ConfigError(
+      f'task.max_number={task.max_number}: its grid of {task.grid_size:,}'
+      f' equations cannot be numbered by int32 (at most {data.INT32_MAX:,});'
+      ' lower max_number'
+    )
+  need = task.grid_size * (task.tgt_len + 64)  # Answers, operands, masks.
+  if evaluate and need > EVAL_MEMORY_BYTES:
+    raise ConfigError(
+      f'task.max_number={task.max_number}: scoring its grid of'
+      f' {task.grid_size:,} equations needs about {need / 2**30:.0f} GiB of'
+      f' memory (at most {EVAL_MEMORY_BYTES // 2**30}); lower max_number or'
+      ' set eval.grid=False'
     )
 
 

@@ -711,18 +711,34 @@ def _held_out_draw(key, task, n_test, split, salt, pairs):
 
 
 class HeldOut(NamedTuple):
-  """Which equations a run never trained on: all but `train_set`'s, or when
-  streaming (`train_set` None) those `is_held_out` picks."""
+  """Which equations a run has seen: trained on (all but `train_set`'s, or
+  when streaming, `train_set` None, those `is_held_out` leaves to training)
+  or used to choose its checkpoint or stop it (`chosen_by`)."""
 
   split: float
   salt: int
   train_set: Dataset | None
   pairs: bool = False
+  chosen_by: Dataset | None = None
 
   def seen(self, eqs: Equations, task: Task) -> np.ndarray:
-    """Which of `eqs` training may have used."""
+    """Which of `eqs` training may have used, or that chose the checkpoint."""
     if self.train_set is None:
-      return ~np.asarray(is_held_out(eqs, self.split, self.salt, self.pairs))
-    seen = np.zeros(task.grid_size, bool)
-    seen[np.asarray(grid_index(self.train_set.eqs, task))] = True
-    return seen[np.asarray(grid_index(eqs, task))]
+      seen = ~np.asarray(is_held_out(eqs, self.split, self.salt, self.pairs))
+    else:
+      trained = np.zeros(task.grid_size, bool)
+      trained[np.asarray(grid_index(self.train_set.eqs, task))] = True
+      seen = trained[np.asarray(grid_index(eqs, task))]
+    if self.chosen_by is not None:
+      seen |= np.isin(equation_keys(eqs), equation_keys(self.chosen_by.eqs))
+    return seen
+
+
+def equation_keys(eqs: Equations) -> np.ndarray:
+  """One opaque key per equation (its operands and operators as bytes),
+  equal only for equal equations: for `np.isin` and `np.unique`."""
+  rows = np.concatenate(
+    [np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)], axis=1
+  ).astype('<i4')
+  rows = np.ascontiguousarray(rows)
+  return rows.view(np.dtype((np.void, rows.shape[1] * 4))).ravel()

@@ -65,6 +65,11 @@ def format_epoch(row: dict, epochs: int) -> str:
     f'  char_acc {row["val_char_accuracy"]:.4f}'
     f'  exact {row["val_exact_match"]:.4f}'
     f' ({row["val_wrong"]} wrong of {row["val_count"]})'
+    + (
+      f'  trace {row["val_trace_exact"]:.4f}'
+      if 'val_trace_exact' in row
+      else ''
+    )
   )
 
 

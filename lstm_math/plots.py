@@ -23,12 +23,14 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   ax_loss.plot(epochs, column('val_loss'), label='test')
   ax_loss.set_yscale('log')
   ax_loss.set(xlabel='epoch', ylabel='cross-entropy loss', title='loss')
-  for key, style in (('char_accuracy', '-'), ('exact_match', '--')):
+  styles = ('char_accuracy', '-'), ('exact_match', '--'), ('trace_exact', ':')
+  for key, style in styles:
     for split, name in (('train', 'train'), ('val', 'test')):
-      ax_acc.plot(
-        epochs, column(f'{split}_{key}'), style, label=f'{name} {key}'
-      )
-  title_acc = 'accuracy (exact-match: whole answer right)'
+      if f'{split}_{key}' in rows[0]:
+        ax_acc.plot(
+          epochs, column(f'{split}_{key}'), style, label=f'{name} {key}'
+        )
+  title_acc = 'accuracy (exact_match: the answer; trace_exact: every step)'
   ax_acc.set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1.01), title=title_acc)
   for ax in (ax_loss, ax_acc):
     ax.grid(alpha=0.3)

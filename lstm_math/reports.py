@@ -47,15 +47,22 @@ def analyse(
   wrong, everything = ~exact_N, np.ones_like(exact_N)
   count = lambda m: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
 
+  traces = first_wrong_N is not None and task.target == 'steps'
+
   def summary(m):
     counts = count(m)
     n, right = counts['equations'], counts['equations'] - counts['errors']
     right_chars = float(np.sum(n_right_N[m], dtype=np.int64))
-    return dict(
+    result = dict(
       **counts,
       exact_match=right / n if n else float('nan'),
       char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
     )
+    if traces:  # The whole written trace right, beside the answer.
+      trace_errors = int(np.sum(m & (first_wrong_N >= 0)))
+      result['trace_errors'] = trace_errors
+      result['trace_exact'] = (n - trace_errors) / n if n else float('nan')
+    return result
 
   smallest = operands_NxK.min(axis=1)
   sizes = {
@@ -89,14 +96,11 @@ def analyse(
     by_mirror = {name: summary(m) for name, m in groups.items() if m.any()}
     if by_mirror:
       result['never_trained_on_by_mirror'] = by_mirror
-  if first_wrong_N is not None and task.target == 'steps':
-    traces_right = first_wrong_N < 0
-    kinds = collections.Counter(first_wrong_N[~traces_right].tolist())
-    result.update(
-      traces_right=float(np.mean(traces_right)),
-      traces_right_never_trained_on=float(np.mean(traces_right[~seen_N])),
-      first_wrong_step={steps.KINDS[k]: n for k, n in kinds.most_common()},
-    )
+  if traces:
+    kinds = collections.Counter(first_wrong_N[first_wrong_N >= 0].tolist())
+    result['first_wrong_step'] = {
+      steps.KINDS[k]: n for k, n in kinds.most_common()
+    }
   return result
 
 
@@ -171,16 +175,21 @@ def run_evaluation(
   variables,
   devices: parallel.Devices,
   held_out: data.HeldOut,
+  about: dict | None = None,
 ) -> dict:
   """Scores the grid (or random held-out equations) as `evaluation`, the
-  config's `eval` section, says; writes the files."""
+  config's `eval` section, says; writes the files, eval.json with `about`
+  (the run's provenance, the checkpoint evaluated) beside the figures."""
   start = time.perf_counter()
+  drawn_from = {}
   if task.has_grid:
     given, mode = None, 'grid'
   else:
     key = jax.random.key(held_out.salt + 1)
     given = scoring.random_held_out(key, task, evaluation.n_random, held_out)
     mode = 'random'
+    count, exact = scoring.unseen_population(task, held_out)
+    drawn_from = dict(drawn_from=dict(equations=count, exact=exact))
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given
   )
@@ -197,7 +206,9 @@ def run_evaluation(
     mode=mode,
     task=task_description(task),
     seconds=round(seconds, 3),
+    **drawn_from,
     **analyse(operands, n_right, seen, task, ops, mirror, exact, first_wrong),
+    **(about or {}),
   )
   if not main:
     return result
@@ -232,8 +243,10 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
   what = (
     'every equation of the grid'
     if result['mode'] == 'grid'
-    else f'{result["equations"]:,} random held-out equations (no 2-D grid'
-    ' for more than two operands)'
+    else f'{result["equations"]:,} distinct random equations never seen,'
+    f' of {"" if result["drawn_from"]["exact"] else "about "}'
+    f'{result["drawn_from"]["equations"]:,} (no 2-D grid for more than two'
+    ' operands)'
   )
   exact_text = lambda c: (
     f'exact-match {c["exact_match"]:.6f}'
@@ -266,13 +279,13 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
       lines.append(f'    {name:<26} {c["errors"]:>9,} of {c["equations"]:,}')
     if len(counts) > most:
       lines.append(f'    ... {len(counts) - most} more in eval.json')
-  if 'traces_right' in result:
+  if 'trace_exact' in result:
     firsts = ', '.join(
       f'{k} {n:,}' for k, n in result['first_wrong_step'].items()
     )
     lines.append(
-      f'  whole traces right: {result["traces_right"]:.6f}'
-      f' (never trained on: {result["traces_right_never_trained_on"]:.6f});'
+      f'  trace_exact (every written step right): {result["trace_exact"]:.6f}'
+      f' (never trained on: {unseen["trace_exact"]:.6f});'
       f' first wrong step: {firsts or "none"}'
     )
   chars = result['errors_by_characters_wrong']

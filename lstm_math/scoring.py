@@ -141,13 +141,49 @@ class Scorer:
 
 
 def random_held_out(key, task: data.Task, n: int, held_out: data.HeldOut):
-  """`n` random equations from the held-out part, never trained on."""
-  chunks, found, i = [], 0, 0
+  """`n` distinct random equations that the run has never seen."""
+  chunks, keys, found, i = [], [], 0, 0
   draw = jax.jit(functools.partial(data.sample_equations, task=task, n=65_536))
   while found < n:
     eqs = draw(jax.random.fold_in(key, i))
-    held = ~held_out.seen(eqs, task)
-    chunks.append(data.Equations(*(np.asarray(x)[held] for x in eqs)))
-    found += int(held.sum())
+    unseen = ~held_out.seen(eqs, task)
+    eqs = data.Equations(*(np.asarray(x)[unseen] for x in eqs))
+    chunks.append(eqs)
+    keys.append(data.equation_keys(eqs))
+    # First draws of each equation, in draw order.
+    found = len(np.unique(np.concatenate(keys)))
     i += 1
-  return data.Equations(*(np.concatenate(c)[:n] for c in zip(*chunks)))
+    if i > 1000 and found < n:
+      raise ValueError(
+        f'only {found} distinct held-out equations found for eval.n_random={n}'
+      )
+  _, first = np.unique(np.concatenate(keys), return_index=True)
+  rows = np.sort(first)[:n]
+  return data.Equations(*(np.concatenate(c)[rows] for c in zip(*chunks)))
+
+
+def unseen_population(task: data.Task, held_out: data.HeldOut, limit=5 * 10**7):
+  """How many equations of the task the run never saw: (count, exact?).
+
+  Counted by enumerating every equation when there are at most `limit`,
+  else estimated as the held-out share of all of them."""
+  n_values = task.max_number - task.min_number + 1
+  total = len(task.operators) ** (task.n_terms - 1) * n_values**task.n_terms
+  if '/' in task.operators or total > limit:
+    return int(round(total * held_out.split)), False
+  count, chunk = 0, 1 << 20
+  radix = [n_values] * task.n_terms + [len(task.operators)] * (task.n_terms - 1)
+
+  @jax.jit
+  def equations(idx):
+    digits = []
+    for r in radix:
+      digits.append(idx % r)
+      idx = idx // r
+    operands = jnp.stack(digits[: task.n_terms], 1) + task.min_number
+    return data.Equations(operands, jnp.stack(digits[task.n_terms :], 1))
+
+  for first in range(0, total, chunk):
+    idx = jnp.arange(first, min(first + chunk, total), dtype=jnp.int32)
+    count += int(np.sum(~held_out.seen(equations(idx), task)))
+  return count, True

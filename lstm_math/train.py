@@ -35,7 +35,9 @@ from lstm_math import model as model_lib
 from lstm_math import parallel
 from lstm_math import plots
 from lstm_math import predict
+from lstm_math import provenance
 from lstm_math import reports
+from lstm_math import steps
 
 
 class TrainState(flax.struct.PyTreeNode):
@@ -207,10 +209,17 @@ def train_step(
   return state, _mean(sums, axis_name)
 
 
-def eval_metrics(state: TrainState, batch: data.Batch):
-  """Mean loss, char_accuracy and exact_match of `batch`, in eval mode."""
-  logits = state.apply_fn(_variables(state), batch.src_BxS, train=False)
-  return _mean(sequence_metrics(logits, batch.tgt_BxT), None)
+def eval_metrics(state: TrainState, test: data.Dataset, task: data.Task):
+  """Mean loss, char_accuracy and exact_match (the answer right) of `test`
+  in eval mode; with written steps also trace_exact (every step right)."""
+  logits = state.apply_fn(_variables(state), test.batch.src_BxS, train=False)
+  sums = sequence_metrics(logits, test.batch.tgt_BxT)
+  if task.target == 'steps':
+    sums['trace_exact'] = sums['exact_match']
+    value_B, valid_B = steps.answer_from_steps(jnp.argmax(logits, -1), task)
+    right_B = valid_B & (value_B == data.compute_results(test.eqs, task))
+    sums['exact_match'] = jnp.sum(right_B.astype(jnp.float32))
+  return _mean(sums, None)
 
 
 def train_epoch(
@@ -491,18 +500,20 @@ class _StopFlag:
       ' this epoch (again to stop now)'
     )
 
-  def agreed(self) -> bool:
-    """Whether any process was asked to stop: all of them stop together."""
-    if jax.process_count() == 1:
-      return self.requested
-    flags = multihost_utils.process_allgather(np.int32(self.requested))
-    if np.any(flags) and not self.requested:
-      self.requested = True
-      metrics_lib.say(
-        f'\nprocess {int(np.argmax(flags))} was asked to stop: stopping'
-        ' after this epoch'
-      )
-    return bool(np.any(flags))
+  def agreed(self, *flags: bool) -> tuple[bool, ...]:
+    """(any process asked to stop, then each of `flags` true on any
+    process): one all-gather, so every process takes the same decisions."""
+    mine = np.asarray([self.requested, *flags], np.int32)
+    if jax.process_count() > 1:
+      every = multihost_utils.process_allgather(mine)
+      if np.any(every[:, 0]) and not self.requested:
+        metrics_lib.say(
+          f'\nprocess {int(np.argmax(every[:, 0]))} was asked to stop:'
+          ' stopping after this epoch'
+        )
+      mine = np.any(every, axis=0)
+    self.requested = bool(mine[0])
+    return tuple(bool(x) for x in mine)
 
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
@@ -589,6 +600,7 @@ def train_and_evaluate(
   _banner(run, devices.local(placed), train_set, test_set, config_path, workdir)
 
   ckpt = run.checkpointer(workdir)
+  prov = _provenance(run, workdir, ckpt)
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
   placed, first_epoch, rows = _resume(run, ckpt, writer, placed)
   predictor = predict.Predictor(run.setup.model, run.setup.task, None)
@@ -596,29 +608,71 @@ def train_and_evaluate(
     variables = _variables(devices.local(placed))
     show_examples(run, 'before', predictor, variables, test_set)
 
-  epoch_fn, eval_fn = compiling.result(), jax.jit(eval_metrics)
+  epoch_fn = compiling.result()
+  eval_fn = jax.jit(functools.partial(eval_metrics, task=run.setup.task))
   inputs = devices.place((train_set, run.k_train))
   train = lambda state: epoch_fn(state, *inputs)
-  score = lambda state: eval_fn(state, test_set.batch)
-  t_loop = time.perf_counter()
-  metrics_lib.say(f'start-up took {t_loop - t_start:.1f}s')
-  t0 = t_loop - (rows[-1]['elapsed_s'] if rows else 0.0)  # Resumed: goes on.
-  with _StopFlag() as stop:
-    for epoch in range(first_epoch, config.train.epochs + 1):
-      placed, row, last = _epoch(
-        run, train, score, test_set.size, writer, ckpt, stop, t0, epoch, placed
-      )
-      rows.append(row)
-      if last:
-        break
+  score = lambda state: eval_fn(state, test_set)
+  metrics_lib.say(f'start-up took {time.perf_counter() - t_start:.1f}s')
+  # Elapsed time counts start-up and compilation; a resumed run goes on.
+  t0 = t_start - (rows[-1]['elapsed_s'] if rows else 0.0)
+  finished = _finished(run, ckpt, first_epoch - 1)
+  if finished:
+    metrics_lib.say(
+      f'the run in {workdir} finished at epoch {first_epoch - 1}'
+      f' ({finished}): nothing to train; evaluating its checkpoint'
+    )
+  else:
+    with _StopFlag() as stop:
+      for epoch in range(first_epoch, config.train.epochs + 1):
+        placed, row, last = _epoch(
+          run, train, score, test_set.size, writer, ckpt, stop, t0, epoch,
+          placed,
+        )  # fmt: skip
+        rows.append(row)
+        if last:
+          break
   return _finish(
-    run, workdir, ckpt, placed, rows, predictor, train_set, test_set
+    run, workdir, ckpt, placed, rows, predictor, train_set, test_set, prov
   )
+
+
+def _provenance(run: Run, workdir: str, ckpt) -> dict:
+  """run.json: checked against today's draw when resuming, else written."""
+  prov = None
+  if ckpt.epochs():
+    prov = provenance.check(
+      run,
+      workdir,
+      what='resume it with the code that trained it, or pass another --workdir',
+    )
+  if prov is None:
+    prov = provenance.record(run)
+    if ckpt.epochs():  # A run from before run.json: its start is unknown.
+      prov['recorded_at_resume'] = True
+    if metrics_lib.is_main_process():
+      provenance.write(workdir, prov)
+  return prov
+
+
+def _finished(run: Run, ckpt, epoch: int) -> str:
+  """Why the run that saved `epoch` is over ('' if it is not): its last
+  epoch, or test exact-match at train.stop_exact. From the checkpoint's
+  metrics, which every process reads alike."""
+  t = run.config.train
+  if epoch < 1:
+    return ''
+  if epoch >= t.epochs:
+    return f'train.epochs={t.epochs}'
+  exact = (ckpt.metrics(epoch) or {}).get('val_exact_match', 0.0)
+  if t.stop_exact and exact >= t.stop_exact:
+    return f'test exact-match {exact:.4f} >= train.stop_exact={t.stop_exact}'
+  return ''
 
 
 # Fault injection for the tests: LSTM_MATH_FAULT=after_row:3 kills the
 # process right after epoch 3's row is written, before its checkpoint.
-FAULT_ENV = 'LSTM_MATH_FAULT'
+FAULT_ENV = checkpoint_lib.FAULT_ENV
 
 
 def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
@@ -629,8 +683,12 @@ def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
   placed, train_metrics = train(placed)
   # Each process scores the test set alone, on its own copy of the state.
   state = devices.local(placed)
-  val, elapsed = score(state), time.perf_counter() - t0
-  val, train_metrics = jax.device_get((val, devices.local(train_metrics)))
+  val, train_metrics = jax.device_get(
+    (score(state), devices.local(train_metrics))
+  )
+  elapsed = time.perf_counter() - t0  # The epoch's results are here.
+  if run.setup.task.target == 'steps':  # Teacher-forced: the whole trace.
+    train_metrics['trace_exact'] = train_metrics.pop('exact_match')
   row = dict(
     epoch=epoch,
     step=int(state.step),
@@ -640,14 +698,21 @@ def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
     val_count=n_test,
     val_wrong=int(round(n_test * (1 - float(val['exact_match'])))),
   )
-  if not all(np.isfinite([row['train_loss'], row['val_loss']])):
+  if os.environ.get(FAULT_ENV) == f'nan:{epoch}':
+    row['val_loss'] = float('nan')
+  # Every decision is taken from values all processes share.
+  diverged = not all(np.isfinite([row['train_loss'], row['val_loss']]))
+  reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
+  reached |= os.environ.get(FAULT_ENV) == f'reached:{epoch}'
+  stopping, reached, diverged = stop.agreed(reached, diverged)
+  if diverged:
     raise TrainingDiverged(
       f'epoch {epoch}: loss is {row["train_loss"]} (train),'
-      f' {row["val_loss"]} (test); lower optim.learning_rate'
-      f' ({run.config.optim.learning_rate}) or set optim.grad_clip'
+      f' {row["val_loss"]} (test) on some process; lower'
+      f' optim.learning_rate ({run.config.optim.learning_rate}) or set'
+      ' optim.grad_clip'
     )
-  reached = bool(t.stop_exact) and row['val_exact_match'] >= t.stop_exact
-  last = reached or stop.agreed() or epoch == t.epochs
+  last = reached or stopping or epoch == t.epochs
   writer.write(row)
   if os.environ.get(FAULT_ENV) == f'after_row:{epoch}':
     os.kill(os.getpid(), signal.SIGKILL)
@@ -658,7 +723,7 @@ def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
   if reached:
     say(
       f'test exact-match {row["val_exact_match"]:.4f} reached'
-      f' train.stop_exact={t.stop_exact}: stopping'
+      f' train.stop_exact={t.stop_exact} (on some process): stopping'
     )
   return placed, row, last
 
@@ -667,7 +732,9 @@ def _variables(state):
   return {'params': state.params, 'batch_stats': state.batch_stats}
 
 
-def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
+def _finish(
+  run, workdir, ckpt, placed, rows, predictor, train_set, test_set, prov
+):
   """The end of a run: the plot, the best checkpoint, examples, the grid."""
   say, devices, t = metrics_lib.say, run.devices, run.config.train
   if metrics_lib.is_main_process() and rows:
@@ -688,21 +755,60 @@ def _finish(run, workdir, ckpt, placed, rows, predictor, train_set, test_set):
   show_examples(run, 'after', predictor, _variables(state), test_set)
   summary = dict(last_epoch=rows[-1] if rows else {}, best_epoch=best)
   if run.config.eval.grid:
-    summary['eval'] = evaluate(run, workdir, _variables(state), train_set)
+    summary['eval'] = evaluate(
+      run, workdir, _variables(state), train_set, prov, best, rows
+    )
   return summary
 
 
-def evaluate(run: Run, workdir: str, variables, train_set) -> dict:
-  """The grid (or random held-out equations) scored; the files written."""
+def selection(config) -> str | None:
+  """What the test set decided, if anything: then it is not 'never seen'."""
+  t = config.train
+  if t.best_by != 'last':
+    return f'chose the checkpoint (train.best_by={t.best_by!r})'
+  if t.stop_exact:
+    return f'decided when to stop (train.stop_exact={t.stop_exact})'
+  return None
+
+
+def evaluate(
+  run: Run, workdir: str, variables, train_set, prov=None, epoch=None, rows=()
+) -> dict:
+  """The grid (or random equations never seen) scored; the files written.
+
+  eval.json names the checkpoint's epoch, the training time to it (start-up
+  and compilation included) and the run's provenance."""
   s = run.setup
-  held_out = data.HeldOut(s.split, s.seed, train_set, s.pairs)
-  return reports.run_evaluation(
-    run.config.eval, workdir, s.model, s.task, variables, run.devices, held_out
+  _, test_set = run.datasets()
+  chosen = selection(run.config)
+  held_out = data.HeldOut(
+    s.split, s.seed, train_set, s.pairs, test_set if chosen else None
   )
+  row = next((r for r in rows if r.get('epoch') == epoch), {})
+  about = dict(
+    checkpoint_epoch=epoch,
+    train_seconds=row.get('elapsed_s'),
+    test_set=dict(
+      equations=test_set.size,
+      counted_as_never_trained_on=chosen is None,
+      **({'why_not': f'it {chosen}'} if chosen else {}),
+    ),
+    provenance=prov,
+    evaluated_by=provenance.code(),
+  )
+  if prov and prov.get('train_set_differs'):
+    say = metrics_lib.say
+    say('warning: today\'s code draws another training set than this run\'s;'
+        ' "never trained on" is not known')  # fmt: skip
+  return reports.run_evaluation(
+    run.config.eval, workdir, s.model, s.task, variables, run.devices,
+    held_out, about,
+  )  # fmt: skip
 
 
-def load_trained(config, workdir: str):
-  """(run, variables, train set) of the workdir's best checkpoint."""
+def load_trained(config, workdir: str, allow_other_train_set: bool = False):
+  """(run, variables, train set, provenance, epoch) of the workdir's best
+  checkpoint, once its training set is checked against today's draw."""
   run = start(config, workdir)
   ckpt = run.checkpointer(workdir)
   best = ckpt.best_epoch()
@@ -710,10 +816,17 @@ def load_trained(config, workdir: str):
     raise errors.ConfigError(
       f'workdir {workdir!r} has no checkpoint; train first with --mode=train'
     )
+  prov = provenance.check(
+    run,
+    workdir,
+    what='pass --allow_other_train_set to go on without knowing which'
+    ' equations it never trained on',
+    allow_other=allow_other_train_set,
+  )
   template = run.devices.abstract(
     jax.eval_shape(run.init, run.k_init), replicated=False
   )
   state = ckpt.restore(best, template)
   ckpt.close()
   train_set, _ = run.datasets()
-  return run, run.devices.local(_variables(state)), train_set
+  return run, run.devices.local(_variables(state)), train_set, prov, best
