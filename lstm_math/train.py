@@ -761,6 +761,20 @@ def _finish(
   return summary
 
 
+def spikes(rows, share: float = 0.01) -> dict:
+  """Epochs after the first with no test equation wrong at which more than
+  `share` of the test set is wrong again."""
+  clean = next((r['epoch'] for r in rows if r.get('val_wrong') == 0), None)
+  epochs = [
+    r['epoch']
+    for r in rows
+    if clean is not None
+    and r['epoch'] > clean
+    and r['val_wrong'] > share * r['val_count']
+  ]
+  return dict(count=len(epochs), epochs=epochs, first_clean_epoch=clean)
+
+
 def selection(config) -> str | None:
   """What the test set decided, if anything: then it is not 'never seen'."""
   t = config.train
@@ -788,6 +802,7 @@ def evaluate(
   about = dict(
     checkpoint_epoch=epoch,
     train_seconds=row.get('elapsed_s'),
+    spikes=spikes(rows),
     test_set=dict(
       equations=test_set.size,
       counted_as_never_trained_on=chosen is None,

@@ -186,6 +186,7 @@ def test_two_processes_train_and_evaluate_as_one_with_four_devices(runs):
       'grid.png',
       'grid_errors.txt',
       'metrics.jsonl',
+      'run.json',
     ]
   ), names
 

@@ -1,13 +1,15 @@
 """The README's results table, made from the run outputs in `results/`.
 
-    python -m lstm_math.results_table                    # print the table
-    python -m lstm_math.results_table --write README.md  # replace it there
-    python -m lstm_math.results_table --check README.md  # exit 1 if it differs
+    python -m tools.results_table                    # print the table
+    python -m tools.results_table --write README.md  # replace it there
+    python -m tools.results_table --check README.md  # exit 1 if it differs
 
 A folder `results/<config>_seed<N>/` is the run of `configs/<config>.py
---config.seed=N`, with its `config.json`, `eval.json` and `metrics.jsonl`;
-folders of the same config make one row. Exact-match is recomputed from the
-integer counts, so a hand-edited figure in `eval.json` is an error.
+--config.seed=N`, with its `config.json` and `eval.json` (which holds the
+run's provenance); folders of the same config make one row. A folder whose
+config is not today's `configs/<config>.py` with that seed, or that lacks
+its provenance, is refused (`check_today`). Exact-match is recomputed from
+the integer counts, so a hand-edited figure in `eval.json` is an error.
 """
 
 import argparse
@@ -26,10 +28,55 @@ _ORDER = (
   + 'mul mul_repeat mixed mixed_repeat'.split()
 )
 _HEADER = (
-  '| config | task | seeds | evaluated on | exact-match | never trained on'
-  ' | per character, never trained on | wrong, by seed | time to train |\n'
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+  '| config | task | seeds | evaluated on | exact-match | never seen'
+  ' | per character, never seen | whole trace right, never seen'
+  ' | wrong, by seed | time to train, start-up included |\n'
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 )
+
+
+def check_today(folder: pathlib.Path) -> None:
+  """Fails unless `folder` is today's run of its config: the same config as
+  `configs/<config>.py` gives with that seed, with provenance in eval.json,
+  and the training set that today's code draws."""
+  import importlib  # pylint: disable=g-import-not-at-top
+
+  from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
+  from lstm_math import provenance  # pylint: disable=g-import-not-at-top
+  from lstm_math import train  # pylint: disable=g-import-not-at-top
+
+  match = _FOLDER.fullmatch(folder.name)
+  if not match:
+    raise ValueError(f'{folder}: name it <config>_seed<N>')
+  name, seed = match['config'], int(match['seed'])
+  config = importlib.import_module(f'configs.{name}').get_config()
+  config.seed = seed
+  today = config_lib.from_saved(config.to_dict())
+  saved = config_lib.from_saved(
+    json.loads((folder / 'config.json').read_text())
+  )
+  differ = sorted(k for k in today.keys() | saved.keys()
+                  if today.get(k) != saved.get(k))  # fmt: skip
+  if differ:
+    fields = ', '.join(
+      f'{k}: {saved.get(k)!r} there, {today.get(k)!r} today' for k in differ
+    )
+    raise ValueError(
+      f"{folder}: not the run of today's configs/{name}.py with seed"
+      f' {seed} ({fields}); run it again'
+    )
+  prov = json.loads((folder / 'eval.json').read_text()).get('provenance')
+  if not prov or not prov.get('commit') or 'data' not in prov:
+    raise ValueError(
+      f'{folder}/eval.json: no provenance (commit, training set); run it'
+      " again with today's code"
+    )
+  drawn = provenance.train_set_fingerprint(train.prepare(config))
+  if drawn != prov['data']:
+    raise ValueError(
+      f"{folder}: today's code draws another training set ({drawn}) than"
+      f' the run trained on ({prov["data"]}); run it again'
+    )
 
 
 def _field(config: dict, name: str):
@@ -79,13 +126,17 @@ def read_run(folder: pathlib.Path) -> dict:
     raise ValueError(f'{folder}: name it <config>_seed<N>')
   config = json.loads((folder / 'config.json').read_text())
   evaluation = json.loads((folder / 'eval.json').read_text())
-  lines = (folder / 'metrics.jsonl').read_text().splitlines()
-  last_epoch = json.loads([line for line in lines if line.strip()][-1])
   seed = int(match['seed'])
   if _field(config, 'seed') != seed:
     raise ValueError(
       f'{folder}: config.json has seed {_field(config, "seed")}, the folder'
       f' name says {seed}'
+    )
+  prov = evaluation.get('provenance') or {}
+  if evaluation.get('train_seconds') is None or 'machine' not in prov:
+    raise ValueError(
+      f'{folder}/eval.json: no training time or provenance; run it again'
+      " with today's code"
     )
   sets = {'all': evaluation, 'held': evaluation['never_trained_on']}
   for name, counts in sets.items():
@@ -101,9 +152,11 @@ def read_run(folder: pathlib.Path) -> dict:
     'task': _task(config, evaluation),
     'mode': evaluation['mode'],
     'equations': evaluation['equations'],
+    'drawn_from': evaluation.get('drawn_from'),
     'errors': evaluation['errors'],
-    'held': sets['held'],  # Never trained on.
-    'seconds': last_epoch['elapsed_s'],
+    'held': sets['held'],  # Never trained on, nor chose the checkpoint.
+    'seconds': evaluation['train_seconds'],
+    'cores': prov['machine']['cpu_cores'],
   }
 
 
@@ -114,7 +167,12 @@ def _row(runs: list[dict]) -> str:
   if first['mode'] == 'grid':
     evaluated = f'grid, {first["equations"]:,}'
   else:
-    evaluated = f'{first["equations"]:,} random, held out'
+    pool = first['drawn_from']
+    about = '' if pool['exact'] else 'about '
+    evaluated = (
+      f'{first["equations"]:,} distinct, never seen, of'
+      f' {about}{pool["equations"]:,}'
+    )
   right = lambda c: _thousandths(c['equations'] - c['errors'], c['equations'])
   exact, held = [right(r) for r in runs], [right(r['held']) for r in runs]
   held_sizes = [r['held']['equations'] for r in runs]  # Seeds may differ.
@@ -122,6 +180,15 @@ def _row(runs: list[dict]) -> str:
   chars = [
     _thousandths(round(r['held']['char_accuracy'] * 10**9), 10**9) for r in runs
   ]
+  traces = '—'
+  if 'trace_errors' in first['held']:
+    traces = _span(
+      [
+        _thousandths(c['equations'] - c['trace_errors'], c['equations'])
+        for c in (r['held'] for r in runs)
+      ]
+    )
+  cores = _span([r['cores'] for r in runs], str)
   cells = [
     f'`{first["config"]}.py`',
     first['task'],
@@ -130,8 +197,10 @@ def _row(runs: list[dict]) -> str:
     _span(exact),
     f'{_span(held)} of {_span(held_sizes, "{:,}".format)}',
     _span(chars),
+    traces,
     ', '.join(f'{r["errors"]:,}' for r in runs),
-    f'{_span([round(r["seconds"]) for r in runs], str)} s',
+    f'{_span([round(r["seconds"]) for r in runs], str)} s,'
+    f' {cores} core{"" if cores == "1" else "s"}',
   ]
   return '| ' + ' | '.join(cells) + ' |\n'
 
@@ -156,7 +225,16 @@ def main(argv=None) -> int:
   mode = parser.add_mutually_exclusive_group()
   mode.add_argument('--check', type=pathlib.Path, metavar='README')
   mode.add_argument('--write', type=pathlib.Path, metavar='README')
+  parser.add_argument(
+    '--no-check-today',
+    dest='check_today',
+    action='store_false',
+    help="skip checking that each folder is today's run of its config",
+  )
   args = parser.parse_args(argv)
+  if args.check_today:
+    for folder in sorted(p for p in args.results.iterdir() if p.is_dir()):
+      check_today(folder)
   new = table(args.results)
   path = args.check or args.write
   if path is None:
@@ -174,7 +252,7 @@ def main(argv=None) -> int:
   if old != new:
     print(
       f'{path}: the results table differs from {args.results}/; run'
-      f' python -m lstm_math.results_table --write {path}\n'
+      f' python -m tools.results_table --write {path}\n'
       f'--- in {path}:\n{old}--- from {args.results}/:\n{new}',
       file=sys.stderr,
     )
