@@ -165,18 +165,26 @@ class Checkpointer:
     A checkpoint that fails to read (cut short, corrupted) is reported in
     one line and the one before it is tried.
     """
+    skipped = []
     for epoch in reversed(self.epochs()):
       try:
-        if os.environ.get(FAULT_ENV) == f'unreadable:{epoch}':
-          raise OSError('unreadable (LSTM_MATH_FAULT)')
         state, why = self.restore(epoch, template), ''
+        if os.environ.get(FAULT_ENV) == f'unreadable:{epoch}':
+          # After Orbax's own collectives, as a read that fails late would.
+          raise OSError('unreadable (LSTM_MATH_FAULT)')
       except Exception as e:  # pylint: disable=broad-except
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
         state, why = None, f'{type(e).__name__}: {first_line[:160]}'
       # Every process restores the same epoch: the newest all could read.
       failed = _on_any_process(bool(why))
       if not failed:
+        if skipped:  # Out of the way of the epochs that train again.
+          self._manager.close()
+          names = [n for n in self._step_folders() if int(n) in skipped]
+          self._set_aside(names, 'does not restore')
+          self._manager = self._open()
         return state, epoch
+      skipped.append(epoch)
       self._say(
         f'checkpoint of epoch {epoch} in {self.directory} is unreadable'
         f' ({why or "on another process"}); trying an older one'

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_math import data
+from lstm_math import errors
 from lstm_math import metrics as metrics_lib
 from lstm_math import parallel
 from lstm_math import plots
@@ -164,7 +165,8 @@ def mirror_mask(
   has_mirror &= operands[:, 0] >= task.grid_b_min
   swapped = np.where(has_mirror[:, None], operands[:, ::-1], operands)
   flipped = data.Equations(swapped, np.asarray(eqs.ops_BxK1))
-  return has_mirror, has_mirror & held_out.seen(flipped, task)
+  trained = held_out._replace(chosen_by=None)
+  return has_mirror, has_mirror & trained.seen(flipped, task)
 
 
 def run_evaluation(
@@ -185,10 +187,15 @@ def run_evaluation(
   if task.has_grid:
     given, mode = None, 'grid'
   else:
+    count, exact = scoring.unseen_population(task, held_out)
+    if evaluation.n_random > count:
+      raise errors.ConfigError(
+        f'eval.n_random={evaluation.n_random}: the run never saw only'
+        f' {"" if exact else "about "}{count:,} equations; lower it'
+      )
     key = jax.random.key(held_out.salt + 1)
     given = scoring.random_held_out(key, task, evaluation.n_random, held_out)
     mode = 'random'
-    count, exact = scoring.unseen_population(task, held_out)
     drawn_from = dict(drawn_from=dict(equations=count, exact=exact))
   scorer = scoring.Scorer(
     model, task, devices, chunk=evaluation.chunk, given=given

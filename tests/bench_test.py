@@ -1,8 +1,12 @@
 """bench/step_time.py reads configs as launch.py does and times real steps."""
 
 import importlib.util
-import math
 import os
+
+import jax
+
+from lstm_math import config as config_lib
+from lstm_math import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -16,21 +20,59 @@ def _step_time():
   return module
 
 
-def test_step_time_reads_config_arguments_and_times_steps():
+class StepClock:
+  """A clock that reads the training steps done (the state's `step` when
+  the benchmark waits for it): on it, every step lasts exactly 1 second."""
+
+  def __init__(self, block_until_ready):
+    self._block = block_until_ready
+    self.now = 0
+    self.waited_at = []  # The state's step at each wait.
+
+  def perf_counter(self) -> float:
+    return float(self.now)
+
+  def block_until_ready(self, state):
+    state = self._block(state)
+    self.now = int(state.step)
+    self.waited_at.append(self.now)
+    return state
+
+
+def test_step_time_reads_config_arguments_and_times_steps(monkeypatch):
   step_time = _step_time()
   mul3 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py:3'))
   mul2 = step_time.load_config(os.path.join(ROOT, 'configs', 'mul.py'))
   assert (mul3.task.max_number, mul2.task.max_number) == (999, 99)
+  clock = StepClock(jax.block_until_ready)
+  monkeypatch.setattr(step_time, 'time', clock)
+  monkeypatch.setattr(jax, 'block_until_ready', clock.block_until_ready)
+  shapes = []
+
+  def spy(state, batch, **kwargs):
+    shapes.append((batch.src_BxS.shape, batch.tgt_BxT.shape))
+    return train_step(state, batch, **kwargs)
+
+  train_step = train.train_step
+  monkeypatch.setattr(train, 'train_step', spy)
   for dataset in ('fixed', 'stream'):
     small = step_time.load_config(os.path.join(ROOT, 'configs', 'tiny.py'))
     small.devices.parallel = 'jit'
     small.model.hidden_size = 8
-    small.data.n_examples = 2_000
-    small.data.dataset = dataset
+    small.data.update(n_examples=2_000, batch_size=32, dataset=dataset)
     small.data.steps_per_epoch = 0 if dataset == 'fixed' else 30
-    # How long is for bench/ to say; here only that real steps were timed.
-    seconds = step_time.step_seconds(small, steps=2, repeats=1)
-    assert math.isfinite(seconds) and seconds > 0, dataset
+    task = config_lib.task_of(small)
+    clock.waited_at.clear()
+    shapes.clear()
+    seconds = step_time.step_seconds(small, steps=3, repeats=2)
+    # A warm-up call, then two timed ones, each of 3 steps it waited for.
+    assert clock.waited_at == [3, 6, 9], (dataset, clock.waited_at)
+    # Seconds a step on a clock of one second a step: the time between the
+    # waits, divided by the steps asked (not 0, not the steps of 1 call).
+    assert seconds == 1.0, (dataset, seconds)
+    # The steps are the config's: its batch of its task's shapes.
+    want = ((32, task.src_len), (32, task.tgt_len))
+    assert shapes and set(shapes) == {want}, (dataset, shapes, want)
 
 
 def test_step_time_writes_durations_in_a_readable_unit():

@@ -567,7 +567,26 @@ class StreamingTest(parameterized.TestCase):
     )
     idx = np.asarray(data.grid_index(test.eqs, ADDITION))
     self.assertLen(set(idx.tolist()), N, msg='test equations must differ')
-    chex.assert_trees_all_equal(test.batch, _make_batch(test.eqs, ADDITION))
+    # Its tokens are its equations written out: '89 + 7', then the end id
+    # and padding; the sum right-aligned, then the end id. Built here from
+    # the vocabulary's symbols, not by make_batch.
+    voc, task = ADDITION.vocab, ADDITION
+
+    def ids(text, length):
+      row = [voc.symbols.index(c) for c in text] + [voc.eos_id]
+      return row + [voc.pad_id] * (length - len(row))
+
+    operands = np.asarray(test.eqs.operands_BxK).tolist()
+    want_src = [ids(f'{a} + {b}', task.src_len) for a, b in operands]
+    want_tgt = [
+      ids(str(a + b).rjust(task.tgt_len - 1), task.tgt_len) for a, b in operands
+    ]
+    np.testing.assert_array_equal(
+      test.batch.src_BxS, want_src, err_msg='source ids of the test set'
+    )
+    np.testing.assert_array_equal(
+      test.batch.tgt_BxT, want_tgt, err_msg='target ids of the test set'
+    )
 
   def test_stream_test_set_without_grid(self):
     test = data.stream_test_set(jax.random.key(0), MIXED3, N, split=0.5)
@@ -882,7 +901,24 @@ def test_steps_target_is_the_trace_and_reads_back_as_the_result():
   eqs = data.sample_equations(jax.random.key(2), task, 256)
   batch = data.make_batch(eqs, task)
   chex.assert_shape(batch.tgt_BxT, (256, task.tgt_len))
-  np.testing.assert_array_equal(batch.tgt_BxT, steps.encode_steps(eqs, task))
+  # The target is the written-out algorithm: two equations traced by hand.
+  two = runs.equations(task, ['31 + 87', '7 - 89'], 2)
+  written = data.make_batch(two, task).tgt_BxT
+  assert steps.format_steps(written[0], task).splitlines() == [
+    'ops +',
+    '1+7 +0 = 08',  # Units: 1 + 7, carry 0 -> carry 0, digit 8.
+    '3+8 +0 = 11',
+    '= 118',
+  ]
+  assert steps.format_steps(written[1], task).splitlines() == [
+    'ops -',
+    '7-9 -0 = 8 b1',  # 7 - 89 = -82: first 07 - 89 = 18 (mod 100), ...
+    '0-8 -1 = 1 b1',
+    'sign -',
+    '0-8 -0 = 2 b1',  # ... then 00 - 18 = 82, the magnitude.
+    '0-1 -1 = 8 b1',
+    '= -82',
+  ]
   values, valid = data.decode_target(batch.tgt_BxT, task)
   assert valid.all()
   np.testing.assert_array_equal(values, data.compute_results(eqs, task))

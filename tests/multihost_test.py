@@ -43,8 +43,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def started(workdir, *args, processes=2, env=None):
-  """`launch.py` in `processes` processes of 4 // processes devices each.
+def started(workdir, *args, processes=2, env=None, env_of=None):
+  """`launch.py` in `processes` processes of 4 // processes devices each;
+  `env_of`: {process: its own environment variables}.
 
   Yields the Popen objects; any still running at the end are killed, so a
   failing test leaves no process behind.
@@ -58,6 +59,7 @@ def started(workdir, *args, processes=2, env=None):
         f'{4 // processes}',
         PYTHONWARNINGS='ignore',
         **(env or {}),
+        **(env_of or {}).get(i, {}),
       )
       if processes > 1:
         run_env.update(
@@ -210,6 +212,40 @@ def test_either_process_count_resumes_the_other_ones_checkpoints(runs):
   after = json.loads(read(one, 'eval.json'))
   assert after['errors'] == json.loads(before)['errors']
   assert after['char_accuracy'] == json.loads(before)['char_accuracy']
+
+
+def test_a_stop_seen_by_one_process_stops_both_together(runs, tmp_path):
+  # Process 1 alone sees test exact-match reach train.stop_exact at epoch 3
+  # (as floats that part between hosts could make it): both stop there.
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(runs['two'], workdir)  # Epochs 1 and 2 trained.
+  fault = {1: {'LSTM_MATH_FAULT': 'reached:3'}}
+  with started(
+    workdir, '--config.train.epochs=5', '--config.eval.grid=False', env_of=fault
+  ) as procs:
+    (out0, _), _ = outputs(procs)
+  assert [r['epoch'] for r in rows(workdir)] == [1, 2, 3], out0[-3000:]
+  assert 'epoch 4/5' not in out0 and 'stopping' in out0, out0[-2000:]
+
+
+def test_a_checkpoint_one_process_cannot_read_is_skipped_by_both(
+  runs, tmp_path
+):
+  # Epochs 1 and 2 saved; process 1 cannot read epoch 2's: both go back to 1.
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(runs['two'], workdir)
+  fault = {1: {'LSTM_MATH_FAULT': 'unreadable:2'}}
+  with started(
+    workdir, '--config.train.epochs=3', '--config.eval.grid=False', env_of=fault
+  ) as procs:
+    (out0, _), _ = outputs(procs)
+  assert 'epoch 2 in' in out0 and 'on another process' in out0, out0[-2000:]
+  assert 'resumed from the checkpoint of epoch 1' in out0, out0[-2000:]
+  assert [r['epoch'] for r in rows(workdir)] == [1, 2, 3]
+  # Epoch 2 again from epoch 1's state: the same as the first time.
+  np.testing.assert_allclose(
+    rows(workdir)[1]['train_loss'], rows(runs['two'])[1]['train_loss'], 1e-5
+  )
 
 
 def test_predict_in_two_processes_answers_once(runs):

@@ -1,7 +1,9 @@
 """The evaluation files and their analysis: counts, splits, pictures."""
 
 import collections
+import itertools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from lstm_math import config as config_lib
 from lstm_math import data
 from lstm_math import parallel
 from lstm_math import reports
+from lstm_math import scoring
 from lstm_math import train
 
 
@@ -17,8 +20,13 @@ def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
   config, _, variables, train_set = model_and_variables
   run = train.prepare(config, parallel.make_devices('jit'))
   result = train.evaluate(run, str(tmp_path), variables, train_set)
+  _, test_set = run.datasets()
   assert result['equations'] == 2_500
-  assert result['never_trained_on']['equations'] == 2_500 - train_set.size
+  # The test set chose the checkpoint (best_by='val_loss'): not unseen.
+  assert not result['test_set']['counted_as_never_trained_on']
+  assert result['never_trained_on']['equations'] == (
+    2_500 - train_set.size - test_set.size
+  )
   sizes = result['errors_by_operand_size']
   assert sum(v['equations'] for v in sizes.values()) == 2_500
   assert sum(v['errors'] for v in sizes.values()) == result['errors']
@@ -34,8 +42,12 @@ def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
   assert not (tmp_path / 'operators.png').exists()  # One operator.
   # Never-trained-on equations split by whether b + a was trained on.
   trained = {tuple(p) for p in np.asarray(train_set.eqs.operands_BxK).tolist()}
+  chose = {tuple(p) for p in np.asarray(test_set.eqs.operands_BxK).tolist()}
   unseen = [
-    (a, b) for a in range(50) for b in range(50) if (a, b) not in trained
+    (a, b)
+    for a in range(50)
+    for b in range(50)
+    if (a, b) not in trained | chose
   ]
   by_mirror = result['never_trained_on_by_mirror']
   assert by_mirror['mirror trained on']['equations'] == sum(
@@ -63,11 +75,18 @@ def test_random_evaluation_without_a_grid(tmp_path, capsys):
   c = config_lib.base()
   c.task.operators, c.task.n_terms, c.task.max_number = '+-', 3, 9
   c.data.dataset, c.data.steps_per_epoch, c.data.n_examples = 'stream', 1, 200
+  c.data.split = 0.9  # 3,600 of the 4,000 equations held out.
   c.model.hidden_size, c.eval.n_random, c.eval.chunk = 8, 3_000, 1_024
   result = _evaluate_untrained(c, tmp_path)
   assert result['mode'] == 'random'
   assert result['equations'] == 3_000
   assert result['never_trained_on']['equations'] == 3_000
+  # Distinct, from an exact count of those never seen (the 20 test
+  # equations chose the checkpoint: best_by='val_loss').
+  assert result['drawn_from']['exact']
+  assert 3_000 < result['drawn_from']['equations'] < 3_600
+  errors = (tmp_path / 'errors.txt').read_text().splitlines()[1:]
+  assert len(set(errors)) == len(errors), 'an equation counted twice'
   assert not (tmp_path / 'grid.png').exists()
   assert (tmp_path / 'operators.png').stat().st_size > 1000
   printed = capsys.readouterr().out
@@ -225,3 +244,47 @@ def test_never_trained_on_split_by_mirror():
 def test_answer_texts_show_malformed_answers_as_written(task, written, shown):
   ids = task.vocab.encode(written)[None]
   assert reports.answer_texts(ids, task) == [shown]
+
+
+def test_random_held_out_equations_are_distinct_and_never_seen():
+  task = data.Task(operators='+-', n_terms=3, max_number=9)  # 4,000 in all.
+  _, test_set = data.fixed_dataset(
+    jax.random.key(1), data.Task(max_number=9), 20, 0.5
+  )
+  test = data.Dataset(
+    data.Equations(
+      jnp.asarray([[1, 2, 3], [4, 5, 6]]), jnp.asarray([[0, 1], [1, 1]])
+    ),
+    None,
+  )
+  held_out = data.HeldOut(0.5, 7, None, chosen_by=test)
+  count, exact = scoring.unseen_population(task, held_out)
+  every = data.Equations(
+    jnp.asarray(list(itertools.product(range(10), repeat=3))).repeat(4, 0),
+    jnp.asarray(list(itertools.product(range(2), repeat=2)) * 1000),
+  )
+  unseen = ~held_out.seen(every, task)
+  assert exact and count == int(unseen.sum()), (count, unseen.sum())
+  # Almost all of them: a draw with replacement would repeat many.
+  n = count - 20
+  eqs = scoring.random_held_out(jax.random.key(0), task, n, held_out)
+  keys = data.equation_keys(eqs)
+  assert len(np.unique(keys)) == n, 'repeats in the sample'
+  assert not held_out.seen(eqs, task).any()
+  assert not np.isin(data.equation_keys(test.eqs), keys).any()
+  del test_set
+
+
+def test_a_wrong_trace_with_the_right_answer_counts_as_each_should():
+  task = data.Task(max_number=9, target='steps')
+  n_right = np.asarray([task.tgt_len, task.tgt_len - 1, task.tgt_len - 3])
+  exact = np.asarray([True, True, False])  # The answer right, right, wrong.
+  first_wrong = np.asarray([-1, 0, 0])  # The trace right, wrong, wrong.
+  operands = np.asarray([[1, 2], [3, 4], [5, 6]])
+  result = reports.analyse(
+    operands, n_right, np.zeros(3, bool), task, exact_N=exact,
+    first_wrong_N=first_wrong,
+  )  # fmt: skip
+  assert result['errors'] == 1 and result['trace_errors'] == 2, result
+  assert result['exact_match'] == 2 / 3 and result['trace_exact'] == 1 / 3
+  assert result['never_trained_on']['trace_errors'] == 2

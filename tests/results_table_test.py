@@ -1,17 +1,30 @@
-"""Tests of the results table: its figures, and the README's copy of it."""
+"""Tests of the results table: its figures, the README's copy of it, and
+that every folder in results/ is today's run of its config."""
 
 import json
 import pathlib
 
 import pytest
 
-from lstm_math import results_table
+from configs import tiny
+from lstm_math import provenance
+from lstm_math import train
+from tools import results_table
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def _run(
-  results, name, *, seed, errors, held_errors, seconds, mode='grid', held=1_000
+  results,
+  name,
+  *,
+  seed,
+  errors,
+  held_errors,
+  seconds,
+  mode='grid',
+  held=1_000,
+  cores=2,
 ):
   """A results folder of a two-operand addition run on 0..99."""
   folder = results / name
@@ -31,12 +44,10 @@ def _run(
       'exact_match': (held - held_errors) / held,
       'char_accuracy': 0.995,
     },
+    'train_seconds': seconds,
+    'provenance': {'machine': {'cpu_cores': cores}},
   }
   (folder / 'eval.json').write_text(json.dumps(evaluation))
-  epochs = [{'epoch': 1, 'elapsed_s': 1.0}, {'epoch': 2, 'elapsed_s': seconds}]
-  (folder / 'metrics.jsonl').write_text(
-    ''.join(json.dumps(e) + '\n' for e in epochs)
-  )
   return folder
 
 
@@ -56,13 +67,16 @@ def test_seeds_of_a_config_make_one_row(tmp_path):
     seconds=11,
     held=1_012,
   )
-  _run(tmp_path, 'sub_seed0', seed=0, errors=1, held_errors=1, seconds=30)
+  _run(
+    tmp_path, 'sub_seed0', seed=0, errors=1, held_errors=1, seconds=30, cores=1
+  )
   rows = _rows(results_table.table(tmp_path))
   assert rows == [
     '| `add.py` | a + b, 0..99 | 0, 1, 2 | grid, 10,000 | 99.970%–100%'
-    ' | 99.800%–100% of 1,000–1,012 | 99.500% | 3, 0, 0 | 10–13 s |',
+    ' | 99.800%–100% of 1,000–1,012 | 99.500% | — | 3, 0, 0'
+    ' | 10–13 s, 2 cores |',
     '| `sub.py` | a + b, 0..99 | 0 | grid, 10,000 | 99.990%'
-    ' | 99.900% of 1,000 | 99.500% | 1 | 30 s |',
+    ' | 99.900% of 1,000 | 99.500% | — | 1 | 30 s, 1 core |',
   ], 'one row per config, seeds in order, figures from the counts'
 
 
@@ -100,7 +114,7 @@ def test_check_fails_on_a_stale_readme_and_write_mends_it(tmp_path, capsys):
   readme = tmp_path / 'README.md'
   stale = results_table.table(results).replace('99.970%', '99.990%')
   readme.write_text(f'# x\n{results_table.BEGIN}\n{stale}{results_table.END}\n')
-  args = ['--results', str(results)]
+  args = ['--results', str(results), '--no-check-today']
   assert results_table.main([*args, '--check', str(readme)]) == 1
   assert '99.990%' in capsys.readouterr().err
   assert results_table.main([*args, '--write', str(readme)]) == 0
@@ -108,12 +122,86 @@ def test_check_fails_on_a_stale_readme_and_write_mends_it(tmp_path, capsys):
   assert readme.read_text().startswith('# x\n'), 'text outside the markers'
 
 
+def test_a_run_without_provenance_is_refused(tmp_path):
+  folder = _run(
+    tmp_path, 'add_seed0', seed=0, errors=0, held_errors=0, seconds=1
+  )
+  evaluation = json.loads((folder / 'eval.json').read_text())
+  del evaluation['provenance']
+  (folder / 'eval.json').write_text(json.dumps(evaluation))
+  with pytest.raises(ValueError, match='no training time or provenance'):
+    results_table.table(tmp_path)
+
+
+def test_the_trace_column_counts_whole_traces(tmp_path):
+  folder = _run(
+    tmp_path, 'add_seed0', seed=0, errors=0, held_errors=0, seconds=1
+  )
+  evaluation = json.loads((folder / 'eval.json').read_text())
+  evaluation['never_trained_on'].update(trace_errors=10, trace_exact=0.99)
+  (folder / 'eval.json').write_text(json.dumps(evaluation))
+  row = _rows(results_table.table(tmp_path))[0]
+  assert '| 100% of 1,000 | 99.500% | 99.000% |' in row, row
+
+
+def _tiny_folder(tmp_path, seed=0, **changes):
+  """results/tiny_seed<seed>/ as a run of today's configs/tiny.py writes it."""
+  config = tiny.get_config()
+  config.seed = seed
+  folder = tmp_path / f'tiny_seed{seed}'
+  folder.mkdir()
+  (folder / 'config.json').write_text(config.to_json_best_effort())
+  prov = provenance.record(train.prepare(config))
+  prov.update(changes)
+  (folder / 'eval.json').write_text(json.dumps({'provenance': prov}))
+  return folder, config
+
+
+def test_check_today_takes_todays_run(tmp_path):
+  folder, _ = _tiny_folder(tmp_path)
+  results_table.check_today(folder)
+
+
+def test_check_today_refuses_another_config(tmp_path):
+  folder, config = _tiny_folder(tmp_path)
+  config.data.batch_size = 32
+  (folder / 'config.json').write_text(config.to_json_best_effort())
+  with pytest.raises(ValueError, match='data.batch_size: 32 there, 64 today'):
+    results_table.check_today(folder)
+
+
+def test_check_today_refuses_another_training_set(tmp_path):
+  folder, _ = _tiny_folder(tmp_path, data={'kind': 'fixed', 'train': 'x'})
+  with pytest.raises(ValueError, match='draws another training set'):
+    results_table.check_today(folder)
+
+
+def test_check_today_refuses_a_run_without_provenance(tmp_path):
+  folder, _ = _tiny_folder(tmp_path)
+  (folder / 'eval.json').write_text('{}')
+  with pytest.raises(ValueError, match='no provenance'):
+    results_table.check_today(folder)
+
+
+@pytest.mark.parametrize(
+  'name', sorted(p.name for p in (ROOT / 'results').iterdir() if p.is_dir())
+)
+def test_every_results_folder_is_todays_run_of_its_config(name):
+  results_table.check_today(ROOT / 'results' / name)
+
+
 def test_readme_table_is_the_one_results_gives():
   readme = ROOT / 'README.md'
   code = results_table.main(
-    ['--results', str(ROOT / 'results'), '--check', str(readme)]
+    [
+      '--results',
+      str(ROOT / 'results'),
+      '--check',
+      str(readme),
+      '--no-check-today',  # The test above checks each folder.
+    ]
   )
   assert code == 0, (
     "README.md's results table differs from results/ (printed above); run"
-    ' python -m lstm_math.results_table --write README.md'
+    ' python -m tools.results_table --write README.md'
   )

@@ -1,11 +1,10 @@
 """Scoring on the devices: the grid agrees with predict and with Python."""
 
-import functools
-
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from lstm_math import data
 from lstm_math import parallel
@@ -34,21 +33,29 @@ def test_grid_agrees_with_predict_and_python(model_and_variables):
   assert 0 < grid_right.sum() < task.grid_size, 'want both right and wrong'
 
 
-def test_grid_evaluation_does_not_retrace(model_and_variables):
+@pytest.mark.parametrize('mode, n', [('jit', 1), ('shard_map', 8)])
+def test_scorer_traces_once_for_every_call(
+  model_and_variables, monkeypatch, mode, n
+):
+  # The Scorer's function is traced (and compiled) once: its later chunks,
+  # and later calls (one an epoch or checkpoint), must reuse it.
   _, setup, variables, _ = model_and_variables
-  fn = chex.assert_max_traces(scoring.score_chunks, n=1)
-  run = jax.jit(
-    functools.partial(
-      fn,
-      model=setup.model,
-      task=setup.task,
-      size=setup.task.grid_size,
-      chunk=256,
-      n_chunks=2,
-    )
+  chex.clear_trace_counter()  # Counted by function: the other case's too.
+  traced = chex.assert_max_traces(scoring.score_chunks, n=1)
+  monkeypatch.setattr(scoring, 'score_chunks', traced)
+  scorer = scoring.Scorer(
+    setup.model, setup.task, parallel.make_devices(mode, n), chunk=128
   )
-  for first in (0, 512, 1024, 1536):
-    run(variables, jnp.int32(first), None)
+  assert scorer.size == setup.task.grid_size
+  assert -(-scorer.size // scorer.per_call) > 1, 'want several chunks a call'
+  first = scorer(variables, progress=False)
+  # Later calls, with the same and with new weights of the same shapes: a
+  # retrace (a new jit each call, arguments that change type) fails here.
+  moved = jax.tree.map(lambda x: x + 0.01, variables)
+  for again in (variables, moved):
+    scores = scorer(again, progress=False)
+    assert scores.pred_NxT.shape == (scorer.size, setup.task.tgt_len)
+  np.testing.assert_array_equal(scorer(variables, False).pred_NxT, first[0])
 
 
 def test_one_and_eight_devices_give_the_same_map(model_and_variables):

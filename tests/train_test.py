@@ -43,8 +43,8 @@ def test_train_step_learns_on_a_small_problem():
   config = tiny_config(model=dict(batch_norm=False))
   setup, state, train_set, test_set, _ = fresh(config)
   step = jax.jit(train.train_step)
-  evaluate = jax.jit(train.eval_metrics)
-  before = evaluate(state, test_set.batch)
+  evaluate = jax.jit(functools.partial(train.eval_metrics, task=setup.task))
+  before = evaluate(state, test_set)
   losses = []
   for i in range(150):
     rows = (jnp.arange(64) + 64 * i) % train_set.size
@@ -52,7 +52,7 @@ def test_train_step_learns_on_a_small_problem():
       state, data.Batch(*(x[rows] for x in train_set.batch))
     )
     losses.append(float(metrics['loss']))
-  after = evaluate(state, test_set.batch)
+  after = evaluate(state, test_set)
   assert np.mean(losses[-10:]) < 0.6 * np.mean(losses[:10]), losses[::10]
   assert after['char_accuracy'] > before['char_accuracy'] + 0.3, (before, after)
   assert int(state.step) == 150
@@ -94,6 +94,50 @@ def test_one_sgd_step_moves_by_the_gradient_of_the_mean_loss():
   )
   moved = jax.tree.map(lambda m: jnp.abs(m).max(), moved)
   assert max(jax.tree.leaves(moved)) > 1e-3, 'the step must move the weights'
+
+
+def test_sgd_step_on_8_devices_equals_the_step_on_1():
+  # Adam cancels a uniform scale of the gradients; plain SGD does not: a
+  # pmean where the gradients must add up (or a loss divided by the local
+  # count) would move every weight by 1/8 (or 8x) of the one-device step.
+  config = tiny_config()
+  setup, _, train_set, _, _ = fresh(config)
+  lr, n = 0.5, 8
+  init = functools.partial(train.create_train_state, setup, optax.sgd(lr))
+  state = jax.jit(init)(jax.random.key(5))
+  batch = data.Batch(*(x[:64] for x in train_set.batch))
+  want_state, want = jax.jit(train.train_step)(state, batch)
+
+  def on_device(state, src, tgt):
+    return train.train_step(state, data.Batch(src, tgt), axis_name='data')
+
+  split = lambda x: x.reshape(n, x.shape[0] // n, *x.shape[1:])
+  got_state, got = jax.pmap(
+    on_device, axis_name='data', in_axes=(None, 0, 0), devices=jax.devices()[:n]
+  )(state, split(batch.src_BxS), split(batch.tgt_BxT))
+  # Every device ends with the same state; compare the first with jit's.
+  for copies in jax.tree.leaves((got_state.params, got)):
+    np.testing.assert_array_equal(
+      copies, np.broadcast_to(copies[0], copies.shape)
+    )
+  first = functools.partial(jax.tree.map, lambda x: x[0])
+  np.testing.assert_allclose(first(got)['loss'], want['loss'], rtol=1e-5)
+  chex.assert_trees_all_close(
+    first(got), want, rtol=1e-5, custom_message='metrics, 8 devices vs 1'
+  )
+  moved = lambda s: jax.tree.map(lambda a, b: a - b, s.params, state.params)
+  chex.assert_trees_all_close(
+    moved(first(got_state)),
+    moved(want_state),
+    rtol=1e-3,
+    atol=1e-6,
+    custom_message='SGD update on 8 devices vs 1 (a psum/pmean slip?)',
+  )
+  chex.assert_trees_all_close(
+    first(got_state.batch_stats), want_state.batch_stats, rtol=1e-4, atol=1e-6
+  )
+  largest = max(jnp.abs(m).max() for m in jax.tree.leaves(moved(want_state)))
+  assert largest > 1e-2, f'the step must move the weights ({largest})'
 
 
 def test_weight_decay_shrinks_matrices_and_spares_vectors():
@@ -370,13 +414,14 @@ def test_autoregressive_decoder_learns_under_teacher_forcing():
   )
   setup, state, train_set, test_set, key = fresh(config)
   epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
-  evaluate = jax.jit(train.eval_metrics)  # Greedy: the decoder's own tokens.
-  before = evaluate(state, test_set.batch)
+  # Greedy: the decoder's own tokens.
+  evaluate = jax.jit(functools.partial(train.eval_metrics, task=setup.task))
+  before = evaluate(state, test_set)
   losses = []
   for _ in range(6):
     state, metrics = epoch(state, train_set, key)
     losses.append(float(metrics['loss']))
-  after = evaluate(state, test_set.batch)
+  after = evaluate(state, test_set)
   assert losses[-1] < 0.7 * losses[0], losses
   assert after['char_accuracy'] > before['char_accuracy'] + 0.15, (
     before,
