@@ -301,6 +301,13 @@ def main():
     ' a training step and the grid, each with its FLOP limit (minutes)',
   )
   parser.add_argument('--seeds', default='0,1,2')
+  parser.add_argument(
+    '--write',
+    metavar='JSON',
+    help='also write the figures and this command to JSON (bench/speed.json'
+    " is the README's speed table: python -m tools.results_table --write"
+    ' README.md)',
+  )
   args, extra = parser.parse_known_args()
   seeds = [int(s) for s in args.seeds.split(',')]
   if args.fast:
@@ -360,6 +367,11 @@ def main():
     results['startup_s'] = statistics.median(r['startup_s'] for r in runs)
     results.update(time_to_seed_fast(seeds, extra))
   _print(results)
+  if args.write:
+    results['command'] = 'python bench/run.py ' + ' '.join(sys.argv[1:])
+    with open(args.write, 'w') as f:
+      json.dump(results, f, indent=2)
+      f.write('\n')
 
 
 def _print(results: dict) -> None:

@@ -115,11 +115,43 @@ def test_check_fails_on_a_stale_readme_and_write_mends_it(tmp_path, capsys):
   stale = results_table.table(results).replace('99.970%', '99.990%')
   readme.write_text(f'# x\n{results_table.BEGIN}\n{stale}{results_table.END}\n')
   args = ['--results', str(results), '--no-check-today']
+  args += ['--speed', str(tmp_path / 'no_bench.json')]
   assert results_table.main([*args, '--check', str(readme)]) == 1
   assert '99.990%' in capsys.readouterr().err
   assert results_table.main([*args, '--write', str(readme)]) == 0
   assert results_table.main([*args, '--check', str(readme)]) == 0
   assert readme.read_text().startswith('# x\n'), 'text outside the markers'
+
+
+def test_speed_table_comes_from_the_bench_file(tmp_path, capsys):
+  bench = {
+    'train_step_ms': 2.54,
+    'epoch_s': 0.291,
+    'steps_per_epoch': 106,
+    'grid_eval_s': 1.534,
+    'grid_eval_first_call_s': 3.21,
+    'command': 'python bench/run.py --quick --write bench/speed.json',
+    'date': '2026-12-07',
+    'machine': 'x86_64, 2 cores, cpu',
+    'jax': '0.10.2',
+  }
+  speed = tmp_path / 'speed.json'
+  speed.write_text(json.dumps(bench))
+  text = results_table.speed_table(speed)
+  assert text.startswith('`python bench/run.py --quick --write'), text
+  for figure in ('| 2.5 ms |', '| 0.29 s |', '(106 steps)', '| 1.53 s |'):
+    assert figure in text, (figure, text)
+  results = tmp_path / 'results'
+  _run(results, 'add_seed0', seed=0, errors=3, held_errors=2, seconds=1)
+  readme = tmp_path / 'README.md'
+  readme.write_text(
+    f'{results_table.BEGIN}\n{results_table.END}\n'
+    f'{results_table.SPEED_BEGIN}\nold\n{results_table.SPEED_END}\n'
+  )
+  args = ['--results', str(results), '--no-check-today', '--speed', str(speed)]
+  assert results_table.main([*args, '--check', str(readme)]) == 1
+  assert results_table.main([*args, '--write', str(readme)]) == 0
+  assert text in readme.read_text() and 'old' not in readme.read_text()
 
 
 def test_a_run_without_provenance_is_refused(tmp_path):

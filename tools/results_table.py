@@ -21,6 +21,9 @@ import sys
 
 BEGIN = '<!-- results:begin -->'
 END = '<!-- results:end -->'
+SPEED_BEGIN = '<!-- speed:begin -->'
+SPEED_END = '<!-- speed:end -->'
+SPEED_FILE = 'bench/speed.json'
 _FOLDER = re.compile(r'(?P<config>[a-z0-9_]+?)_seed(?P<seed>\d+)')
 # The README's order: the post, then by task; other configs follow by name.
 _ORDER = (
@@ -219,9 +222,37 @@ def table(results: pathlib.Path) -> str:
   return _HEADER + ''.join(rows)
 
 
+def speed_table(path: pathlib.Path) -> str:
+  """The README's speed figures, from `bench/run.py --write`'s file."""
+  b = json.loads(path.read_text())
+  step, epoch = b['train_step_ms'], b['epoch_s']
+  grid, first = b['grid_eval_s'], b['grid_eval_first_call_s']
+  rows = [
+    ("a training step of the post's model, batch 256", f'{step:.1f} ms'),
+    (f'an epoch of the post ({b["steps_per_epoch"]} steps)', f'{epoch:.2f} s'),
+    ('the whole grid, 1,000,000 equations', f'{grid:.2f} s'),
+    ('the same, compilation included (first call)', f'{first:.2f} s'),
+  ]
+  lines = [
+    f'`{b["command"]}`, {b["date"]}: {b["machine"]}, JAX {b["jax"]}\n',
+    '\n| what | time |\n| --- | --- |\n',
+    *(f'| {what} | {value} |\n' for what, value in rows),
+  ]
+  return ''.join(lines)
+
+
+def _replace(text: str, begin: str, end: str, new: str, path) -> str:
+  start, stop = text.find(begin), text.find(end)
+  if start < 0 or stop < start:
+    raise ValueError(f'{path}: no {begin} ... {end} markers')
+  start += len(begin) + 1
+  return text[:start] + new + text[stop:]
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--results', default='results', type=pathlib.Path)
+  parser.add_argument('--speed', default=SPEED_FILE, type=pathlib.Path)
   mode = parser.add_mutually_exclusive_group()
   mode.add_argument('--check', type=pathlib.Path, metavar='README')
   mode.add_argument('--write', type=pathlib.Path, metavar='README')
@@ -236,24 +267,23 @@ def main(argv=None) -> int:
     for folder in sorted(p for p in args.results.iterdir() if p.is_dir()):
       check_today(folder)
   new = table(args.results)
+  speed = args.speed.exists() and speed_table(args.speed)
   path = args.check or args.write
   if path is None:
-    print(new, end='')
+    print(new + (speed or ''), end='')
     return 0
   text = path.read_text()
-  start, end = text.find(BEGIN), text.find(END)
-  if start < 0 or end < start:
-    raise ValueError(f'{path}: no {BEGIN} ... {END} markers')
-  start += len(BEGIN) + 1
+  made = _replace(text, BEGIN, END, new, path)
+  if speed:
+    made = _replace(made, SPEED_BEGIN, SPEED_END, speed, path)
   if args.write:
-    path.write_text(text[:start] + new + text[end:])
+    path.write_text(made)
     return 0
-  old = text[start:end]
-  if old != new:
+  if made != text:
     print(
-      f'{path}: the results table differs from {args.results}/; run'
-      f' python -m tools.results_table --write {path}\n'
-      f'--- in {path}:\n{old}--- from {args.results}/:\n{new}',
+      f'{path}: its tables differ from {args.results}/ and {args.speed};'
+      f' run python -m tools.results_table --write {path}\n'
+      f'--- in {path}:\n{text}\n--- made:\n{made}',
       file=sys.stderr,
     )
     return 1
