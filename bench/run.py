@@ -53,9 +53,9 @@ import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 from jax import lax  # pylint: disable=g-import-not-at-top
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
+from bench import flops  # pylint: disable=g-import-not-at-top
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import data  # pylint: disable=g-import-not-at-top
-from lstm_math import model as model_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import parallel  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
 
@@ -182,7 +182,7 @@ def bench_autoregressive(rate: float, config=None, name='ar_steps') -> dict:
   post's width; or a given config (`--steps`: the kept step configs).
 
   Its FLOPs per equation are the encoder's and, for each of the T written
-  tokens, a decoder step's (`model.decoder_flops_per_token`).
+  tokens, a decoder step's (`flops.decoder_flops_per_token`).
   """
   if config is None:
     config = config_lib.base()
@@ -191,9 +191,9 @@ def bench_autoregressive(rate: float, config=None, name='ar_steps') -> dict:
   figures, setup, state = bench_train(config)
   figures.update(bench_grid(setup, state, config.eval.chunk, chunks=()))
   task, net = setup.task, setup.model
-  forward = model_lib.encoder_flops(
+  forward = flops.encoder_flops(
     net, task.src_len
-  ) + task.tgt_len * model_lib.decoder_flops_per_token(net, task.src_len)
+  ) + task.tgt_len * flops.decoder_flops_per_token(net, task.src_len)
   figures['flops_per_equation_forward'] = forward
   figures['grid_eval_limit_s'] = forward * task.grid_size / rate
   figures['grid_eval_ratio'] = (

@@ -21,7 +21,8 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
-BEST_BY = ('val_loss', 'val_exact_match', 'last')
+from lstm_math import config as config_lib
+
 FAULT_ENV = 'LSTM_MATH_FAULT'  # For the tests: unreadable:N fails epoch N.
 
 
@@ -51,8 +52,8 @@ class Checkpointer:
   def __init__(
     self, directory: str, keep_latest: int = 2, say=print, best_by='val_loss'
   ):
-    if best_by not in BEST_BY:
-      raise ValueError(f'best_by={best_by!r}: must be one of {BEST_BY}')
+    if best_by not in config_lib.BEST_BY:
+      raise ValueError(f'best_by={best_by!r}: one of {config_lib.BEST_BY}')
     self.directory = os.path.abspath(directory)
     self._keep_latest = keep_latest
     self._score = _score(best_by)

@@ -14,10 +14,13 @@ import numbers
 
 import ml_collections
 
-from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import data
-from lstm_math import parallel
 from lstm_math.errors import ConfigError
+
+# The checkpoint kept as best (checkpoint.py) and the instruction sets XLA:CPU
+# may be capped at (parallel.cap_cpu_isa).
+BEST_BY = ('val_loss', 'val_exact_match', 'last')
+CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
 
 # Values that had other names: refused in words, read from old config.json.
 RENAMED = {
@@ -211,7 +214,7 @@ _FIELDS = {
   ),
   'train.epochs': (int, *_int(1)),
   'train.stop_exact': (float, lambda v: 0 <= v <= 1, 'a number in [0, 1]'),
-  'train.best_by': (str, *_is(*checkpoint_lib.BEST_BY)),
+  'train.best_by': (str, *_is(*BEST_BY)),
   'train.checkpoint_every': (int, *_int(1)),
   'train.examples_before': (int, *_int(0)),
   'train.examples_after': (int, *_int(0)),
@@ -222,7 +225,7 @@ _FIELDS = {
   'devices.distributed': (bool, *_BOOL),
   'devices.distributed_timeout_s': (int, *_int(1)),
   'devices.heartbeat_timeout_s': (int, *_int(1)),
-  'devices.cpu_isa': (str, *_is(*parallel.CPU_ISAS)),
+  'devices.cpu_isa': (str, *_is(*CPU_ISAS)),
 }
 
 # Where each field of the flat configs before the sections went.

@@ -27,7 +27,6 @@ from lstm_math import errors
 AXIS = 'data'
 # Measured with 8 fake CPU devices (bench/parallel.py): see README.
 DEFAULT_MULTI_DEVICE = 'shard_map'
-CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
 
 
 def cap_cpu_isa(isa: str) -> None:

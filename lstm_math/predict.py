@@ -15,7 +15,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_math import data
-from lstm_math import reports
 from lstm_math import scoring
 from lstm_math import steps
 from lstm_math import vocab as vocab_lib
@@ -83,6 +82,31 @@ def parse_expression(text: str, task: data.Task):
   return operands, [task.operators.index(o) for o in ops]
 
 
+def answer_texts(pred_NxT, task: data.Task) -> list[str]:
+  """Predicted answers as people read them: `118`, or quoted when malformed.
+
+  An answer is well-formed when its ids are exactly how the task writes its
+  value (layout, padding, sign); anything else, such as `'0018'` in the
+  post's layout or `'1 8'`, is shown quoted, as the model wrote it.
+  """
+  pred_NxT = np.asarray(pred_NxT)
+  if not len(pred_NxT):
+    return []
+  values, valid = data.decode_target(pred_NxT, task)
+  written_NxT = pred_NxT  # With steps, any readable answer is as written.
+  if task.target != 'steps':
+    values_N = jnp.asarray(values, jnp.int32)
+    written_NxT = np.asarray(data.encode_target(values_N, task))
+  texts = []
+  for row, value, ok, written in zip(pred_NxT, values, valid, written_NxT):
+    if ok and np.array_equal(row, written):
+      texts.append(str(value))
+    else:
+      text = task.vocab.decode(row)
+      texts.append(repr(text[::-1] if task.target == 'reversed' else text))
+  return texts
+
+
 @dataclasses.dataclass
 class Predictor:
   """Answers expressions with a trained model, batched and jitted."""
@@ -131,7 +155,7 @@ class Predictor:
     operands = np.asarray([p[0] for p in good], np.int32)
     ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
     _, _, pred = self.answer_equations(operands, ops)
-    shown = reports.answer_texts(pred, self.task)
+    shown = answer_texts(pred, self.task)
     for j, (i, p) in enumerate(parsed.items()):
       exact = self.task.python_result(*p)
       note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'

@@ -19,6 +19,7 @@ from lstm_math import errors
 from lstm_math import metrics as metrics_lib
 from lstm_math import parallel
 from lstm_math import plots
+from lstm_math import predict
 from lstm_math import scoring
 from lstm_math import steps
 
@@ -105,31 +106,6 @@ def analyse(
   return result
 
 
-def answer_texts(pred_NxT, task: data.Task) -> list[str]:
-  """Predicted answers as people read them: `118`, or quoted when malformed.
-
-  An answer is well-formed when its ids are exactly how the task writes its
-  value (layout, padding, sign); anything else, such as `'0018'` in the
-  post's layout or `'1 8'`, is shown quoted, as the model wrote it.
-  """
-  pred_NxT = np.asarray(pred_NxT)
-  if not len(pred_NxT):
-    return []
-  values, valid = data.decode_target(pred_NxT, task)
-  written_NxT = pred_NxT  # With steps, any readable answer is as written.
-  if task.target != 'steps':
-    values_N = jnp.asarray(values, jnp.int32)
-    written_NxT = np.asarray(data.encode_target(values_N, task))
-  texts = []
-  for row, value, ok, written in zip(pred_NxT, values, valid, written_NxT):
-    if ok and np.array_equal(row, written):
-      texts.append(str(value))
-    else:
-      text = task.vocab.decode(row)
-      texts.append(repr(text[::-1] if task.target == 'reversed' else text))
-  return texts
-
-
 def write_errors(path, task, operands_NxK, ops_NxK1, pred_NxT, exact_N, seen_N):
   """One line per wrong equation: `a + b = predicted (expected E)`."""
   wrong = np.nonzero(~exact_N)[0]
@@ -141,7 +117,7 @@ def write_errors(path, task, operands_NxK, ops_NxK1, pred_NxT, exact_N, seen_N):
       f'# {len(wrong)} wrong equations: equation = prediction'
       ' (expected), * marks equations seen in training\n'
     )
-    shown = answer_texts(pred_NxT[wrong], task)
+    shown = predict.answer_texts(pred_NxT[wrong], task)
     for j, i in enumerate(wrong):
       text = task.text(operands_NxK[i], ops_NxK1[i])
       mark = ' *' if seen_N[i] else ''

@@ -371,7 +371,7 @@ def initial_run(config):
 
 def start(config, workdir: str, training: bool = False) -> Run:
   """The shared start-up: processes, devices, checks; config.json to train."""
-  if config.devices.get('cpu_isa') not in parallel.CPU_ISAS:
+  if config.devices.get('cpu_isa') not in config_lib.CPU_ISAS:
     config_lib.validate(config)  # Names the field before JAX could start.
   d = config.devices
   parallel.cap_cpu_isa(d.cpu_isa)

@@ -139,6 +139,16 @@ BAD = [
     {'optim.schedule': 'warmup_cosine', 'optim.warmup_epochs': 300},
     'optim.warmup_epochs=300: must be below train.epochs=200',
   ),
+  (
+    {'task.max_number': 99_999},
+    'max_number=99999: its grid of 10,000,000,000 equations cannot be'
+    ' numbered by int32',
+  ),
+  (
+    {'task.max_number': 29_999},
+    'max_number=29999: scoring its grid of 900,000,000 equations needs about'
+    ' 59 GiB',
+  ),
 ]
 
 

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from bench import flops
 from lstm_math import data
 from lstm_math import model
 from lstm_math import parallel
@@ -191,16 +192,16 @@ def test_attending_symbols_at_places_equals_attending_the_keys(one_query):
 
 def test_flop_count_grows_with_the_source_and_the_decoder():
   small, wide = _net(), _net(dec_hidden=64)
-  assert model.decoder_flops_per_token(
+  assert flops.decoder_flops_per_token(
     wide, 10
-  ) > model.decoder_flops_per_token(small, 10)
-  assert model.decoder_flops_per_token(
+  ) > flops.decoder_flops_per_token(small, 10)
+  assert flops.decoder_flops_per_token(
     small, 20
-  ) > model.decoder_flops_per_token(small, 10)
+  ) > flops.decoder_flops_per_token(small, 10)
   h, e, v = 32, 32, TASK.vocab.size  # dec_hidden 0: 2 * hidden = 32.
   lstm = 2 * (e * 4 * h + h * 4 * h)  # The token's input is a gather.
   attention = 2 * h * e + 2 * 2 * 10 * e
-  assert model.decoder_flops_per_token(small, 10) == (
+  assert flops.decoder_flops_per_token(small, 10) == (
     lstm + attention + 2 * (h + e) * v
   )
   # The source's symbols, by symbol and place: weights summed by symbol,
@@ -210,27 +211,27 @@ def test_flop_count_grows_with_the_source_and_the_decoder():
   by_place = _net(dec_source_tokens=True, dec_place_queries=True)
   rows = v + 1
   source = 2 * 10 * rows + 2 * h * (rows + 10) + 2 * h * v
-  assert model.decoder_flops_per_token(asked, 10) == (
-    model.decoder_flops_per_token(small, 10)
+  assert flops.decoder_flops_per_token(asked, 10) == (
+    flops.decoder_flops_per_token(small, 10)
     + source
     + 2 * h * h
     + 2 * h * (rows + 10)
   )
-  assert model.decoder_flops_per_token(by_place, 10) == (
-    model.decoder_flops_per_token(small, 10) + source
+  assert flops.decoder_flops_per_token(by_place, 10) == (
+    flops.decoder_flops_per_token(small, 10) + source
   )
   # State queries add the state's query back; a head of width u moves the
   # output's input from the features F to the head.
   both = _net(
     dec_source_tokens=True, dec_place_queries=True, dec_state_queries=True
   )
-  assert model.decoder_flops_per_token(both, 10) == (
-    model.decoder_flops_per_token(asked, 10)
+  assert flops.decoder_flops_per_token(both, 10) == (
+    flops.decoder_flops_per_token(asked, 10)
   )
   headed = _net(dec_source_tokens=True, dec_head=40)
   f = h + e + h
-  assert model.decoder_flops_per_token(headed, 10) == (
-    model.decoder_flops_per_token(asked, 10)
+  assert flops.decoder_flops_per_token(headed, 10) == (
+    flops.decoder_flops_per_token(asked, 10)
     + 2 * f * 40
     + 2 * 40 * v
     - 2 * f * v

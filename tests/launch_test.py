@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -65,6 +66,46 @@ def test_eval_mode_rewrites_the_evaluation(workdir):
   assert again['equations'] == 10_000
   trained.pop('seconds'), again.pop('seconds')
   assert again == trained
+
+
+def test_a_finished_run_started_again_trains_nothing(workdir):
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    before = f.read()
+  steps = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
+  run = launch(
+    '--config=configs/tiny.py',
+    f'--workdir={workdir}',
+    '--config.train.epochs=2',
+  )
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert 'finished at epoch 2 (train.epochs=2): nothing to train' in run.stdout
+  assert 'epoch 3' not in run.stdout and 'Evaluated every' in run.stdout
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    assert f.read() == before, 'a row was added or changed'
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == steps
+
+
+def test_another_training_set_is_refused_or_flagged(workdir, tmp_path):
+  moved = str(tmp_path / 'run')
+  shutil.copytree(workdir, moved)
+  with open(os.path.join(moved, 'run.json')) as f:
+    prov = json.load(f)
+  assert prov['data']['kind'] == 'fixed' and prov['data']['equations'] == 1_800
+  assert prov['versions']['jax'] == jax.__version__ and prov['commit']
+  # As if the sampling code had changed since the checkpoints were trained.
+  prov['data']['train'] = '0' * 16
+  with open(os.path.join(moved, 'run.json'), 'w') as f:
+    json.dump(prov, f)
+  tiny_args = ('--config=configs/tiny.py', f'--workdir={moved}')
+  for args in (('--config.train.epochs=3',), ('--mode=eval',)):
+    run = launch(*tiny_args, *args)
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert 'draws another training set' in run.stderr, run.stderr[-3000:]
+  run = launch(*tiny_args, '--mode=eval', '--allow_other_train_set')
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert 'not known' in run.stdout
+  with open(os.path.join(moved, 'eval.json')) as f:
+    assert json.load(f)['provenance']['train_set_differs'] is True
 
 
 def test_predict_answers_and_reports(workdir):

@@ -11,6 +11,7 @@ import pytest
 from lstm_math import config as config_lib
 from lstm_math import data
 from lstm_math import parallel
+from lstm_math import predict
 from lstm_math import reports
 from lstm_math import scoring
 from lstm_math import train
@@ -243,7 +244,7 @@ def test_never_trained_on_split_by_mirror():
 )
 def test_answer_texts_show_malformed_answers_as_written(task, written, shown):
   ids = task.vocab.encode(written)[None]
-  assert reports.answer_texts(ids, task) == [shown]
+  assert predict.answer_texts(ids, task) == [shown]
 
 
 def test_random_held_out_equations_are_distinct_and_never_seen():

@@ -427,3 +427,34 @@ def test_autoregressive_decoder_learns_under_teacher_forcing():
     before,
     after,
   )
+
+
+class _Saved:
+  """A Checkpointer's metrics by epoch, as `train._finished` reads them."""
+
+  def __init__(self, exact_by_epoch):
+    self.exact = exact_by_epoch
+
+  def metrics(self, epoch):
+    return {'val_exact_match': self.exact[epoch]}
+
+
+def test_a_run_is_finished_at_its_last_epoch_or_at_stop_exact():
+  config = tiny_config(train=dict(epochs=5, stop_exact=0.9))
+  run = train.prepare(config)
+  saved = _Saved({1: 0.5, 2: 0.95, 5: 0.1})
+  assert train._finished(run, saved, 0) == ''  # Nothing trained yet.
+  assert train._finished(run, saved, 1) == ''
+  assert 'stop_exact=0.9' in train._finished(run, saved, 2)
+  assert train._finished(run, saved, 5) == 'train.epochs=5'
+  config.train.stop_exact = 0.0  # Off: only the last epoch finishes it.
+  assert train._finished(train.prepare(config), saved, 2) == ''
+
+
+def test_spikes_count_epochs_far_wrong_after_the_first_clean_one():
+  wrong = [900, 40, 0, 3, 50, 0, 31, 0]  # Of 3,000: > 30 is a spike.
+  rows = [
+    dict(epoch=i + 1, val_wrong=w, val_count=3_000) for i, w in enumerate(wrong)
+  ]
+  assert train.spikes(rows) == dict(count=2, epochs=[5, 7], first_clean_epoch=3)
+  assert train.spikes(rows[:2])['count'] == 0  # Never clean: none counted.
