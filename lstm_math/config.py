@@ -321,6 +321,11 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       'model.dec_state_queries=True: adds the state to the place queries;'
       ' set model.dec_place_queries=True too'
     )
+  if m.decoder == 'autoregressive' and m.batch_norm:
+    raise ConfigError(
+      "model.batch_norm=True: applies to model.decoder='repeat' only (the"
+      " autoregressive decoder has none); set model.batch_norm=False"
+    )
   if o.schedule == 'warmup_cosine' and o.warmup_epochs >= t.epochs:
     raise ConfigError(
       f'optim.warmup_epochs={o.warmup_epochs}: must be below'

@@ -140,6 +140,10 @@ BAD = [
     'optim.warmup_epochs=300: must be below train.epochs=200',
   ),
   (
+    {'model.decoder': 'autoregressive'},
+    "model.batch_norm=True: applies to model.decoder='repeat' only",
+  ),
+  (
     {'task.max_number': 99_999},
     'max_number=99999: its grid of 10,000,000,000 equations cannot be'
     ' numbered by int32',
