@@ -67,16 +67,25 @@ def test_seeds_of_a_config_make_one_row(tmp_path):
     seconds=11,
     held=1_012,
   )
-  _run(
-    tmp_path, 'sub_seed0', seed=0, errors=1, held_errors=1, seconds=30, cores=1
+  folder = _run(
+    tmp_path,
+    'sub_seed0',
+    seed=0,
+    errors=1,
+    held_errors=1,
+    seconds=1030,
+    cores=1,
   )
+  evaluation = json.loads((folder / 'eval.json').read_text())
+  evaluation['spikes'] = {'count': 2, 'epochs': [5, 9]}
+  (folder / 'eval.json').write_text(json.dumps(evaluation))
   rows = _rows(results_table.table(tmp_path))
   assert rows == [
     '| `add.py` | a + b, 0..99 | 0, 1, 2 | grid, 10,000 | 99.970%–100%'
-    ' | 99.800%–100% of 1,000–1,012 | 99.500% | — | 3, 0, 0'
+    ' | 99.800%–100% of 1,000–1,012 | 99.500% | — | 3, 0, 0 | —, —, —'
     ' | 10–13 s, 2 cores |',
     '| `sub.py` | a + b, 0..99 | 0 | grid, 10,000 | 99.990%'
-    ' | 99.900% of 1,000 | 99.500% | — | 1 | 30 s, 1 core |',
+    ' | 99.900% of 1,000 | 99.500% | — | 1 | 2 | 1,030 s, 1 core |',
   ], 'one row per config, seeds in order, figures from the counts'
 
 

@@ -329,6 +329,7 @@ def test_training_writes_every_output(trained):
     'eval.json',
     'grid.png',
     'grid_errors.txt',
+    'run.json',
   ):
     path = os.path.join(workdir, name)
     assert os.path.getsize(path) > 0, f'{name} missing or empty'
@@ -345,7 +346,15 @@ def test_training_writes_every_output(trained):
   assert rows[-1]['train_loss'] < rows[0]['train_loss']
   result = json.load(open(os.path.join(workdir, 'eval.json')))
   assert result['equations'] == 100 * 100
-  assert result['never_trained_on']['equations'] == 10_000 - 1_800
+  # 1,800 trained on; the 200 test equations chose the checkpoint (val_loss).
+  assert result['never_trained_on']['equations'] == 10_000 - 1_800 - 200
+  assert result['checkpoint_epoch'] == summary['best_epoch']
+  row = rows[result['checkpoint_epoch'] - 1]
+  assert result['train_seconds'] == row['elapsed_s'] > 0
+  # The time of an epoch is taken once its figures are back: it grows with
+  # the epochs, and the first counts start-up and compilation.
+  assert 0 < rows[0]['elapsed_s'] < rows[1]['elapsed_s'] < rows[2]['elapsed_s']
+  assert result['provenance']['data']['equations'] == 1_800
   assert summary['eval']['errors'] == result['errors']
 
 

@@ -33,8 +33,8 @@ _ORDER = (
 _HEADER = (
   '| config | task | seeds | evaluated on | exact-match | never seen'
   ' | per character, never seen | whole trace right, never seen'
-  ' | wrong, by seed | time to train, start-up included |\n'
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
+  ' | wrong, by seed | spikes, by seed | time to train, start-up included |\n'
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n'
 )
 
 
@@ -160,6 +160,7 @@ def read_run(folder: pathlib.Path) -> dict:
     'held': sets['held'],  # Never trained on, nor chose the checkpoint.
     'seconds': evaluation['train_seconds'],
     'cores': prov['machine']['cpu_cores'],
+    'spikes': evaluation.get('spikes', {}).get('count'),
   }
 
 
@@ -202,7 +203,8 @@ def _row(runs: list[dict]) -> str:
     _span(chars),
     traces,
     ', '.join(f'{r["errors"]:,}' for r in runs),
-    f'{_span([round(r["seconds"]) for r in runs], str)} s,'
+    ', '.join('—' if r['spikes'] is None else str(r['spikes']) for r in runs),
+    f'{_span([round(r["seconds"]) for r in runs], "{:,}".format)} s,'
     f' {cores} core{"" if cores == "1" else "s"}',
   ]
   return '| ' + ' | '.join(cells) + ' |\n'
