@@ -17,6 +17,7 @@ from lstm_math import config as config_lib
 from lstm_math import data
 from lstm_math import errors
 from lstm_math import parallel
+from lstm_math import steps
 from lstm_math import train
 
 fresh = train.initial_run
@@ -467,3 +468,44 @@ def test_spikes_count_epochs_far_wrong_after_the_first_clean_one():
   ]
   assert train.spikes(rows) == dict(count=2, epochs=[5, 7], first_clean_epoch=3)
   assert train.spikes(rows[:2])['count'] == 0  # Never clean: none counted.
+
+
+def test_exact_match_is_the_answer_and_trace_exact_the_trace():
+  # A model that writes the right trace for the first equation, a trace
+  # with a wrong step but the right answer for the second, and a wrong
+  # answer for the third: exact_match 2/3 (stop_exact and best_by read
+  # it), trace_exact 1/3.
+  task = data.Task(max_number=99, target='steps')
+  eqs = data.Equations(
+    jnp.asarray([[12, 34], [56, 7], [99, 99]], jnp.int32),
+    jnp.zeros((3, 1), jnp.int32),
+  )
+  test = data.Dataset(eqs, data.make_batch(eqs, task))
+  written = np.asarray(test.batch.tgt_BxT).copy()
+  first_digit = 0  # The first step copies a digit: write another.
+  written[1, first_digit] = (written[1, first_digit] + 1) % 10
+  value, valid = steps.answer_from_steps(jnp.asarray(written), task)
+  assert list(np.asarray(value)) == [46, 63, 198] and all(valid)
+  end = int(np.argmax(written[2] == task.vocab.eos_id))
+  written[2, end - task.result_width] = (
+    written[2, end - task.result_width] + 1
+  ) % 10
+  logits = jax.nn.one_hot(written, task.vocab.size) * 10.0
+  state = train.TrainState(
+    step=jnp.zeros((), jnp.int32),
+    params={},
+    batch_stats={},
+    opt_state=(),
+    apply_fn=lambda variables, src, train: logits,
+    tx=None,
+  )
+  m = train.eval_metrics(state, test, task)
+  np.testing.assert_allclose(m['exact_match'], 2 / 3, rtol=1e-6)
+  np.testing.assert_allclose(m['trace_exact'], 1 / 3, rtol=1e-6)
+  # Without steps, the two are one: every character of the answer.
+  plain = data.Task(max_number=99)
+  test = data.Dataset(eqs, data.make_batch(eqs, plain))
+  logits = jax.nn.one_hot(test.batch.tgt_BxT, plain.vocab.size) * 10.0
+  state = state.replace(apply_fn=lambda variables, src, train: logits)
+  m = train.eval_metrics(state, test, plain)
+  assert float(m['exact_match']) == 1.0 and 'trace_exact' not in m
