@@ -324,7 +324,7 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
   if m.decoder == 'autoregressive' and m.batch_norm:
     raise ConfigError(
       "model.batch_norm=True: applies to model.decoder='repeat' only (the"
-      " autoregressive decoder has none); set model.batch_norm=False"
+      ' autoregressive decoder has none); set model.batch_norm=False'
     )
   if o.schedule == 'warmup_cosine' and o.warmup_epochs >= t.epochs:
     raise ConfigError(

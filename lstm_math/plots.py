@@ -18,7 +18,9 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   plt = _pyplot()
   column = lambda name: [r[name] for r in rows]
   epochs = column('epoch')
-  fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+  signs = 'train_grad_norm_max' in rows[0]  # Runs before session 21: none.
+  fig, axes = plt.subplots(1, 2 + signs, figsize=(11 + 5.5 * signs, 4))
+  ax_loss, ax_acc = axes[:2]
   ax_loss.plot(epochs, column('train_loss'), label='train')
   ax_loss.plot(epochs, column('val_loss'), label='test')
   ax_loss.set_yscale('log')
@@ -32,7 +34,17 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
         )
   title_acc = 'accuracy (exact_match: the answer; trace_exact: every step)'
   ax_acc.set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1.01), title=title_acc)
-  for ax in (ax_loss, ax_acc):
+  if signs:  # Largest of a step, per epoch: where loss spikes start.
+    ax = axes[2]
+    for key, name in (
+      ('train_grad_norm_max', 'gradient norm'),
+      ('train_update_norm_max', 'update norm'),
+      ('train_adam_ratio_max', 'g² / Adam v'),
+    ):
+      ax.plot(epochs, column(key), label=name)
+    ax.set_yscale('log')
+    ax.set(xlabel='epoch', title='spike signs (largest of a step)')
+  for ax in axes:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
   if title:

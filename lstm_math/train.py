@@ -200,13 +200,38 @@ def train_step(
   param_updates, opt_state = state.tx.update(
     grads, state.opt_state, state.params
   )
+  # What tells a loss spike apart (the same on every device).
+  health = dict(
+    grad_norm=optax.global_norm(grads),
+    update_norm=optax.global_norm(param_updates),
+    adam_ratio=adam_ratio(grads, state.opt_state),
+  )
   state = state.replace(
     step=state.step + 1,
     params=optax.apply_updates(state.params, param_updates),
     batch_stats=updates.get('batch_stats', state.batch_stats),
     opt_state=opt_state,
   )
-  return state, _mean(sums, axis_name)
+  return state, _mean(sums, axis_name) | health
+
+
+ADAM_B2 = 0.999  # optax's default, which make_optimizer keeps.
+
+
+def adam_ratio(grads, opt_state) -> jax.Array:
+  """The largest mean(g**2) / mean(v) over the weight tensors: how far a
+  step's squared gradient outruns Adam's bias-corrected second moment from
+  before it (a spike follows when it does); 0 before Adam's first step."""
+  is_adam = lambda x: isinstance(x, optax.ScaleByAdamState)
+  ratio = jnp.zeros((), jnp.float32)
+  for adam in jax.tree.leaves(opt_state, is_leaf=is_adam):
+    if not is_adam(adam):
+      continue
+    debias = 1 - ADAM_B2 ** adam.count.astype(jnp.float32)
+    for g, nu in zip(jax.tree.leaves(grads), jax.tree.leaves(adam.nu)):
+      r = jnp.sum(jnp.square(g)) / jnp.maximum(jnp.sum(nu) / debias, 1e-30)
+      ratio = jnp.maximum(ratio, jnp.where(adam.count > 0, r, 0.0))
+  return ratio
 
 
 def eval_metrics(state: TrainState, test: data.Dataset, task: data.Task):
@@ -285,9 +310,13 @@ def train_epoch(
     return step(state, batch, weight_B=weight)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
-  # The mean over the epoch's equations, as Keras reports it.
+  # The mean over the epoch's equations, as Keras reports it; of the
+  # spike signs also the largest of a step.
   share = rows_N / jnp.sum(rows_N)
-  return state, jax.tree.map(lambda m: jnp.sum(m * share), metrics)
+  epoch = {k: jnp.sum(m * share) for k, m in metrics.items()}
+  for k in ('grad_norm', 'update_norm', 'adam_ratio'):
+    epoch[f'{k}_max'] = jnp.max(metrics[k])
+  return state, epoch
 
 
 # ------------------------------------------------------------------- loop ---

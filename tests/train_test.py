@@ -344,6 +344,9 @@ def test_training_writes_every_output(trained):
     'train_exact_match',
   ):
     assert all(np.isfinite(r[key]) for r in rows), key
+  for r in rows:  # The spike signs: means and the largest of a step.
+    for key in ('grad_norm', 'update_norm', 'adam_ratio'):
+      assert 0 < r[f'train_{key}'] <= r[f'train_{key}_max'], (key, r)
   assert rows[-1]['train_loss'] < rows[0]['train_loss']
   result = json.load(open(os.path.join(workdir, 'eval.json')))
   assert result['equations'] == 100 * 100
@@ -509,3 +512,17 @@ def test_exact_match_is_the_answer_and_trace_exact_the_trace():
   state = state.replace(apply_fn=lambda variables, src, train: logits)
   m = train.eval_metrics(state, test, plain)
   assert float(m['exact_match']) == 1.0 and 'trace_exact' not in m
+
+
+def test_adam_ratio_is_the_squared_gradient_over_adams_second_moment():
+  tx = optax.adam(0.1)
+  params = {'w': jnp.ones((3, 4)), 'b': jnp.zeros(4)}
+  grads = {'w': jnp.full((3, 4), 0.5), 'b': jnp.full(4, 2.0)}
+  opt_state = tx.init(params)
+  assert float(train.adam_ratio(grads, opt_state)) == 0.0  # No step yet.
+  _, opt_state = tx.update(grads, opt_state, params)
+  # One step: v, bias-corrected, is g**2 itself.
+  np.testing.assert_allclose(train.adam_ratio(grads, opt_state), 1.0, 1e-4)
+  # A gradient ten times as large on one tensor: 100 times its v.
+  spike = {'w': grads['w'], 'b': grads['b'] * 10}
+  np.testing.assert_allclose(train.adam_ratio(spike, opt_state), 100.0, 1e-3)
