@@ -699,8 +699,10 @@ def _finished(run: Run, ckpt, epoch: int) -> str:
   return ''
 
 
-# Fault injection for the tests: LSTM_MATH_FAULT=after_row:3 kills the
-# process right after epoch 3's row is written, before its checkpoint.
+# Fault injection for the tests, in one process: LSTM_MATH_FAULT=after_row:3
+# kills it right after epoch 3's row is written, before its checkpoint;
+# reached:3 and nan:3 make it alone see train.stop_exact reached or a NaN
+# at epoch 3; unreadable:3 (checkpoint.py) makes epoch 3's checkpoint fail.
 FAULT_ENV = checkpoint_lib.FAULT_ENV
 
 
@@ -735,11 +737,11 @@ def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
   reached |= os.environ.get(FAULT_ENV) == f'reached:{epoch}'
   stopping, reached, diverged = stop.agreed(reached, diverged)
   if diverged:
+    where = ' on some process; here' if jax.process_count() > 1 else ''
     raise TrainingDiverged(
-      f'epoch {epoch}: loss is {row["train_loss"]} (train),'
-      f' {row["val_loss"]} (test) on some process; lower'
-      f' optim.learning_rate ({run.config.optim.learning_rate}) or set'
-      ' optim.grad_clip'
+      f'epoch {epoch}: loss is not finite{where}: {row["train_loss"]}'
+      f' (train), {row["val_loss"]} (test); lower optim.learning_rate'
+      f' ({run.config.optim.learning_rate}) or set optim.grad_clip'
     )
   last = reached or stopping or epoch == t.epochs
   writer.write(row)
@@ -752,7 +754,9 @@ def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
   if reached:
     say(
       f'test exact-match {row["val_exact_match"]:.4f} reached'
-      f' train.stop_exact={t.stop_exact} (on some process): stopping'
+      f' train.stop_exact={t.stop_exact}'
+      + (' (on some process)' if jax.process_count() > 1 else '')
+      + ': stopping'
     )
   return placed, row, last
 
