@@ -353,14 +353,14 @@ class Run:
       return data.fixed_dataset(
         key,
         setup.task,
-        d.n_examples,
-        d.split,
-        d.distinct_operands,
-        d.weighting,
-        d.carry_boost,
-        setup.pairs,
-        setup.seed,
-        d.digits_share,
+        n_examples=d.n_examples,
+        split=d.split,
+        distinct_operands=d.distinct_operands,
+        weighting=d.weighting,
+        carry_boost=d.carry_boost,
+        pairs=setup.pairs,
+        salt=setup.seed,
+        digits_share=d.digits_share,
       )
     n_test = data.n_test_examples(d.n_examples, d.split)
     return None, data.stream_test_set(
@@ -629,22 +629,30 @@ def train_and_evaluate(
   _banner(run, devices.local(placed), train_set, test_set, config_path, workdir)
 
   ckpt = run.checkpointer(workdir)
-  prov = _provenance(run, workdir, ckpt)
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
+  loop = _Loop(
+    run,
+    workdir,
+    ckpt,
+    writer,
+    prov=_provenance(run, workdir, ckpt),
+    train_set=train_set,
+    test_set=test_set,
+    predictor=predict.Predictor(run.setup.model, run.setup.task, None),
+  )
   placed, first_epoch, rows = _resume(run, ckpt, writer, placed)
-  predictor = predict.Predictor(run.setup.model, run.setup.task, None)
   if first_epoch == 1:
     variables = _variables(devices.local(placed))
-    show_examples(run, 'before', predictor, variables, test_set)
+    show_examples(run, 'before', loop.predictor, variables, test_set)
 
   epoch_fn = compiling.result()
   eval_fn = jax.jit(functools.partial(eval_metrics, task=run.setup.task))
   inputs = devices.place((train_set, run.k_train))
-  train = lambda state: epoch_fn(state, *inputs)
-  score = lambda state: eval_fn(state, test_set)
+  loop.train = lambda state: epoch_fn(state, *inputs)
+  loop.score = lambda state: eval_fn(state, test_set)
   metrics_lib.say(f'start-up took {time.perf_counter() - t_start:.1f}s')
   # Elapsed time counts start-up and compilation; a resumed run goes on.
-  t0 = t_start - (rows[-1]['elapsed_s'] if rows else 0.0)
+  loop.t0 = t_start - (rows[-1]['elapsed_s'] if rows else 0.0)
   finished = _finished(run, ckpt, first_epoch - 1)
   if finished:
     metrics_lib.say(
@@ -654,16 +662,28 @@ def train_and_evaluate(
   else:
     with _StopFlag() as stop:
       for epoch in range(first_epoch, config.train.epochs + 1):
-        placed, row, last = _epoch(
-          run, train, score, test_set.size, writer, ckpt, stop, t0, epoch,
-          placed,
-        )  # fmt: skip
+        placed, row, last = _epoch(loop, stop, epoch, placed)
         rows.append(row)
         if last:
           break
-  return _finish(
-    run, workdir, ckpt, placed, rows, predictor, train_set, test_set, prov
-  )
+  return _finish(loop, placed, rows)
+
+
+@dataclasses.dataclass
+class _Loop:
+  """What the epochs of one training run share."""
+
+  run: Run
+  workdir: str
+  ckpt: checkpoint_lib.Checkpointer
+  writer: metrics_lib.MetricWriter
+  prov: dict  # run.json
+  train_set: data.Dataset | None
+  test_set: data.Dataset
+  predictor: predict.Predictor
+  train: Any = None  # placed state -> (placed state, train metrics)
+  score: Any = None  # this process's state -> test metrics
+  t0: float = 0.0  # Where elapsed_s counts from: the run's start.
 
 
 def _provenance(run: Run, workdir: str, ckpt) -> dict:
@@ -706,18 +726,19 @@ def _finished(run: Run, ckpt, epoch: int) -> str:
 FAULT_ENV = checkpoint_lib.FAULT_ENV
 
 
-def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
+def _epoch(loop: _Loop, stop, epoch: int, placed):
   """One epoch: trains, scores the test set, writes the row, then checkpoints
   (a kill in between only repeats the epoch) and prints. Returns (placed
   state, row, whether to stop)."""
+  run, n_test = loop.run, loop.test_set.size
   say, devices, t = metrics_lib.say, run.devices, run.config.train
-  placed, train_metrics = train(placed)
+  placed, train_metrics = loop.train(placed)
   # Each process scores the test set alone, on its own copy of the state.
   state = devices.local(placed)
   val, train_metrics = jax.device_get(
-    (score(state), devices.local(train_metrics))
+    (loop.score(state), devices.local(train_metrics))
   )
-  elapsed = time.perf_counter() - t0  # The epoch's results are here.
+  elapsed = time.perf_counter() - loop.t0  # The epoch's results are here.
   if run.setup.task.target == 'steps':  # Teacher-forced: the whole trace.
     train_metrics['trace_exact'] = train_metrics.pop('exact_match')
   row = dict(
@@ -744,12 +765,12 @@ def _epoch(run, train, score, n_test, writer, ckpt, stop, t0, epoch, placed):
       f' ({run.config.optim.learning_rate}) or set optim.grad_clip'
     )
   last = reached or stopping or epoch == t.epochs
-  writer.write(row)
+  loop.writer.write(row)
   if os.environ.get(FAULT_ENV) == f'after_row:{epoch}':
     os.kill(os.getpid(), signal.SIGKILL)
   if last or epoch % t.checkpoint_every == 0:
     canonical = devices.canonical(placed)
-    ckpt.save(epoch, canonical, row['val_loss'], row['val_exact_match'])
+    loop.ckpt.save(epoch, canonical, row['val_loss'], row['val_exact_match'])
   say(metrics_lib.format_epoch(row, t.epochs))
   if reached:
     say(
@@ -765,10 +786,9 @@ def _variables(state):
   return {'params': state.params, 'batch_stats': state.batch_stats}
 
 
-def _finish(
-  run, workdir, ckpt, placed, rows, predictor, train_set, test_set, prov
-):
+def _finish(loop: _Loop, placed, rows):
   """The end of a run: the plot, the best checkpoint, examples, the grid."""
+  run, workdir, ckpt = loop.run, loop.workdir, loop.ckpt
   say, devices, t = metrics_lib.say, run.devices, run.config.train
   if metrics_lib.is_main_process() and rows:
     title = reports.task_description(run.setup.task)
@@ -785,11 +805,12 @@ def _finish(
       f' exact-match {m.get("val_exact_match", float("nan")):.4f})'
     )
   ckpt.close()
-  show_examples(run, 'after', predictor, _variables(state), test_set)
+  variables = _variables(state)
+  show_examples(run, 'after', loop.predictor, variables, loop.test_set)
   summary = dict(last_epoch=rows[-1] if rows else {}, best_epoch=best)
   if run.config.eval.grid:
     summary['eval'] = evaluate(
-      run, workdir, _variables(state), train_set, prov, best, rows
+      run, workdir, variables, loop.train_set, loop.prov, best, rows
     )
   return summary
 
