@@ -3,7 +3,7 @@
     python launch.py --config=configs/mixed.py      # 0..99: 50-55 min
     python launch.py --config=configs/mixed.py:999  # 31 h here, sized for a GPU
 
-Expect: 48, 15, 10 wrong of 100,000 held out (99.95-99.99%), seeds 0, 1, 2
+Expect: not re-run since the sample became distinct (docs/experiments.md)
 
 The trace copies the operators, multiplies first, adds the '+' terms and the
 '-' terms apart, subtracts once (`steps.py`). Queries by place and by decoder

@@ -2,7 +2,7 @@
 
     python launch.py --config=configs/sub_steps.py  # 1 core: 17-18 min, grid 6
 
-Expect: 0 of 1,000,000 wrong, seeds 0-2; test exact from epoch 14, 18, 26 on
+Expect: 0 of 1,000,000 wrong, seeds 0-2; 1, 5 and 2 loss spikes on the way
 
 `add_steps.py` with `-`: each column of `a - b`, then the sign (the top
 column's borrow), then the magnitude's columns from the ten's complement, so
