@@ -3,7 +3,7 @@
     python launch.py --config=configs/mul.py    # trains 20 min; 24 on one core
     python launch.py --config=configs/mul.py:3  # 0..999: 6.5 hours, not run
 
-Expect: 0/10,000 wrong (seed 0, one core: 18 min); held out all right at epoch 12
+Expect: 0/10,000 wrong (seed 0, one core: 18 min); held out right from epoch 12
 
 Every step of long multiplication (`steps.py`), then the answer; a twentieth
 of the pairs held out in both orders. Queries by place: the trace's layout is

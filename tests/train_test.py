@@ -390,7 +390,8 @@ def test_nan_loss_stops_with_the_epoch(tmp_path, monkeypatch):
 
   monkeypatch.setattr(train, 'train_epoch', poisoned_epoch)
   config = tiny_config(train=dict(epochs=5), eval=dict(grid=False))
-  with pytest.raises(train.TrainingDiverged, match='epoch 2: loss is not finite: nan'):
+  diverged = 'epoch 2: loss is not finite: nan'
+  with pytest.raises(train.TrainingDiverged, match=diverged):
     train.train_and_evaluate(config, str(tmp_path))
   assert [r['epoch'] for r in read_rows(str(tmp_path))] == [1]
 
