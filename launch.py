@@ -118,12 +118,12 @@ def main(argv) -> int:
     if _MODE.value == 'train':
       train.train_and_evaluate(config, workdir, config_path)
       return 0
-    run, variables, train_set, prov, epoch = train.load_trained(
+    run, variables, datasets, prov, epoch = train.load_trained(
       config, workdir, _ALLOW_OTHER.value
     )
     if _MODE.value == 'eval':
       rows = metrics.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
-      train.evaluate(run, workdir, variables, train_set, prov, epoch,
+      train.evaluate(run, workdir, variables, datasets, prov, epoch,
                      rows.read())  # fmt: skip
       return 0
     if jax.process_index() != 0:

@@ -76,14 +76,15 @@ def _digest(*arrays) -> str:
   return h.hexdigest()[:16]
 
 
-def train_set_fingerprint(run) -> dict:
+def train_set_fingerprint(run, datasets) -> dict:
   """A hash of what training draws from, and of the test set beside it.
 
   A fixed sample: its sorted grid indices. A stream: its first batch and the
   held-out rule on a fixed probe of equations, so a change in the sampler
   or in the hash that keeps held-out equations out changes it too.
+  `datasets`: `run.datasets()`, drawn once by the caller.
   """
-  train_set, test_set = run.datasets()
+  train_set, test_set = datasets
   task = run.setup.task
   test = _digest(test_set.eqs.operands_BxK, test_set.eqs.ops_BxK1)
   if train_set is not None:
@@ -106,9 +107,10 @@ def train_set_fingerprint(run) -> dict:
   return dict(kind='stream', train=train, test=test)
 
 
-def record(run) -> dict:
+def record(run, datasets) -> dict:
   """What `run.json` holds for a run starting now."""
-  return dict(**code(), machine=machine(), data=train_set_fingerprint(run))
+  data_ = train_set_fingerprint(run, datasets)
+  return dict(**code(), machine=machine(), data=data_)
 
 
 def read(workdir: str) -> dict | None:
@@ -125,14 +127,14 @@ def write(workdir: str, prov: dict) -> None:
     f.write('\n')
 
 
-def check(run, workdir: str, *, what: str, allow_other: bool = False):
+def check(run, workdir: str, datasets, *, what: str, allow_other=False):
   """The saved provenance, after checking that today's code draws the same
   training set; a mismatch is refused in one line, or with `allow_other`
   returned with `train_set_differs` set. None for a workdir without one."""
   saved = read(workdir)
   if saved is None:
     return None
-  now = train_set_fingerprint(run)
+  now = train_set_fingerprint(run, datasets)
   if now == saved.get('data'):
     return saved
   if allow_other:

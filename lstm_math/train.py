@@ -636,7 +636,7 @@ def train_and_evaluate(
     workdir,
     ckpt,
     writer,
-    prov=_provenance(run, workdir, ckpt),
+    prov=_provenance(run, workdir, ckpt, (train_set, test_set)),
     train_set=train_set,
     test_set=test_set,
     predictor=predict.Predictor(run.setup.model, run.setup.task, None),
@@ -687,17 +687,18 @@ class _Loop:
   t0: float = 0.0  # Where elapsed_s counts from: the run's start.
 
 
-def _provenance(run: Run, workdir: str, ckpt) -> dict:
+def _provenance(run: Run, workdir: str, ckpt, datasets) -> dict:
   """run.json: checked against today's draw when resuming, else written."""
   prov = None
   if ckpt.epochs():
     prov = provenance.check(
       run,
       workdir,
+      datasets,
       what='resume it with the code that trained it, or pass another --workdir',
     )
   if prov is None:
-    prov = provenance.record(run)
+    prov = provenance.record(run, datasets)
     if ckpt.epochs():  # A run from before run.json: its start is unknown.
       prov['recorded_at_resume'] = True
     if metrics_lib.is_main_process():
@@ -810,8 +811,9 @@ def _finish(loop: _Loop, placed, rows):
   show_examples(run, 'after', loop.predictor, variables, loop.test_set)
   summary = dict(last_epoch=rows[-1] if rows else {}, best_epoch=best)
   if run.config.eval.grid:
+    datasets = (loop.train_set, loop.test_set)
     summary['eval'] = evaluate(
-      run, workdir, variables, loop.train_set, loop.prov, best, rows
+      run, workdir, variables, datasets, loop.prov, best, rows
     )
   return summary
 
@@ -841,14 +843,15 @@ def selection(config) -> str | None:
 
 
 def evaluate(
-  run: Run, workdir: str, variables, train_set, prov=None, epoch=None, rows=()
+  run: Run, workdir: str, variables, datasets, prov=None, epoch=None, rows=()
 ) -> dict:
   """The grid (or random equations never seen) scored; the files written.
 
-  eval.json names the checkpoint's epoch, the training time to it (start-up
-  and compilation included) and the run's provenance."""
+  `datasets` are `run.datasets()`. eval.json names the checkpoint's epoch,
+  the training time to it (start-up and compilation included) and the
+  run's provenance."""
   s = run.setup
-  _, test_set = run.datasets()
+  train_set, test_set = datasets
   chosen = selection(run.config)
   held_out = data.HeldOut(
     s.split, s.seed, train_set, s.pairs, test_set if chosen else None
@@ -877,8 +880,9 @@ def evaluate(
 
 
 def load_trained(config, workdir: str, allow_other_train_set: bool = False):
-  """(run, variables, train set, provenance, epoch) of the workdir's best
-  checkpoint, once its training set is checked against today's draw."""
+  """(run, variables, (train set, test set), provenance, epoch) of the
+  workdir's best checkpoint, once its training set is checked against
+  today's draw."""
   run = start(config, workdir)
   ckpt = run.checkpointer(workdir)
   best = ckpt.best_epoch()
@@ -886,9 +890,11 @@ def load_trained(config, workdir: str, allow_other_train_set: bool = False):
     raise errors.ConfigError(
       f'workdir {workdir!r} has no checkpoint; train first with --mode=train'
     )
+  datasets = run.datasets()
   prov = provenance.check(
     run,
     workdir,
+    datasets,
     what='pass --allow_other_train_set to go on without knowing which'
     ' equations it never trained on',
     allow_other=allow_other_train_set,
@@ -898,5 +904,4 @@ def load_trained(config, workdir: str, allow_other_train_set: bool = False):
   )
   state = ckpt.restore(best, template)
   ckpt.close()
-  train_set, _ = run.datasets()
-  return run, run.devices.local(_variables(state)), train_set, prov, best
+  return run, run.devices.local(_variables(state)), datasets, prov, best

@@ -35,15 +35,21 @@ def launch(*args, stdin=None, xla_flags='', env=None):
   )
 
 
-@pytest.fixture(scope='module')
-def workdir(tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp('cli'))
+def train_tiny(workdir):
+  """tiny.py for 2 epochs in `workdir`: the finished run's output."""
   run = launch(
     '--config=configs/tiny.py',
     f'--workdir={workdir}',
     '--config.train.epochs=2',
   )
   assert run.returncode == 0, run.stderr[-3000:]
+  return run
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp('cli'))
+  run = train_tiny(workdir)
   assert 'trainable parameters' in run.stdout
   assert 'epoch 2/2' in run.stdout
   assert 'examples after training:' in run.stdout
@@ -72,12 +78,7 @@ def test_a_finished_run_started_again_trains_nothing(workdir):
   with open(os.path.join(workdir, 'metrics.jsonl')) as f:
     before = f.read()
   steps = sorted(os.listdir(os.path.join(workdir, 'checkpoints')))
-  run = launch(
-    '--config=configs/tiny.py',
-    f'--workdir={workdir}',
-    '--config.train.epochs=2',
-  )
-  assert run.returncode == 0, run.stderr[-3000:]
+  run = train_tiny(workdir)  # Again: it has trained its 2 epochs.
   assert 'finished at epoch 2 (train.epochs=2): nothing to train' in run.stdout
   assert 'epoch 3' not in run.stdout and 'Evaluated every' in run.stdout
   with open(os.path.join(workdir, 'metrics.jsonl')) as f:

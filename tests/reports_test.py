@@ -20,8 +20,8 @@ from lstm_math import train
 def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
   config, _, variables, train_set = model_and_variables
   run = train.prepare(config, parallel.make_devices('jit'))
-  result = train.evaluate(run, str(tmp_path), variables, train_set)
   _, test_set = run.datasets()
+  result = train.evaluate(run, str(tmp_path), variables, (train_set, test_set))
   assert result['equations'] == 2_500
   # The test set chose the checkpoint (best_by='val_loss'): not unseen.
   assert not result['test_set']['counted_as_never_trained_on']
@@ -67,9 +67,8 @@ def _evaluate_untrained(c, workdir) -> dict:
   """`run_evaluation` of a freshly initialised model of config `c`."""
   run = train.prepare(c, parallel.make_devices('jit'))
   state = run.init(run.k_init)
-  train_set, _ = run.datasets()
   variables = {'params': state.params, 'batch_stats': state.batch_stats}
-  return train.evaluate(run, str(workdir), variables, train_set)
+  return train.evaluate(run, str(workdir), variables, run.datasets())
 
 
 def test_random_evaluation_without_a_grid(tmp_path, capsys):

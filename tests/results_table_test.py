@@ -192,7 +192,8 @@ def _tiny_folder(tmp_path, seed=0, **changes):
   folder = tmp_path / f'tiny_seed{seed}'
   folder.mkdir()
   (folder / 'config.json').write_text(config.to_json_best_effort())
-  prov = provenance.record(train.prepare(config))
+  run = train.prepare(config)
+  prov = provenance.record(run, run.datasets())
   prov.update(changes)
   (folder / 'eval.json').write_text(json.dumps({'provenance': prov}))
   return folder, config

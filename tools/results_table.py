@@ -74,7 +74,8 @@ def check_today(folder: pathlib.Path) -> None:
       f'{folder}/eval.json: no provenance (commit, training set); run it'
       " again with today's code"
     )
-  drawn = provenance.train_set_fingerprint(train.prepare(config))
+  run = train.prepare(config)
+  drawn = provenance.train_set_fingerprint(run, run.datasets())
   if drawn != prov['data']:
     raise ValueError(
       f"{folder}: today's code draws another training set ({drawn}) than"
