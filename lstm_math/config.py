@@ -102,6 +102,10 @@ def base() -> ml_collections.ConfigDict:
   o.schedule = 'constant'  # 'constant' | 'cosine' | 'warmup_cosine'
   o.warmup_epochs = 0
   o.adam_eps = 1e-7  # Keras' Adam.
+  o.b2 = 0.999  # Adam's second-moment decay (optax's and Keras' default).
+  # Caps each tensor's Adam step (m / sqrt(v)) at this RMS before the
+  # learning rate scales it; 0 turns it off.
+  o.update_clip = 0.0
   o.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
   o.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
 
@@ -207,6 +211,8 @@ _FIELDS = {
   'optim.warmup_epochs': (int, *_int(0)),
   'optim.adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
   'optim.grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
+  'optim.b2': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
+  'optim.update_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
   'optim.weight_decay': (
     float,
     lambda v: 0 <= v < 1,

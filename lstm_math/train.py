@@ -66,6 +66,7 @@ class Setup:
   seed: int
   dropout: bool
   pairs: bool  # Held out by unordered pair: a op b with b op a.
+  adam_b2: float = 0.999  # For the spike sign `adam_ratio`.
 
 
 def make_setup(config: ml_collections.ConfigDict) -> Setup:
@@ -91,6 +92,7 @@ def make_setup(config: ml_collections.ConfigDict) -> Setup:
     seed=config.seed,
     dropout=config.model.dropout > 0,
     pairs=d.hold_out == 'pairs',
+    adam_b2=config.optim.b2,
   )
 
 
@@ -105,18 +107,36 @@ def make_optimizer(
     lr = optax.warmup_cosine_decay_schedule(
       0.0, lr, optim.warmup_epochs * steps_per_epoch, total
     )
-  if optim.weight_decay > 0:
+  b2 = optim.b2
+  if optim.update_clip > 0:
+    # Each tensor's Adam step m/sqrt(v) capped at this RMS before the
+    # learning rate scales it (Wortsman et al. 2023's update clipping).
+    parts = [
+      optax.scale_by_adam(b2=b2, eps=optim.adam_eps),
+      optax.clip_by_block_rms(optim.update_clip),
+    ]
+    if optim.weight_decay > 0:
+      parts.append(optax.add_decayed_weights(optim.weight_decay, _matrices))
+    adam = optax.chain(*parts, optax.scale_by_learning_rate(lr))
+  elif optim.weight_decay > 0:
     # Decoupled (AdamW): each weight matrix shrinks by lr * weight_decay a
     # step; biases and batch-norm scales (vectors) are left alone.
-    matrices = lambda p: jax.tree.map(lambda x: x.ndim > 1, p)
     adam = optax.adamw(
-      lr, eps=optim.adam_eps, weight_decay=optim.weight_decay, mask=matrices
+      lr,
+      b2=b2,
+      eps=optim.adam_eps,
+      weight_decay=optim.weight_decay,
+      mask=_matrices,
     )
   else:
-    adam = optax.adam(lr, eps=optim.adam_eps)
+    adam = optax.adam(lr, b2=b2, eps=optim.adam_eps)
   if optim.grad_clip > 0:
     return optax.chain(optax.clip_by_global_norm(optim.grad_clip), adam)
   return adam
+
+
+def _matrices(params):
+  return jax.tree.map(lambda x: x.ndim > 1, params)
 
 
 def create_train_state(setup: Setup, tx, key: jax.Array) -> TrainState:
@@ -164,6 +184,7 @@ def train_step(
   key: jax.Array | None = None,
   weight_B: jax.Array | None = None,
   rows_B: jax.Array | None = None,
+  adam_b2: float = 0.999,
 ):
   """One Adam step on this device's `batch`; (new state, metrics).
 
@@ -204,7 +225,7 @@ def train_step(
   health = dict(
     grad_norm=optax.global_norm(grads),
     update_norm=optax.global_norm(param_updates),
-    adam_ratio=adam_ratio(grads, state.opt_state),
+    adam_ratio=adam_ratio(grads, state.opt_state, adam_b2),
   )
   state = state.replace(
     step=state.step + 1,
@@ -215,10 +236,7 @@ def train_step(
   return state, _mean(sums, axis_name) | health
 
 
-ADAM_B2 = 0.999  # optax's default, which make_optimizer keeps.
-
-
-def adam_ratio(grads, opt_state) -> jax.Array:
+def adam_ratio(grads, opt_state, b2: float = 0.999) -> jax.Array:
   """The largest mean(g**2) / mean(v) over the weight tensors: how far a
   step's squared gradient outruns Adam's bias-corrected second moment from
   before it (a spike follows when it does); 0 before Adam's first step."""
@@ -227,7 +245,7 @@ def adam_ratio(grads, opt_state) -> jax.Array:
   for adam in jax.tree.leaves(opt_state, is_leaf=is_adam):
     if not is_adam(adam):
       continue
-    debias = 1 - ADAM_B2 ** adam.count.astype(jnp.float32)
+    debias = 1 - b2 ** adam.count.astype(jnp.float32)
     for g, nu in zip(jax.tree.leaves(grads), jax.tree.leaves(adam.nu)):
       r = jnp.sum(jnp.square(g)) / jnp.maximum(jnp.sum(nu) / debias, 1e-30)
       ratio = jnp.maximum(ratio, jnp.where(adam.count > 0, r, 0.0))
@@ -302,7 +320,11 @@ def train_epoch(
 
   rows = first_row + jnp.arange(n_local)
   step = functools.partial(
-    train_step, axis_name=axis_name, key=dropout_key, rows_B=rows
+    train_step,
+    axis_name=axis_name,
+    key=dropout_key,
+    rows_B=rows,
+    adam_b2=setup.adam_b2,
   )
 
   def body(state, s):

@@ -95,6 +95,14 @@ BAD = [
     {'optim.weight_decay': -0.1},
     r'weight_decay=-0.1: must be a number in \[0, 1\)',
   ),
+  (
+    {'optim.b2': 1.0},
+    r'optim.b2=1.0: must be a number in \(0, 1\)',
+  ),
+  (
+    {'optim.update_clip': -1.0},
+    r'update_clip=-1.0: must be a number >= 0 \(0: off\)',
+  ),
   ({'data.weighting': 'log'}, "weighting='log'"),
   (
     {'data.digits_share': 1.0},

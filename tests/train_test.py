@@ -527,3 +527,38 @@ def test_adam_ratio_is_the_squared_gradient_over_adams_second_moment():
   # A gradient ten times as large on one tensor: 100 times its v.
   spike = {'w': grads['w'], 'b': grads['b'] * 10}
   np.testing.assert_allclose(train.adam_ratio(spike, opt_state), 100.0, 1e-3)
+
+
+def test_adam_ratio_corrects_the_bias_with_the_runs_b2():
+  params = {'w': jnp.ones((3, 4))}
+  grads = {'w': jnp.full((3, 4), 0.5)}
+  for b2 in (0.95, 0.999):
+    tx = optax.adam(0.1, b2=b2)
+    _, opt_state = tx.update(grads, tx.init(params), params)
+    np.testing.assert_allclose(train.adam_ratio(grads, opt_state, b2), 1.0, 1e-4)
+  # Corrected with another b2, the ratio is off by their debias factors.
+  wrong = float(train.adam_ratio(grads, opt_state, 0.95))
+  np.testing.assert_allclose(wrong, (1 - 0.95) / (1 - 0.999), 1e-3)
+
+
+def test_update_clip_caps_each_tensors_adam_step():
+  config = tiny_config(optim=dict(learning_rate=1.0))
+  params = {'w': jnp.ones((8, 8)), 'b': jnp.zeros(8)}
+  quiet = {'w': jnp.full((8, 8), 0.01), 'b': jnp.full(8, 0.01)}
+  loud = {'w': jnp.full((8, 8), 100.0), 'b': jnp.full(8, 0.01)}
+
+  def second_step(update_clip):
+    config.optim.update_clip = update_clip
+    tx = train.make_optimizer(config.optim, epochs=1, steps_per_epoch=10)
+    step = lambda _, state: tx.update(quiet, state, params)[1]
+    state = jax.lax.fori_loop(0, 3000, step, tx.init(params))
+    updates, _ = tx.update(loud, state, params)
+    rms = lambda u: float(jnp.sqrt(jnp.mean(u**2)))
+    return rms(updates['w']), rms(updates['b'])
+
+  w_free, b_free = second_step(0.0)
+  w_capped, b_capped = second_step(2.0)
+  # A steady gradient makes steps of RMS 1; one that outruns v, far more.
+  assert w_free > 3.0 and 0.99 < b_free < 1.01
+  np.testing.assert_allclose(w_capped, 2.0, rtol=1e-4)  # Capped at 2 * lr.
+  np.testing.assert_allclose(b_capped, b_free, rtol=1e-6)  # Under the cap.
