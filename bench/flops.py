@@ -25,7 +25,7 @@ def decoder_flops_per_token(m, src_len: int) -> int:
   equation), scores by symbol and by place, the weights summed by symbol
   and the context from both tables. `dec_head`: its layer, and the output's.
   """
-  h, e, v = m.dec_hidden or 2 * m.hidden, 2 * m.hidden, m.n_symbols
+  h, e, v = 2 * m.hidden, 2 * m.hidden, m.n_symbols  # Decoder units h = e.
   lstm = 2 * (e * 4 * h + h * 4 * h) + (m.dec_layers - 1) * 2 * (2 * h * 4 * h)
   asked = not m.dec_place_queries or m.dec_state_queries
   rows = v + 1  # The symbols and padding.

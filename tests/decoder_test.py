@@ -191,14 +191,14 @@ def test_attending_symbols_at_places_equals_attending_the_keys(one_query):
 
 
 def test_flop_count_grows_with_the_source_and_the_decoder():
-  small, wide = _net(), _net(dec_hidden=64)
+  small, wide = _net(), _net(hidden=32)
   assert flops.decoder_flops_per_token(
     wide, 10
   ) > flops.decoder_flops_per_token(small, 10)
   assert flops.decoder_flops_per_token(
     small, 20
   ) > flops.decoder_flops_per_token(small, 10)
-  h, e, v = 32, 32, TASK.vocab.size  # dec_hidden 0: 2 * hidden = 32.
+  h, e, v = 32, 32, TASK.vocab.size  # The decoder's units: 2 * hidden.
   lstm = 2 * (e * 4 * h + h * 4 * h)  # The token's input is a gather.
   attention = 2 * h * e + 2 * 2 * 10 * e
   assert flops.decoder_flops_per_token(small, 10) == (

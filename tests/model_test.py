@@ -175,7 +175,6 @@ class OutputShapeTest(parameterized.TestCase):
     dict(
       testcase_name='dropout_train', overrides=dict(dropout=0.2), train=True
     ),
-    dict(testcase_name='flax_init', overrides=dict(init_scheme='flax')),
     dict(testcase_name='hidden_8', overrides=dict(hidden=8)),
     dict(testcase_name='all_operators', overrides=dict(n_symbols=16)),
     dict(testcase_name='long_target', overrides=dict(tgt_len=11)),
@@ -583,7 +582,7 @@ class BatchNormTest(parameterized.TestCase):
 
 
 class InitialisationTest(parameterized.TestCase):
-  """The 'keras' scheme starts from the post's Keras initialisers."""
+  """The model starts from the post's Keras initialisers."""
 
   hidden = 20  # The seed model's.
 
@@ -653,24 +652,6 @@ class InitialisationTest(parameterized.TestCase):
         _max_abs_diff(kernel[0], kernel[1]),
         0.1,
         msg=f'{path}: both directions got the same kernel',
-      )
-
-  def test_flax_scheme_has_zero_biases(self):
-    layer = model.BiLSTM(self.hidden, init_scheme='flax')
-    x = jnp.zeros((2, 3))
-    params = jax.jit(lambda key: layer.init(key, x_BxF=x, length=1))(
-      jax.random.key(0)
-    )['params']
-    np.testing.assert_array_equal(
-      params['bias'],
-      np.zeros((2, 4 * self.hidden)),
-      err_msg="init_scheme='flax': the LSTM bias should be all zero",
-    )
-
-  def test_unknown_scheme_is_rejected(self):
-    with self.assertRaisesRegex(ValueError, "'keras' or 'flax'"):
-      _seed_model(init_scheme='glorot').init(
-        jax.random.key(0), jnp.zeros((1, 4), jnp.int32)
       )
 
 
