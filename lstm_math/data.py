@@ -1,25 +1,11 @@
-"""Equations as pure jnp functions: sampling, exact results, tokens, datasets.
+"""Equations as pure jnp functions: sampling, tokens, the grid, datasets.
 
 Everything here is a function of a PRNG key, integer arrays and a static
 `Task`, so it runs under `jit`, `vmap` and on every device of a mesh: the
 accelerator makes its own data. No Python `random`, no `eval`, no strings.
-
-An equation is `Equations(operands_BxK, ops_BxK1)`: `K` non-negative operands
-and `K - 1` operator indices into `task.vocab.operators`. Its result is exact
-int32 arithmetic with the usual precedence (`*` and `/` before `+` and `-`,
-otherwise left to right).
-
-Division rule: `/` is integer division rounding towards zero. Operands are
-never negative and a term is a run of `*` and `/`, so every division has a
-non-negative dividend and the rule equals Python's `//` there. A divisor is
-never zero: the operand after `/` is drawn from `[max(min_number, 1),
-max_number]`, and the grid of a division task starts `b` at 1.
 """
 
-import dataclasses
 import functools
-import itertools
-import math
 import re
 from typing import NamedTuple
 
@@ -28,218 +14,19 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_math import steps
 from lstm_math import vocab as vocab_lib
 from lstm_math.errors import ConfigError
-
-INT32_MAX = 2**31 - 1
-# What the decoder writes: the answer, the answer units first, or the
-# written-out algorithm ending in the answer (steps.py).
-TARGETS = ('answer', 'reversed', 'steps')
-
-
-class Equations(NamedTuple):
-  operands_BxK: jax.Array  # int32, each in [min_number, max_number]
-  ops_BxK1: jax.Array  # int32, index into Task.vocab.operators
+from lstm_math.task import INT32_MAX as INT32_MAX
+from lstm_math.task import TARGETS as TARGETS
+from lstm_math.task import Equations
+from lstm_math.task import Task
+from lstm_math.task import fold_precedence
 
 
 class Batch(NamedTuple):
   src_BxS: jax.Array  # int32 token ids, padded with vocab.pad_id
   tgt_BxT: jax.Array  # int32 token ids, ending in vocab.eos_id
-
-
-@dataclasses.dataclass(frozen=True)
-class Task:
-  """Static description of one arithmetic task; hashable, so jit-static."""
-
-  operators: str = '+'
-  n_terms: int = 2
-  min_number: int = 0
-  max_number: int = 999
-  pad_operands: bool = False
-  pad_result: bool = False
-  reverse_source: bool = False
-  target: str = 'answer'  # 'answer' | 'reversed' | 'steps'
-
-  def __post_init__(self):
-    for name in ('n_terms', 'min_number', 'max_number'):
-      value = getattr(self, name)
-      if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(f'{name}={value!r}: must be an integer')
-    if self.target not in TARGETS:
-      raise ConfigError(
-        f'target={self.target!r}: must be one of'
-        f' {", ".join(map(repr, TARGETS))}'
-      )
-    if not isinstance(self.operators, str):
-      raise ConfigError(f'operators={self.operators!r}: must be a string')
-    try:
-      voc = vocab_lib.Vocab(self.operators)
-    except ValueError as e:
-      raise ConfigError(str(e)) from None
-    # One order for every spelling: '-+' and '++-' are the task '+-'.
-    object.__setattr__(self, 'operators', voc.operators)
-    if self.n_terms < 2:
-      raise ConfigError(f'n_terms={self.n_terms}: must be at least 2')
-    if self.min_number < 0:
-      raise ConfigError(
-        f'min_number={self.min_number}: operands are written without a'
-        ' sign, so it must be >= 0'
-      )
-    if self.max_number < self.min_number:
-      raise ConfigError(
-        f'max_number={self.max_number}: must be >= min_number'
-        f' ({self.min_number})'
-      )
-    if '/' in self.operators and self.max_number < 1:
-      raise ConfigError(
-        f'max_number={self.max_number}: division needs a divisor >= 1'
-      )
-    if self.max_number > INT32_MAX // 2:
-      raise ConfigError(f'max_number={self.max_number}: must be < 2**30')
-    _ = self.result_range  # Raises if results overflow int32.
-
-  @property
-  def vocab(self) -> vocab_lib.Vocab:
-    return vocab_lib.Vocab(self.operators)
-
-  @property
-  def operand_width(self) -> int:
-    return len(str(self.max_number))
-
-  @property
-  def divisor_min(self) -> int:
-    return max(self.min_number, 1)
-
-  @functools.cached_property
-  def result_range(self) -> tuple[int, int]:
-    """Exact bounds of results and of every intermediate, by intervals."""
-    any_x = _Interval(self.min_number, self.max_number)
-    divisor = _Interval(self.divisor_min, self.max_number)
-    results, biggest = [], [0]
-    seen = lambda v: biggest.append(max(abs(e) for e in _Interval.of(v)))
-    step_of_op = [
-      (_op_masks(self, o), divisor if op == '/' else any_x)
-      for o, op in enumerate(self.operators)
-    ]
-    for steps in itertools.product(step_of_op, repeat=self.n_terms - 1):
-      results.append(fold_precedence(any_x, steps, _pick, seen))
-      seen(results[-1])
-    if max(biggest) > INT32_MAX:
-      raise ConfigError(
-        f'n_terms={self.n_terms}, operators={self.operators!r},'
-        f' max_number={self.max_number}: intermediate results reach'
-        f' {max(biggest)}, beyond int32 ({INT32_MAX}); use fewer terms or'
-        ' smaller numbers'
-      )
-    return min(r.lo for r in results), max(r.hi for r in results)
-
-  @property
-  def result_width(self) -> int:
-    lo, hi = self.result_range
-    return len(str(max(abs(lo), abs(hi))))
-
-  @property
-  def src_len(self) -> int:
-    """Longest source: K operands, K - 1 `' op '` and the end symbol."""
-    return self.n_terms * self.operand_width + 3 * (self.n_terms - 1) + 1
-
-  @property
-  def tgt_len(self) -> int:
-    """Result digits, a sign when results can be negative, the end symbol;
-    with `target='steps'`, the longest written-out trace and its end."""
-    if self.target == 'steps':
-      from lstm_math import steps  # Late: steps imports data.
-
-      return steps.steps_len(self)
-    return self.result_width + (self.result_range[0] < 0) + 1
-
-  @property
-  def has_grid(self) -> bool:
-    """Two operands: every equation is a point of the (a, b) plane."""
-    return self.n_terms == 2
-
-  @property
-  def grid_shape(self) -> tuple[int, int, int]:
-    """(operators, values of a, values of b) of the full grid."""
-    if not self.has_grid:
-      raise ValueError(f'n_terms={self.n_terms}: only 2 terms make a grid')
-    n_a = self.max_number - self.min_number + 1
-    return len(self.operators), n_a, self.max_number - self.grid_b_min + 1
-
-  @property
-  def grid_b_min(self) -> int:
-    """The grid's smallest b: from the lowest divisor when `/` is there."""
-    return self.divisor_min if '/' in self.operators else self.min_number
-
-  @property
-  def grid_size(self) -> int:
-    return math.prod(self.grid_shape)
-
-  def python_result(self, operands, ops) -> int:
-    """The exact result by Python integers; the reference for tests."""
-    steps = [(_op_masks(self, o), x) for o, x in zip(ops, operands[1:])]
-    return fold_precedence(operands[0], steps, _pick)
-
-  def text(self, operands, ops) -> str:
-    """Canonical text of one equation, e.g. `'131 + 83 - 744 * 33'`; with
-    names for operands (`'abc'`), its pattern, e.g. `'a + b * c'`."""
-    parts = [str(operands[0])]
-    for o, x in zip(ops, operands[1:]):
-      parts += [self.operators[int(o)], str(x)]
-    return ' '.join(parts)
-
-
-def fold_precedence(first, steps, where, seen=lambda value: None):
-  """The usual precedence, written once: `*` and `/` before `+` and `-`.
-
-  `steps` is `((is_plus, is_minus, is_times, is_div), operand)` per operator;
-  `where(cond, a, b)` picks between values, so one fold serves Python
-  integers (`cond` a bool), intervals and jnp arrays (`cond` a mask, both
-  branches computed). `seen` is shown every intermediate value kept.
-  """
-  total, term, sign = 0, first, 1
-  for (plus, minus, times, div), x in steps:
-    additive = plus | minus
-    # `x` is never 0 after '/', but guard the division for the other ops.
-    term_next = where(times, term * x, term // where(div, x, 1))
-    total = where(additive, total + sign * term, total)
-    sign = where(additive, where(minus, -1, 1), sign)
-    term = where(additive, x, term_next)
-    seen(term)
-    seen(total)
-  return total + sign * term
-
-
-def _pick(cond, a, b):
-  return a if cond else b
-
-
-class _Interval(NamedTuple):
-  """All values from lo to hi: what `fold_precedence` computes bounds with."""
-
-  lo: int
-  hi: int
-
-  @staticmethod
-  def of(x) -> '_Interval':
-    return x if isinstance(x, _Interval) else _Interval(x, x)
-
-  def __add__(self, other):
-    other = _Interval.of(other)
-    return _Interval(self.lo + other.lo, self.hi + other.hi)
-
-  __radd__ = __add__
-
-  def __mul__(self, other):
-    other = _Interval.of(other)
-    ends = [a * b for a in self for b in (other.lo, other.hi)]
-    return _Interval(min(ends), max(ends))
-
-  __rmul__ = __mul__
-
-  def __floordiv__(self, other):  # Non-negative over positive, as here.
-    other = _Interval.of(other)
-    return _Interval(self.lo // other.hi, self.hi // other.lo)
 
 
 def check_near_multiples(task: Task, near_multiples: float) -> None:
@@ -252,27 +39,19 @@ def check_near_multiples(task: Task, near_multiples: float) -> None:
     )
 
 
-# ---------------------------------------------------------------- results ---
-
-
-def _op_masks(task: Task, ops):
-  """Whether operator indices `ops` (ints or arrays) are `+`, `-`, `*`, `/`."""
-  return tuple(ops == task.operators.find(c) for c in vocab_lib.OPERATORS)
-
-
 def compute_results(eqs: Equations, task: Task) -> jax.Array:
   """Exact int32 results with precedence, every row at once."""
   x_BxK, ops_BxK1 = eqs
-  steps = [(_op_masks(task, o), x) for o, x in zip(ops_BxK1.T, x_BxK.T[1:])]
-  return fold_precedence(x_BxK[:, 0], steps, jnp.where)
+  terms = [(task.op_masks(o), x) for o, x in zip(ops_BxK1.T, x_BxK.T[1:])]
+  return fold_precedence(x_BxK[:, 0], terms, jnp.where)
 
 
 # --------------------------------------------------------------- sampling ---
 
 
 def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
-  """One operand in [lo, max_number]; 'digits' picks the length first,
-  'half_digits' tosses a coin between the two for each operand."""
+  """One operand in [lo, max_number], lo 0 or 1; 'digits' picks the length
+  first, 'half_digits' tosses a coin between the two for each operand."""
   hi = task.max_number
   if weighting == 'half_digits':
     k_coin, k_uniform, k_digits = jax.random.split(key, 3)
@@ -282,10 +61,7 @@ def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
   if weighting == 'uniform':
     return jax.random.randint(key, (), lo, hi + 1, jnp.int32)
   k_len, k_val = jax.random.split(key)
-  # Every number of digits that [lo, hi] holds is equally likely, so small
-  # operands, where the post's model made most mistakes, are seen far more
-  # often. Starting at lo's length keeps every draw inside [lo, hi].
-  n_digits = jax.random.randint(k_len, (), len(str(lo)), task.operand_width + 1)
+  n_digits = jax.random.randint(k_len, (), 1, task.operand_width + 1)
   pow10 = jnp.asarray([10**d for d in range(task.operand_width + 1)])
   d_lo = jnp.maximum(jnp.where(n_digits == 1, 0, pow10[n_digits - 1]), lo)
   d_hi = jnp.minimum(pow10[n_digits] - 1, hi)
@@ -293,17 +69,12 @@ def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
 
 
 def _near_multiple(key: jax.Array, task: Task, b: jax.Array) -> jax.Array:
-  """A dividend near a multiple of `b`: q * b + r, |r| <= 3 + b // 20.
-
-  Where the quotient steps from q - 1 to q, a model of division makes its
-  last mistakes (a = q * b and the dividends just below it, further below
-  for larger b), and uniform draws land there rarely.
-  """
+  """A dividend near a multiple of `b`: q * b + r, |r| <= 3 + b // 20."""
   k_q, k_r = jax.random.split(key)
   q = jax.random.randint(k_q, (), 0, task.max_number // b + 1, jnp.int32)
   w = 3 + b // 20
   r = jax.random.randint(k_r, (), -w, w + 1, jnp.int32)
-  return jnp.clip(q * b + r, task.min_number, task.max_number)
+  return jnp.clip(q * b + r, 0, task.max_number)
 
 
 def _sample_one(
@@ -313,18 +84,15 @@ def _sample_one(
   n_ops = len(task.operators)
   ops = jax.random.randint(k_ops, (task.n_terms - 1,), 0, n_ops, jnp.int32)
   div_id = task.operators.find('/')
-  operands = [_sample_operand(k_terms[0], task, task.min_number, weighting)]
+  operands = [_sample_operand(k_terms[0], task, 0, weighting)]
   for k in range(1, task.n_terms):
     k_any, k_div = jax.random.split(k_terms[k])
-    x = _sample_operand(k_any, task, task.min_number, weighting)
+    x = _sample_operand(k_any, task, 0, weighting)
     if div_id >= 0:
       x_div = _sample_operand(k_div, task, task.divisor_min, weighting)
       x = jnp.where(ops[k - 1] == div_id, x_div, x)
     operands.append(x)
-  if near_multiples > 0:
-    # With probability `near_multiples`, the dividend of `a / b` moves near a
-    # multiple of b; its own key keeps the other draws as they were.
-    check_near_multiples(task, near_multiples)
+  if near_multiples > 0:  # Its own key keeps the other draws as they were.
     k_coin, k_a = jax.random.split(jax.random.fold_in(key, 0x6E656172))
     near = jax.random.bernoulli(k_coin, near_multiples)
     a_near = _near_multiple(k_a, task, operands[1])
@@ -341,11 +109,11 @@ def sample_equations(
   weighting: str = 'uniform',
   near_multiples: float = 0.0,
 ) -> Equations:
-  """`n` random equations; example `i` depends only on `key` and `start + i`.
+  """`n` random equations; example `i` depends only on `key` and `start + i`,
+  so any device can make any slice of a global batch.
 
-  So any device can make any slice of a global batch, and the batch is the
-  same whatever the number of devices. `near_multiples` > 0 (division
-  `a / b` only) draws that share of dividends near a multiple of `b`.
+  `near_multiples` > 0 (`a / b` only, see `check_near_multiples`) draws that
+  share of dividends near a multiple of `b`.
   """
   one = lambda i: _sample_one(
     jax.random.fold_in(key, i), task, weighting, near_multiples
@@ -365,13 +133,8 @@ def _mix32(h: jax.Array) -> jax.Array:
 def is_held_out(
   eqs: Equations, split: float, salt: int = 0, pairs: bool = False
 ) -> jax.Array:
-  """Whether each equation is in the held-out share `split` of a task.
-
-  A fixed hash of the equation decides, so training can reject held-out
-  equations anywhere, any time, without a table. With `pairs`, it hashes the
-  sorted operands of a two-operand equation: `a op b` and `b op a` are held
-  out together, so the mirror of a held-out equation was never trained on.
-  """
+  """Whether each equation is in the held-out share `split`, by a fixed hash
+  (no table); with `pairs`, `a op b` and `b op a` together."""
   x_BxK = eqs.operands_BxK
   if pairs and x_BxK.shape[1] == 2:
     x_BxK = jnp.sort(x_BxK, axis=1)
@@ -477,14 +240,9 @@ def encode_target(results_B: jax.Array, task: Task) -> jax.Array:
 
 
 def decode_target(tgt_BxT: jax.Array, task: Task):
-  """(value [B] int64, valid [B] bool) of predicted target ids, on the host.
-
-  Valid: it reads as a number in the target's layout (an optional sign,
-  digits, spaces only where the layout puts them) with the end symbol last.
-  """
+  """(value [B] int64, valid [B] bool) of predicted target ids, on the host;
+  valid: a number in the target's layout, the end symbol last."""
   if task.target == 'steps':
-    from lstm_math import steps  # Late: steps imports data.
-
     values, valid = steps.answer_from_steps(jnp.asarray(tgt_BxT), task)
     return np.asarray(values, np.int64), np.asarray(valid)
   tgt = np.asarray(tgt_BxT)
@@ -502,8 +260,6 @@ def decode_target(tgt_BxT: jax.Array, task: Task):
 
 def make_batch(eqs: Equations, task: Task) -> Batch:
   if task.target == 'steps':
-    from lstm_math import steps  # Late: steps imports data.
-
     return Batch(encode_source(eqs, task), steps.encode_steps(eqs, task))
   results_B = compute_results(eqs, task)
   return Batch(encode_source(eqs, task), encode_target(results_B, task))
@@ -516,7 +272,7 @@ def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
   """Equation number `idx` of the full grid: operator-major, then a, then b."""
   _, n_a, n_b = task.grid_shape
   op, rem = idx_B // (n_a * n_b), idx_B % (n_a * n_b)
-  a, b = task.min_number + rem // n_b, task.grid_b_min + rem % n_b
+  a, b = rem // n_b, task.grid_b_min + rem % n_b
   operands_Bx2 = jnp.stack([a, b], axis=1).astype(jnp.int32)
   return Equations(operands_Bx2, op[:, None].astype(jnp.int32))
 
@@ -524,7 +280,7 @@ def grid_equations(idx_B: jax.Array, task: Task) -> Equations:
 def grid_index(eqs: Equations, task: Task) -> jax.Array:
   """The inverse of `grid_equations`."""
   _, n_a, n_b = task.grid_shape
-  a = eqs.operands_BxK[:, 0] - task.min_number
+  a = eqs.operands_BxK[:, 0]
   b = eqs.operands_BxK[:, 1] - task.grid_b_min
   return eqs.ops_BxK1[:, 0] * (n_a * n_b) + a * n_b + b
 
@@ -555,15 +311,15 @@ def n_test_examples(n_examples: int, split: float) -> int:
 def _log_operand_prob(x, task: Task, weighting: str, digits_share=0.5):
   """log probability of operands `x` under `_sample_operand`'s weighting;
   'half_digits' draws by length with probability `digits_share`."""
-  lo, hi, width = task.min_number, task.max_number, task.operand_width
+  hi, width = task.max_number, task.operand_width
   counts = np.asarray(
     [
-      max(0, min(hi, 10**n - 1) - max(lo, 10 ** (n - 1) if n > 1 else 0) + 1)
+      min(hi, 10**n - 1) - (10 ** (n - 1) if n > 1 else 0) + 1
       for n in range(1, width + 1)
     ]
   )
-  uniform = -np.log(hi - lo + 1)
-  digits = -np.log(np.maximum(counts, 1)) - np.log(np.sum(counts > 0))
+  uniform = -np.log(hi + 1)
+  digits = -np.log(counts) - np.log(width)
   digits = jnp.asarray(digits, jnp.float32)[_n_digits(x, width) - 1]
   if weighting == 'uniform':
     return jnp.full(x.shape, uniform, jnp.float32)
@@ -574,14 +330,10 @@ def _log_operand_prob(x, task: Task, weighting: str, digits_share=0.5):
 
 
 def carry_count(eqs: Equations, task: Task) -> jax.Array:
-  """Columns of `a + b` that make or pass on a carry; else 0.
-
-  A column makes a carry when its digits and the carry in reach 10, and
-  passes one on when its digits sum to 9 (for `a - b`: borrows, and columns
-  of equal digits). Models err where chains of these meet.
-  """
+  """Columns of `a + b` that make a carry or pass one on (digits summing to
+  9); for `a - b`, borrows and columns of equal digits; else 0."""
   a, b = eqs.operands_BxK[:, 0], eqs.operands_BxK[:, 1]
-  plus, minus, _, _ = _op_masks(task, eqs.ops_BxK1[:, 0])
+  plus, minus, _, _ = task.op_masks(eqs.ops_BxK1[:, 0])
   big, small = jnp.maximum(a, b), jnp.minimum(a, b)
   carry = borrow = count = jnp.zeros_like(a)
   for place in range(task.operand_width):
@@ -600,6 +352,7 @@ def fixed_dataset(
   task: Task,
   n_examples: int,
   split: float,
+  *,
   distinct_operands: bool = True,
   weighting: str = 'uniform',
   carry_boost: float = 0.0,
@@ -609,24 +362,14 @@ def fixed_dataset(
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
 
-  `distinct_operands` keeps only a != b, as the post's
-  `itertools.permutations` does; the first `split` fraction is the test set,
-  or with `pairs` every sampled equation whose unordered pair `is_held_out`
-  picks (about `split` of them, mirrors included). A `weighting` other than
-  'uniform' draws distinct equations as `sample_equations` draws operands
-  (Gumbel top-k), so short operands are no longer rare ('half_digits' mixes
-  the two, by length with weight `digits_share`); `carry_boost` b > 0
-  makes an equation with c carries or borrows (1 + b)**c times as likely:
-  long carry chains are where models err.
+  `distinct_operands` keeps only a != b (the post's `permutations`); the
+  first `split` of the sample is the test set, or with `pairs` the sampled
+  equations whose pair `is_held_out` picks. Another `weighting` draws
+  distinct equations as `sample_equations` draws operands (Gumbel top-k;
+  'half_digits' by length with weight `digits_share`); `carry_boost` b
+  makes an equation with c `carry_count` (1 + b)**c times as likely.
+  The config checks that the task has `n_examples` distinct equations.
   """
-  size = task.grid_size
-  if distinct_operands:
-    n_ops, _, n_b = task.grid_shape
-    size -= n_ops * n_b  # Every b of the grid is also a value of a.
-  if n_examples > size:
-    raise ConfigError(
-      f'n_examples={n_examples}: the task has only {size} distinct equations'
-    )
   chosen = _grid_sample(
     key,
     task,

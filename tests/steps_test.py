@@ -12,10 +12,11 @@ import runs
 from lstm_math import data
 from lstm_math import steps
 
+_Task = functools.partial(data.Task, target='steps')
 # One batch size, so that a task compiles once for all its tests.
 N = 10_000  # The grid of 0..99.
-MUL_99 = data.Task('*', max_number=99)
-MIXED3 = data.Task('+-*', n_terms=3, max_number=20)
+MUL_99 = _Task('*', max_number=99)
+MIXED3 = _Task('+-*', n_terms=3, max_number=20)
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -41,7 +42,7 @@ def _random_equations(task, n, seed=0):
   """Uniform equations by numpy: nothing to compile."""
   rng = np.random.default_rng(seed)
   ops = rng.integers(0, len(task.operators), (n, task.n_terms - 1))
-  x = rng.integers(task.min_number, task.max_number + 1, (n, task.n_terms))
+  x = rng.integers(0, task.max_number + 1, (n, task.n_terms))
   if '/' in task.operators:
     divisor = rng.integers(task.divisor_min, task.max_number + 1, x.shape)
     after_div = np.pad(ops == task.operators.index('/'), ((0, 0), (1, 0)))
@@ -55,7 +56,7 @@ def _text(ids_T, task):
 
 def _check_answers(task, eqs):
   ids, value, valid, want = _encode_and_read(eqs, task)
-  chex.assert_shape(ids, (eqs.operands_BxK.shape[0], steps.steps_len(task)))
+  chex.assert_shape(ids, (eqs.operands_BxK.shape[0], task.tgt_len))
   chex.assert_type(ids, jnp.int32)
   chex.assert_type(value, jnp.int32)
   assert valid.dtype == jnp.bool_
@@ -71,7 +72,7 @@ def _check_answers(task, eqs):
 
 @pytest.mark.parametrize('op', list('+-*/'))
 def test_answers_exhaustive_two_digits(op):
-  task = data.Task(op, max_number=99)
+  task = _Task(op, max_number=99)
   every = np.resize(np.arange(task.grid_size), N)  # All, then repeats.
   _check_answers(task, data.grid_equations(jnp.asarray(every), task))
 
@@ -79,9 +80,9 @@ def test_answers_exhaustive_two_digits(op):
 @pytest.mark.parametrize(
   'task',
   [
-    *(data.Task(op, max_number=999) for op in '+-*/'),
-    data.Task('+-*', n_terms=3, max_number=20),
-    data.Task('-/', n_terms=3, max_number=9),  # -x - y adds, with no '+'.
+    *(_Task(op, max_number=999) for op in '+-*/'),
+    _Task('+-*', n_terms=3, max_number=20),
+    _Task('-/', n_terms=3, max_number=9),  # -x - y adds, with no '+'.
   ],
   ids=str,
 )
@@ -89,13 +90,35 @@ def test_answers_random(task):
   _check_answers(task, _random_equations(task, N))
 
 
-def test_steps_len():
-  assert steps.steps_len(data.Task('+', max_number=999)) == 23
-  assert steps.steps_len(data.Task('-', max_number=999)) == 43
-  assert steps.steps_len(data.Task('*', max_number=99)) == 55
-  assert steps.steps_len(data.Task('*', max_number=999)) == 106
-  assert steps.steps_len(data.Task('/', max_number=999)) == 43
-  assert steps.steps_len(data.Task('+-*', n_terms=3, max_number=99)) == 151
+def test_tgt_len():
+  assert _Task('+', max_number=999).tgt_len == 23
+  assert _Task('-', max_number=999).tgt_len == 43
+  assert _Task('*', max_number=99).tgt_len == 55
+  assert _Task('*', max_number=999).tgt_len == 106
+  assert _Task('/', max_number=999).tgt_len == 43
+  assert _Task('+-*', max_number=99, n_terms=3).tgt_len == 151
+
+
+@pytest.mark.parametrize(
+  'task',
+  [
+    *(_Task(op, max_number=n) for op in '+-*/' for n in (1, 9, 10, 999, 12345)),
+    _Task('+-', max_number=99),
+    _Task('*/', max_number=99),
+    _Task('+-*', max_number=20, n_terms=3),
+    _Task('-/', max_number=9, n_terms=3),
+    _Task('*/', max_number=99, n_terms=3),
+    _Task('+-*/', max_number=9, n_terms=4),
+  ],
+  ids=str,
+)
+def test_tgt_len_counts_the_longest_trace(task):
+  # task.py counts the tokens of the traces written here, by their widths.
+  kinds = steps.step_kinds(task)  # Every trace, padded with 'end' to T.
+  end = steps.KINDS.index('end')
+  assert kinds.shape[1] == task.tgt_len, 'a trace longer than tgt_len'
+  assert np.all(kinds[:, -1] == end), 'a trace without room for its end'
+  assert np.any(kinds[:, -2] != end), 'tgt_len longer than every trace'
 
 
 @pytest.mark.parametrize(
@@ -107,21 +130,21 @@ def test_steps_len():
       '1*7070 3*7012 1*8080 3*8042 7070 18090 24060 2020 7962',
     ),
     (
-      data.Task('-', max_number=999),
+      _Task('-', max_number=999),
       '118 - 131',
       '81070 13081 11191 - 7-031 8-111 9-101 310-',
     ),
     (
-      data.Task('-', max_number=999),
+      _Task('-', max_number=999),
       '131 - 118',
       '18031 31110 11000   3 030 1 010 0 000 310 ',
     ),
     (
-      data.Task('/', max_number=999),
+      _Task('/', max_number=999),
       '845 / 7',
       '8000/7001100 4100/7002000 5000/7000500 021',
     ),
-    (data.Task('+', max_number=999), '31 + 87', '17080 38011 00110 8110'),
+    (_Task('+', max_number=999), '31 + 87', '17080 38011 00110 8110'),
     (
       MIXED3,
       '5 - 4 * 6',
@@ -136,11 +159,11 @@ def test_steps_len():
 )
 def test_golden_traces(task, text, want):
   ids = _encode(task, [text])[0]
-  assert _text(ids, task) == want.ljust(steps.steps_len(task), '\0')
+  assert _text(ids, task) == want.ljust(task.tgt_len, '\0')
 
 
 def test_jit_equals_eager():
-  task = data.Task('+-', max_number=99)
+  task = _Task('+-', max_number=99)
   eqs = _random_equations(task, 64)
   eager = steps.encode_steps(eqs, task)
   jitted = jax.jit(steps.encode_steps, static_argnums=1)(eqs, task)
@@ -151,10 +174,10 @@ def test_jit_equals_eager():
 
 
 def test_answer_from_steps_invalid():
-  task = data.Task('-', max_number=999)
+  task = _Task('-', max_number=999)
   voc = task.vocab
   ids = np.asarray(_encode(task, ['118 - 131']))
-  end = steps.steps_len(task) - 1
+  end = task.tgt_len - 1
   bad = ids.copy()
   bad[0, end - 2] = voc.space_id  # A space where a digit belongs.
   bad[1, end - 1] = 7  # A digit in the sign slot.
@@ -167,7 +190,7 @@ def test_answer_from_steps_invalid():
 
 def test_format_steps():
   ids = _encode(MUL_99, ['31 * 87'])[0]
-  assert steps.format_steps(ids, MUL_99) == '\n'.join(
+  assert steps.format_steps(ids, MUL_99, '*') == '\n'.join(
     [
       '1*7 +0 = 07',
       '3*7 +0 = 21',
@@ -195,10 +218,10 @@ def test_format_steps():
     ]
   )
   assert steps.format_steps(ids, MIXED3, ops='--') == want
-  assert steps.format_steps(ids, MIXED3) == want  # The copied operators.
-  task = data.Task('/', max_number=999)
+  assert steps.format_steps(ids, MIXED3, ops=[1, 1]) == want  # By index.
+  task = _Task('/', max_number=999)
   ids = _encode(task, ['845 / 7'])[0]
-  assert steps.format_steps(ids, task).splitlines() == [
+  assert steps.format_steps(ids, task, '/').splitlines() == [
     '8/7 = 1 r1',
     '14/7 = 2 r0',
     '5/7 = 0 r5',
@@ -208,7 +231,7 @@ def test_format_steps():
 
 def test_step_kinds_and_first_wrong_kind():
   kinds = steps.step_kinds(MIXED3)
-  assert kinds.shape == (9, steps.steps_len(MIXED3))
+  assert kinds.shape == (9, MIXED3.tgt_len)
   assert kinds.dtype == np.int32
   eqs = _equations(MUL_99, ['31 * 87'])
   tgt = _encode_and_read(eqs, MUL_99)[0]
