@@ -28,20 +28,15 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
   styles = ('char_accuracy', '-'), ('exact_match', '--'), ('trace_exact', ':')
   for key, style in styles:
     for split, name in (('train', 'train'), ('val', 'test')):
-      if f'{split}_{key}' in rows[0]:
-        ax_acc.plot(
-          epochs, column(f'{split}_{key}'), style, label=f'{name} {key}'
-        )
+      if (field := f'{split}_{key}') in rows[0]:
+        ax_acc.plot(epochs, column(field), style, label=f'{name} {key}')
   title_acc = 'accuracy (exact_match: the answer; trace_exact: every step)'
   ax_acc.set(xlabel='epoch', ylabel='accuracy', ylim=(0, 1.01), title=title_acc)
   if signs:  # Largest of a step, per epoch: where loss spikes start.
     ax = axes[2]
-    for key, name in (
-      ('train_grad_norm_max', 'gradient norm'),
-      ('train_update_norm_max', 'update norm'),
-      ('train_adam_ratio_max', 'g² / Adam v'),
-    ):
-      ax.plot(epochs, column(key), label=name)
+    names = 'gradient norm', 'update norm', 'g² / Adam v'
+    for key, name in zip(('grad_norm', 'update_norm', 'adam_ratio'), names):
+      ax.plot(epochs, column(f'train_{key}_max'), label=name)
     ax.set_yscale('log')
     ax.set(xlabel='epoch', title='spike signs (largest of a step)')
   for ax in axes:
@@ -55,19 +50,15 @@ def accuracy_plot(rows: list[dict], path: str, title: str = '') -> None:
 
 
 def grid_plot(correct_OxAxB: np.ndarray, task, path: str) -> None:
-  """The post's green/red picture of `data.Task` `task`'s grid: a pixel each.
-
-  One panel per operator, one above the other (`correct_OxAxB[o]` is the
-  plane of `task.operators[o]`). Wrong equations are also ringed in red, so
-  that a single error in a million stays visible at any zoom.
-  """
+  """The post's green/red picture of a task's grid, a pixel an equation, a
+  panel an operator; errors also ringed, so one in a million shows."""
   plt = _pyplot()
-  lo, hi, b_min = task.min_number, task.max_number, task.grid_b_min
+  hi, b_min = task.max_number, task.grid_b_min
   n_ops, n_a, n_b = correct_OxAxB.shape
   scale = max(1.0, 1000 / max(n_a, n_b))
   size = (n_b * scale / 100 + 1.5, n_ops * (n_a * scale / 100 + 1.2))
   fig, axes = plt.subplots(n_ops, 1, figsize=size, dpi=100, squeeze=False)
-  extent = (b_min - 0.5, hi + 0.5, hi + 0.5, lo - 0.5)
+  extent = (b_min - 0.5, hi + 0.5, hi + 0.5, -0.5)
   for op, correct_AxB, ax in zip(task.operators, correct_OxAxB, axes[:, 0]):
     rgb = np.empty((n_a, n_b, 3), np.uint8)
     rgb[correct_AxB] = (46, 160, 67)
@@ -76,7 +67,7 @@ def grid_plot(correct_OxAxB: np.ndarray, task, path: str) -> None:
     wrong_a, wrong_b = np.nonzero(~correct_AxB)
     if 0 < len(wrong_a) <= 5000:
       ring = dict(s=60, facecolors='none', edgecolors='red', linewidths=0.8)
-      ax.scatter(wrong_b + b_min, wrong_a + lo, **ring)
+      ax.scatter(wrong_b + b_min, wrong_a, **ring)
     title = f'{len(wrong_a):,} wrong of {correct_AxB.size:,}: a {op} b'
     ax.set(xlabel='b', ylabel='a', title=f'{title}, green right, red wrong')
     ax.invert_yaxis()
@@ -86,21 +77,15 @@ def grid_plot(correct_OxAxB: np.ndarray, task, path: str) -> None:
 
 
 def operators_plot(by_pattern: dict[str, dict], path: str, title: str) -> None:
-  """Exact-match per operator pattern (`'a + b * c'`), one bar each.
-
-  With more than 30 patterns, the 30 with the most errors are drawn.
-  """
+  """Exact-match per operator pattern (`'a + b * c'`), one bar each; of
+  more than 30, the 30 with the most errors."""
   plt = _pyplot()
   items = list(by_pattern.items())
   if len(items) > 30:
     items = sorted(items, key=lambda kv: -kv[1]['errors'])[:30]
   names = [name for name, _ in items]
-  right = np.array(
-    [
-      1 - c['errors'] / c['equations'] if c['equations'] else np.nan
-      for _, c in items
-    ]
-  )
+  wrong = lambda c: c['errors'] / c['equations'] if c['equations'] else np.nan
+  right = 1 - np.array([wrong(c) for _, c in items])
   fig, ax = plt.subplots(figsize=(8, 1.0 + 0.35 * len(items)))
   y = np.arange(len(items))
   ax.barh(y, right, color=(0.18, 0.63, 0.26))  # Right: green, as the grid.
@@ -110,12 +95,8 @@ def operators_plot(by_pattern: dict[str, dict], path: str, title: str) -> None:
     ax.text(1.01, k, label, va='center', fontsize=8)
   ax.set_yticks(y, names, fontfamily='monospace')
   ax.invert_yaxis()
-  ax.set(
-    xlim=(0, 1.35),
-    xticks=np.linspace(0, 1, 6),
-    xlabel='exact-match (whole answer right)',
-    title=title,
-  )
+  ax.set(xlim=(0, 1.35), xticks=np.linspace(0, 1, 6), title=title)
+  ax.set_xlabel('exact-match (whole answer right)')
   ax.grid(axis='x', alpha=0.3)
   fig.tight_layout()
   fig.savefig(path, dpi=100)

@@ -1,15 +1,11 @@
 """The character table: every symbol an equation can contain, and its ids.
 
-One table serves every task. Its order is the post's (`'0'..'9'`, operators,
-space, end-of-sequence), so that a digit's id is its value and the one-hot
-columns of the post's Keras model line up with ours. A task uses only the
-operators it needs: the post's addition has 13 symbols, `0-9 + ' ' '\\0'`.
-Padding is not a symbol the model reads or writes: it has the id just past
-the task's last symbol and enters the model as a zero vector, as in the post.
+The post's order: `'0'..'9'` (a digit's id is its value), the task's
+operators, space, end-of-sequence, so the post's Keras one-hot columns are
+ours. Padding is no symbol: the id past the last, a zero vector (the post).
 """
 
 from collections.abc import Iterable
-from collections.abc import Sequence
 import dataclasses
 import itertools
 
@@ -28,11 +24,7 @@ def _show(char: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Vocab:
-  """The symbols of one task, in the post's order, plus a padding id.
-
-  Attributes:
-    operators: the task's operators, a subset of `+-*/` in that order.
-  """
+  """The symbols of a task with `operators`, a subset of `+-*/`."""
 
   operators: str = '+'
 
@@ -78,12 +70,7 @@ class Vocab:
     return self.symbols.index(op)
 
   def encode(self, text: str, length: int | None = None) -> np.ndarray:
-    """Returns int32 ids of `text`, padded to `length` when given.
-
-    Raises:
-      ValueError: naming the first unknown character and what is allowed,
-        or saying that `text` does not fit in `length`.
-    """
+    """int32 ids of `text`, padded to `length` when given (tests only)."""
     ids = []
     for pos, char in enumerate(text):
       if char not in self.symbols:
@@ -102,10 +89,7 @@ class Vocab:
     return np.asarray(ids, np.int32)
 
   def decode(self, ids: Iterable[int]) -> str:
-    """Returns the text of `ids`, stopping at end-of-sequence, skipping pads."""
+    """The text of `ids`, up to end-of-sequence, without pads."""
     ids = np.asarray(ids).reshape(-1).tolist()
     ids = itertools.takewhile(lambda i: i != self.eos_id, ids)
     return ''.join(self.symbols[i] for i in ids if 0 <= i < self.size)
-
-  def decode_batch(self, ids_BxT: Sequence[Sequence[int]]) -> list[str]:
-    return [self.decode(row) for row in np.asarray(ids_BxT)]

@@ -149,12 +149,6 @@ class EncodeDecodeTest(parameterized.TestCase):
       msg='decode reads any shape row-major',
     )
 
-  def test_decode_batch(self):
-    voc = vocab_lib.Vocab('+-')
-    texts = ['1 + 2', '30 - 4', '']
-    ids = np.stack([voc.encode(t + '\0', length=8) for t in texts])
-    self.assertEqual(voc.decode_batch(ids), texts)
-
   def test_encode_pads_to_length(self):
     voc = vocab_lib.Vocab('+')
     ids = voc.encode('1 + 2', length=8)
