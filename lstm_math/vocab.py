@@ -1,9 +1,6 @@
-"""The character table: every symbol an equation can contain, and its ids.
-
-The post's order: `'0'..'9'` (a digit's id is its value), the task's
-operators, space, end-of-sequence, so the post's Keras one-hot columns are
-ours. Padding is no symbol: the id past the last, a zero vector (the post).
-"""
+"""The character table: every symbol an equation can contain, and its ids, in
+the post's order (a digit's id is its value; the post's Keras one-hot columns
+are ours). Padding is no symbol: the id past the last, a zero vector."""
 
 from collections.abc import Iterable
 import dataclasses
