@@ -1,9 +1,6 @@
-"""Equations as pure jnp functions: sampling, tokens, the grid, datasets.
-
-Everything here is a function of a PRNG key, integer arrays and a static
-`Task`, so it runs under `jit`, `vmap` and on every device of a mesh: the
-accelerator makes its own data. No Python `random`, no `eval`, no strings.
-"""
+"""Equations as pure jnp functions of a key, integer arrays and a static
+`Task` (so under `jit`, `vmap` and on every device, the accelerator makes
+its own data): sampling, tokens, the grid, datasets."""
 
 import functools
 import re
@@ -109,12 +106,9 @@ def sample_equations(
   weighting: str = 'uniform',
   near_multiples: float = 0.0,
 ) -> Equations:
-  """`n` random equations; example `i` depends only on `key` and `start + i`,
-  so any device can make any slice of a global batch.
-
-  `near_multiples` > 0 (`a / b` only, see `check_near_multiples`) draws that
-  share of dividends near a multiple of `b`.
-  """
+  """`n` random equations, example `i` a function of `key` and `start + i`
+  only (any device makes any slice); `near_multiples` > 0 (`a / b` only)
+  draws that share of dividends near a multiple of `b`."""
   one = lambda i: _sample_one(
     jax.random.fold_in(key, i), task, weighting, near_multiples
   )

@@ -32,10 +32,7 @@ class Equations(NamedTuple):
 @dataclasses.dataclass(frozen=True)
 class Task:
   """Static description of one arithmetic task; hashable, so jit-static.
-
-  Types and ranges of the fields are checked with the config (config.py);
-  here what a library caller can still get wrong.
-  """
+  config.py checks the fields' types and ranges; here the rest."""
 
   operators: str = '+'
   n_terms: int = 2
@@ -116,8 +113,7 @@ class Task:
 
   @property
   def result_width(self) -> int:
-    lo, hi = self.result_range
-    return len(str(max(abs(lo), abs(hi))))
+    return _Interval(*self.result_range).width
 
   @property
   def src_len(self) -> int:
@@ -163,10 +159,8 @@ class Task:
   def text(self, operands, ops) -> str:
     """Canonical text of one equation, e.g. `'131 + 83 - 744 * 33'`; with
     names for operands (`'abc'`), its pattern, e.g. `'a + b * c'`."""
-    parts = [str(operands[0])]
-    for o, x in zip(ops, operands[1:]):
-      parts += [self.operators[int(o)], str(x)]
-    return ' '.join(parts)
+    rest = [f' {self.operators[int(o)]} {x}' for o, x in zip(ops, operands[1:])]
+    return str(operands[0]) + ''.join(rest)
 
 
 def fold_precedence(first, steps, where, seen=lambda value: None):
