@@ -166,8 +166,9 @@ class BatchNorm(nn.Module):
       weight = jnp.broadcast_to(
         weight.reshape(weight.shape + (1,) * (x.ndim - 1)), x.shape[:-1] + (1,)
       )
-      wx = weight * x
-      sums = jnp.stack([jnp.sum(wx, axes), jnp.sum(wx * x, axes)])
+      sums = jnp.stack(
+        [jnp.sum(weight * x, axes), jnp.sum(weight * x * x, axes)]
+      )
       count = jnp.sum(weight)
       if axis_name is not None:
         sums, count = lax.psum((sums, count), axis_name)
