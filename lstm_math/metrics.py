@@ -1,8 +1,4 @@
-"""Metrics to the console and to `metrics.jsonl`; a small progress bar.
-
-No TensorFlow, no clu: a JSON line per epoch is all a plot or a notebook
-needs. Only process 0 writes, so a pod logs once.
-"""
+"""Metrics to the console and `metrics.jsonl` (process 0 only); progress bar."""
 
 import json
 import os
@@ -49,27 +45,22 @@ class MetricWriter:
     return rows
 
   def write(self, row: dict) -> None:
-    if not is_main_process():
-      return
-    with open(self.path, 'a') as f:
-      f.write(json.dumps(row) + '\n')
-      f.flush()
-      os.fsync(f.fileno())
+    if is_main_process():
+      with open(self.path, 'a') as f:
+        f.write(json.dumps(row) + '\n')
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def format_epoch(row: dict, epochs: int) -> str:
-  width = len(str(epochs))
+  width, trace = len(str(epochs)), row.get('val_trace_exact')
   return (
     f'epoch {row["epoch"]:{width}d}/{epochs}  {row["elapsed_s"]:7.1f}s'
     f'  loss {row["train_loss"]:.4f}  val_loss {row["val_loss"]:.4f}'
     f'  char_acc {row["val_char_accuracy"]:.4f}'
     f'  exact {row["val_exact_match"]:.4f}'
     f' ({row["val_wrong"]} wrong of {row["val_count"]})'
-    + (
-      f'  trace {row["val_trace_exact"]:.4f}'
-      if 'val_trace_exact' in row
-      else ''
-    )
+    + ('' if trace is None else f'  trace {trace:.4f}')
   )
 
 
@@ -77,8 +68,7 @@ class Progress:
   """A one-line progress bar on a terminal, a few plain lines elsewhere."""
 
   def __init__(self, total: int, label: str):
-    self.total, self.label = total, label
-    self.stream = sys.stderr
+    self.total, self.label, self.stream = total, label, sys.stderr
     self.tty = getattr(self.stream, 'isatty', lambda: False)()
     self.start = time.perf_counter()
     self._quarters = -1  # Quarters of the work reported, off a terminal.
@@ -87,16 +77,14 @@ class Progress:
     if not is_main_process():
       return
     frac = done / max(self.total, 1)
-    elapsed = time.perf_counter() - self.start
+    elapsed, out = time.perf_counter() - self.start, self.stream
     if self.tty:
       bar = '#' * int(30 * frac)
-      self.stream.write(
+      out.write(
         f'\r{self.label} [{bar:<30}] {done:,}/{self.total:,} {elapsed:5.1f}s'
         + ('\n' if done >= self.total else '')
       )
     elif int(frac * 4) > self._quarters:
       self._quarters = int(frac * 4)
-      self.stream.write(
-        f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n'
-      )
-    self.stream.flush()
+      out.write(f'{self.label}: {done:,}/{self.total:,} ({elapsed:.1f}s)\n')
+    out.flush()

@@ -1,18 +1,10 @@
-"""Spreading one per-device function over devices: jit, pmap or shard_map.
+"""One per-device function (given an `axis_name`) over devices: 'jit' (one),
+'pmap' (the state with a leading device axis) or 'shard_map' (a ('data',) mesh
+of every host's devices, the state replicated)."""
 
-The per-device functions (`train.train_epoch`, `scoring.score_chunks`) take
-an `axis_name`. Under 'jit' (one device) the train state is a plain pytree,
-under 'pmap' it carries a leading device axis, and under 'shard_map' (a 1-D
-('data',) mesh of every device of every host) it is replicated;
-`Devices.canonical(state)` is always the single copy, for checkpoints and
-evaluation.
-"""
-
-from collections.abc import Callable
 import dataclasses
 import functools
 import os
-from typing import Any
 
 import jax
 from jax._src import xla_bridge  # backends_are_initialized has no public name.
@@ -30,14 +22,9 @@ DEFAULT_MULTI_DEVICE = 'shard_map'
 
 
 def cap_cpu_isa(isa: str) -> None:
-  """Caps the instruction set XLA:CPU compiles for, before JAX starts.
-
-  XLA compiles for the host's own instruction set by default ('native'), and
-  wider vectors sum floats in another order: two x86-64 machines of one kind
-  but different CPUs part in the last bits within a few epochs. With a cap
-  (say 'AVX2') every machine that has it runs the same code, so the same
-  floats, for the same JAX version and core count.
-  """
+  """Caps the instruction set XLA:CPU compiles for, before JAX starts: wider
+  vectors sum floats in another order, so machines with other CPUs part in
+  the last bits; under one cap all that have it compute the same floats."""
   flag = f'--xla_cpu_max_isa={isa}'
   xla_flags = os.environ.get('XLA_FLAGS', '').split()
   if isa == 'native' or flag in xla_flags:
@@ -55,8 +42,7 @@ def cap_cpu_isa(isa: str) -> None:
 
 
 def _env_int(name: str) -> int | None:
-  text = os.environ.get(name)
-  if not text:
+  if not (text := os.environ.get(name)):
     return None
   try:
     return int(text)
@@ -67,16 +53,10 @@ def _env_int(name: str) -> int | None:
 def maybe_initialize_distributed(
   requested: bool, timeout_s: int = 300, heartbeat_s: int = 100
 ) -> None:
-  """Starts JAX's multi-host runtime when asked to by config or environment.
-
-  On a TPU pod slice or a SLURM, MPI or Kubernetes GPU cluster each process
-  runs the same command and `jax.distributed.initialize()` finds the others.
-  Elsewhere `JAX_COORDINATOR_ADDRESS` (host:port of process 0),
-  `JAX_NUM_PROCESSES` and `JAX_PROCESS_ID` say it. A process that has not
-  joined within `timeout_s`, or stops answering for `heartbeat_s`, ends the
-  run in every other process with an error instead of a hang; at the end a
-  process waits up to `timeout_s` for the others to finish.
-  """
+  """Starts JAX's multi-host runtime when the config or environment asks
+  (`JAX_COORDINATOR_ADDRESS`, or a cluster JAX finds itself). A process missing
+  for `timeout_s` (`heartbeat_s` once joined) ends the run with an error
+  everywhere instead of a hang."""
   if jax.distributed.is_initialized():
     return
   # JAX reads JAX_COORDINATOR_ADDRESS itself; these two are passed on.
@@ -128,24 +108,16 @@ class Devices:
     return NamedSharding(self.mesh, P())
 
   def place(self, tree):
-    """One copy of `tree` for a jit or shard_map function of these devices.
-
-    With several processes, every process passes the same values and gets
-    its part of one global array (`device_put` cannot reach the devices of
-    another process).
-    """
+    """One copy of `tree` for a jit or shard_map function of these devices;
+    with several processes, every one passes the same values."""
     sharding = self._replicated()
     if sharding.is_fully_addressable:
       return jax.device_put(tree, sharding)
     return jax.tree.map(functools.partial(_global_copy, sharding), tree)
 
   def local(self, tree, single: bool = False):
-    """This process's own copy of a tree placed by `place` or `replicate`.
-
-    For work that each process does alone on one of its devices (the epoch's
-    test metrics, example predictions): no collective, nothing to wait for.
-    `single`: the tree is already in `canonical`'s single-copy view.
-    """
+    """This process's own copy of a tree placed by `place` or `replicate`
+    (`single`: already `canonical`), for work done without collectives."""
     own = lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x
     return jax.tree.map(own, tree if single else self.canonical(tree))
 
@@ -156,69 +128,51 @@ class Devices:
     return multihost_utils.process_allgather(tree, tiled=True)
 
   def abstract(self, shapes, replicated: bool):
-    """Shapes and shardings of `replicate` (or `place`) of a tree of shapes.
-
-    Lets a function be compiled ahead of time, before its inputs exist.
-    """
+    """Shapes and shardings of `replicate` (or `place`) of a tree of shapes,
+    to compile a function before its inputs exist."""
     if self.mode == 'pmap' and replicated:
-      return jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct((self.count, *s.shape), s.dtype), shapes
-      )
-    sharding = self._replicated()
-    return jax.tree.map(
-      lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding),
-      shapes,
-    )
+      to = lambda s: jax.ShapeDtypeStruct((self.count, *s.shape), s.dtype)
+    else:
+      sharding = self._replicated()
+      to = lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding)
+    return jax.tree.map(to, shapes)
 
   def canonical(self, tree):
     """The single-copy view of a tree placed by `replicate`."""
     return jax.tree.map(lambda x: x[0], tree) if self.mode == 'pmap' else tree
 
-  def map_epoch(self, fn: Callable[..., Any], donate: bool = True):
+  def map_epoch(self, fn, donate: bool = True):
     """Compiles `fn(state, train_set, key, *, axis_name)` for these devices."""
-    donate_argnums = (0,) if donate else ()
+    donate = dict(donate_argnums=(0,) if donate else ())
     if self.mode == 'jit':
-      return jax.jit(
-        functools.partial(fn, axis_name=None), donate_argnums=donate_argnums
-      )
+      return jax.jit(functools.partial(fn, axis_name=None), **donate)
     if self.mode == 'pmap':
-      return jax.pmap(
-        functools.partial(fn, axis_name=AXIS),
-        axis_name=AXIS,
-        in_axes=(0, None, None),
-        donate_argnums=donate_argnums,
-      )
-    mapped = self.shard_map(fn, out_specs=(P(), P()))
-    return jax.jit(mapped, donate_argnums=donate_argnums)
+      per_device = functools.partial(fn, axis_name=AXIS)
+      return jax.pmap(per_device, AXIS, in_axes=(0, None, None), **donate)
+    return jax.jit(self.shard_map(fn, out_specs=(P(), P())), **donate)
 
-  def shard_map(self, fn: Callable[..., Any], out_specs):
+  def shard_map(self, fn, out_specs):
     """`fn(a, b, c, *, axis_name)` over the mesh, its inputs replicated."""
-    return jax.shard_map(
-      functools.partial(fn, axis_name=AXIS),
-      mesh=self.mesh,
-      in_specs=(P(), P(), P()),
-      out_specs=out_specs,
-      check_vma=False,
-    )
+    per_device = functools.partial(fn, axis_name=AXIS)
+    specs = dict(in_specs=(P(), P(), P()), out_specs=out_specs)
+    return jax.shard_map(per_device, mesh=self.mesh, **specs, check_vma=False)
 
 
 def _global_copy(sharding, x):
   if isinstance(x, jax.Array) and not x.is_fully_addressable:
     return x  # Already one array over every process's devices.
   if jnp.issubdtype(jnp.result_type(x), jax.dtypes.prng_key):
-    impl = jax.random.key_impl(x)
     data = _global_copy(sharding, jax.random.key_data(x))
-    return jax.random.wrap_key_data(data, impl=impl)
+    return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
   return jax.make_array_from_process_local_data(sharding, np.asarray(x))
 
 
 def make_devices(mode: str = 'auto', n_devices: int | None = None) -> Devices:
   """A 1-D ('data',) mesh over the first `n_devices` devices (default all)."""
   devices = jax.devices()
-  if n_devices is not None:
-    if n_devices > len(devices):
-      raise ValueError(f'{n_devices} devices asked for; {len(devices)} exist')
-    devices = devices[:n_devices]
+  if n_devices is not None and n_devices > len(devices):
+    raise ValueError(f'{n_devices} devices asked for; {len(devices)} exist')
+  devices = devices[:n_devices]
   if mode == 'auto':
     mode = 'jit' if len(devices) == 1 else DEFAULT_MULTI_DEVICE
   if jax.process_count() > 1 and mode != 'shard_map':

@@ -1,9 +1,5 @@
-"""The predict command: expressions people type, answered by a trained model.
-
-Input is scanned character by character, never evaluated as code; a bad
-line gets a one-line error naming the character at fault and what is
-allowed, while the other lines are still answered.
-"""
+"""The predict command: expressions people type, scanned (never evaluated as
+code) and answered by a trained model; a bad line gets a one-line error."""
 
 import dataclasses
 import re
@@ -65,30 +61,22 @@ def parse_expression(text: str, task: data.Task):
     raise ValueError(
       f'{len(numbers)} numbers; this model answers exactly {task.n_terms}'
     )
-  operands = []
-  for digits_text in numbers:
-    stripped = digits_text.lstrip('0') or '0'
-    if len(stripped) > len(str(task.max_number)) or not (
-      task.min_number <= int(stripped) <= task.max_number
-    ):
-      shown = stripped if len(stripped) <= 12 else stripped[:12] + '...'
+  operands = [int(digits) for digits in numbers]
+  for x in operands:
+    if not task.min_number <= x <= task.max_number:
+      shown = str(x)[:12] + '...' if x >= 10**12 else x
       raise ValueError(
         f'operand {shown} is outside the trained range'
         f' {task.min_number}..{task.max_number}'
       )
-    operands.append(int(stripped))
   if any(op == '/' and x == 0 for op, x in zip(ops, operands[1:])):
     raise ValueError('division by zero')
   return operands, [task.operators.index(o) for o in ops]
 
 
 def answer_texts(pred_NxT, task: data.Task) -> list[str]:
-  """Predicted answers as people read them: `118`, or quoted when malformed.
-
-  An answer is well-formed when its ids are exactly how the task writes its
-  value (layout, padding, sign); anything else, such as `'0018'` in the
-  post's layout or `'1 8'`, is shown quoted, as the model wrote it.
-  """
+  """Predicted answers as people read them: `118`, or quoted as written
+  (`'0018'`, `'1 8'`) unless the ids are exactly how the task writes it."""
   pred_NxT = np.asarray(pred_NxT)
   if not len(pred_NxT):
     return []
@@ -97,14 +85,14 @@ def answer_texts(pred_NxT, task: data.Task) -> list[str]:
   if task.target != 'steps':
     values_N = jnp.asarray(values, jnp.int32)
     written_NxT = np.asarray(data.encode_target(values_N, task))
-  texts = []
-  for row, value, ok, written in zip(pred_NxT, values, valid, written_NxT):
+
+  def shown(row, value, ok, written):
     if ok and np.array_equal(row, written):
-      texts.append(str(value))
-    else:
-      text = task.vocab.decode(row)
-      texts.append(repr(text[::-1] if task.target == 'reversed' else text))
-  return texts
+      return str(value)
+    text = task.vocab.decode(row)
+    return repr(text[::-1] if task.target == 'reversed' else text)
+
+  return [shown(*r) for r in zip(pred_NxT, values, valid, written_NxT)]
 
 
 @dataclasses.dataclass
@@ -134,14 +122,9 @@ class Predictor:
     values, valid = data.decode_target(pred, self.task)
     return values, valid, pred
 
-  def __call__(
-    self, lines: list[str], show_steps: bool = False
-  ) -> list[tuple[bool, str]]:
-    """(ok, text) per line: `31 + 87 = 118`, or `error: ...`.
-
-    With `show_steps` (and `target='steps'`), the steps the model wrote
-    follow each answer, one a line.
-    """
+  def __call__(self, lines, show_steps=False) -> list[tuple[bool, str]]:
+    """(ok, text) per line: `31 + 87 = 118`, or `error: ...`; `show_steps`
+    (with `target='steps'`): the steps the model wrote under each answer."""
     parsed, results = {}, [None] * len(lines)  # parsed: by line number.
     for i, line in enumerate(lines):
       try:

@@ -1,8 +1,4 @@
-"""What the scores mean: analysis, the run's evaluation files, the summary.
-
-`run_evaluation` scores the grid (or random held-out equations) on the
-devices; the host only counts, and writes eval.json, the errors and pictures.
-"""
+"""What the scores mean: analysis, the run's evaluation files, the summary."""
 
 import collections
 import itertools
@@ -17,7 +13,6 @@ import numpy as np
 from lstm_math import data
 from lstm_math import errors
 from lstm_math import metrics as metrics_lib
-from lstm_math import parallel
 from lstm_math import plots
 from lstm_math import predict
 from lstm_math import scoring
@@ -34,36 +29,29 @@ def analyse(
   exact_N=None,
   first_wrong_N=None,
 ) -> dict:
-  """The headline figures and the post's two analyses, as counts.
-
-  `exact_N` defaults to every character right; `first_wrong_N` is
-  `Scores.first_wrong_N`. With several operators, errors are also counted
-  by operator pattern (`'a + b * c'`), where a mixed task's errors gather.
-  With `mirror_mask`'s `mirror`, the equations never trained on are split by
-  whether their mirror was: a model can read `b * a`'s trained answer off
-  for `a * b` without multiplying.
-  """
+  """The headline figures and the post's two analyses, as counts; also by
+  operator pattern and, given `mirror_mask`'s `mirror`, the unseen equations
+  by whether their mirror was trained on."""
   tgt_len = task.tgt_len
   if exact_N is None:
     exact_N = n_right_N == tgt_len
   wrong, everything = ~exact_N, np.ones_like(exact_N)
   count = lambda m: dict(equations=int(m.sum()), errors=int((m & wrong).sum()))
-
+  ratio = lambda part, n: part / n if n else float('nan')
   traces = first_wrong_N is not None and task.target == 'steps'
 
   def summary(m):
     counts = count(m)
-    n, right = counts['equations'], counts['equations'] - counts['errors']
+    n = counts['equations']
     right_chars = float(np.sum(n_right_N[m], dtype=np.int64))
     result = dict(
       **counts,
-      exact_match=right / n if n else float('nan'),
-      char_accuracy=right_chars / (n * tgt_len) if n else float('nan'),
+      exact_match=ratio(n - counts['errors'], n),
+      char_accuracy=ratio(right_chars, n * tgt_len),
     )
     if traces:  # The whole written trace right, beside the answer.
-      trace_errors = int(np.sum(m & (first_wrong_N >= 0)))
-      result['trace_errors'] = trace_errors
-      result['trace_exact'] = (n - trace_errors) / n if n else float('nan')
+      n_wrong = int(np.sum(m & (first_wrong_N >= 0)))
+      result.update(trace_errors=n_wrong, trace_exact=ratio(n - n_wrong, n))
     return result
 
   smallest = operands_NxK.min(axis=1)
@@ -100,9 +88,8 @@ def analyse(
       result['never_trained_on_by_mirror'] = by_mirror
   if traces:
     kinds = collections.Counter(first_wrong_N[first_wrong_N >= 0].tolist())
-    result['first_wrong_step'] = {
-      steps.KINDS[k]: n for k, n in kinds.most_common()
-    }
+    firsts = {steps.KINDS[k]: n for k, n in kinds.most_common()}
+    result['first_wrong_step'] = firsts
   return result
 
 
@@ -124,15 +111,9 @@ def write_errors(path, task, operands_NxK, ops_NxK1, pred_NxT, exact_N, seen_N):
       f.write(f'{text} = {shown[j]} (expected {expected[j]}){mark}\n')
 
 
-def mirror_mask(
-  eqs: data.Equations, task: data.Task, held_out: data.HeldOut
-) -> tuple[np.ndarray, np.ndarray] | None:
-  """(has a mirror, mirror seen) of each equation, or None without mirrors.
-
-  The mirror of `a * b` is `b * a`, the same answer. Only equations of two
-  operands with `+` or `*` have one, and only where `b * a` is on the grid
-  (not where a is 0 and b counts from 1, as with a division beside).
-  """
+def mirror_mask(eqs, task, held_out) -> tuple[np.ndarray, np.ndarray] | None:
+  """(has a mirror, mirror seen) of each equation, or None without mirrors:
+  `b * a` for `a * b` (two operands, `+` or `*`, `b * a` on the grid)."""
   ops = [i for i, o in enumerate(task.operators) if o in '+*']
   if task.n_terms != 2 or not ops:
     return None
@@ -146,23 +127,13 @@ def mirror_mask(
 
 
 def run_evaluation(
-  evaluation,
-  workdir: str,
-  model,
-  task: data.Task,
-  variables,
-  devices: parallel.Devices,
-  held_out: data.HeldOut,
-  about: dict | None = None,
+  evaluation, workdir, model, task, variables, devices, held_out, about=None
 ) -> dict:
-  """Scores the grid (or random held-out equations) as `evaluation`, the
-  config's `eval` section, says; writes the files, eval.json with `about`
-  (the run's provenance, the checkpoint evaluated) beside the figures."""
+  """Scores the grid (or random unseen equations); writes eval.json, with
+  `about` (provenance, checkpoint) beside the figures, and the error files."""
   start = time.perf_counter()
-  drawn_from = {}
-  if task.has_grid:
-    given, mode = None, 'grid'
-  else:
+  given, mode, drawn_from = None, 'grid', {}
+  if not task.has_grid:
     count, exact = scoring.unseen_population(task, held_out)
     if evaluation.n_random > count:
       raise errors.ConfigError(
@@ -173,15 +144,11 @@ def run_evaluation(
     given = scoring.random_held_out(key, task, evaluation.n_random, held_out)
     mode = 'random'
     drawn_from = dict(drawn_from=dict(equations=count, exact=exact))
-  scorer = scoring.Scorer(
-    model, task, devices, chunk=evaluation.chunk, given=given
-  )
+  scorer = scoring.Scorer(model, task, devices, evaluation.chunk, given)
   main = metrics_lib.is_main_process()
   pred, n_right, exact, first_wrong = scorer(variables, progress=main)
   seconds = time.perf_counter() - start
-  eqs = given
-  if given is None:
-    eqs = data.grid_equations(jnp.arange(task.grid_size), task)
+  eqs = given or data.grid_equations(jnp.arange(task.grid_size), task)
   operands, ops = np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)
   seen = held_out.seen(eqs, task)
   mirror = mirror_mask(eqs, task, held_out)
@@ -195,21 +162,18 @@ def run_evaluation(
   )
   if not main:
     return result
-  errors_file = 'grid_errors.txt' if mode == 'grid' else 'errors.txt'
-  path = f'{workdir}/{errors_file}'
+  errors_txt = 'grid_errors.txt' if mode == 'grid' else 'errors.txt'
+  path = f'{workdir}/{errors_txt}'
   write_errors(path, task, operands, ops, pred, exact, seen)
   with open(f'{workdir}/eval.json', 'w') as f:
     json.dump(result, f, indent=2)
-  written = ['eval.json', errors_file]
+  written = ['eval.json', errors_txt]
   if mode == 'grid':
     plots.grid_plot(exact.reshape(task.grid_shape), task, f'{workdir}/grid.png')
     written.append('grid.png')
-  if 'errors_by_operators' in result:
-    plots.operators_plot(
-      result['errors_by_operators'],
-      f'{workdir}/operators.png',
-      f'{result["task"]}: green right, red wrong',
-    )
+  if by_operators := result.get('errors_by_operators'):
+    title = f'{result["task"]}: green right, red wrong'
+    plots.operators_plot(by_operators, f'{workdir}/operators.png', title)
     written.append('operators.png')
   metrics_lib.say(summary_text(result, workdir, written))
   return result
@@ -231,13 +195,11 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
     f'{result["drawn_from"]["equations"]:,} (no 2-D grid for more than two'
     ' operands)'
   )
-  exact_text = lambda c: (
+  exact_of = lambda c: (
     f'exact-match {c["exact_match"]:.6f}'
     f' ({c["errors"]:,} wrong of {c["equations"]:,})'
   )
-  full_text = lambda c: (
-    f'{exact_text(c)}, per-character {c["char_accuracy"]:.6f}'
-  )
+  full_text = lambda c: f'{exact_of(c)}, per-character {c["char_accuracy"]:.6f}'
   lines = [
     f'Evaluated {what} in {result["seconds"]:.2f}s: {result["task"]}',
     f'  {full_text(result)}',
@@ -246,16 +208,13 @@ def summary_text(result: dict, workdir: str, written: list[str]) -> str:
   if unseen['equations']:
     lines.append(f'  never trained on: {full_text(unseen)}')
   for name, c in result.get('never_trained_on_by_mirror', {}).items():
-    lines.append(f'    {name + ":":<26} {exact_text(c)}')
-  for what, key in (
-    ('operand size', 'errors_by_operand_size'),
-    ('operators', 'errors_by_operators'),  # Only with several operators.
-  ):
-    counts = list(result.get(key, {}).items())
+    lines.append(f'    {name + ":":<26} {exact_of(c)}')
+  most = 12
+  for what in ('operand_size', 'operators'):  # Operators: when several.
+    counts = list(result.get(f'errors_by_{what}', {}).items())
     if not counts:
       continue
-    lines.append(f'  errors by {what}:')
-    most = 12
+    lines.append(f'  errors by {what.replace("_", " ")}:')
     if len(counts) > most:  # Up to 4**5 operator patterns: the worst first.
       counts.sort(key=lambda kv: -kv[1]['errors'])
     for name, c in counts[:most]:

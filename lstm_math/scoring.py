@@ -1,9 +1,6 @@
-"""Device-side scoring: the model's greedy answers for many equations.
-
-One path for the grid and for given equations: each device makes its block
-of equations from their indices and answers them chunk by chunk under
-`lax.map`, so memory stays bounded.
-"""
+"""Device-side scoring: the model's greedy answers for many equations, the
+grid's or given ones, made on each device from their indices and answered
+chunk by chunk under `lax.map`, so memory stays bounded."""
 
 import dataclasses
 import functools
@@ -34,8 +31,7 @@ class Scores(NamedTuple):
   pred_NxT: Any  # int8 ids the model wrote
   n_right_N: Any  # int16 characters right
   exact_N: Any  # bool: the answer right (after the steps, with 'steps')
-  first_wrong_N: Any  # int8: with 'steps', steps.KINDS index of the first
-  # wrong step (-1: every step right); else -1
+  first_wrong_N: Any  # int8: steps.KINDS of the first wrong step, or -1
 
 
 def _score(model, variables, eqs: data.Equations, task: data.Task) -> Scores:
@@ -58,23 +54,10 @@ def _score(model, variables, eqs: data.Equations, task: data.Task) -> Scores:
 
 
 def score_chunks(
-  variables,
-  first,
-  given: data.Equations | None,
-  *,
-  model,
-  task: data.Task,
-  size: int,
-  chunk: int,
-  n_chunks: int,
-  axis_name=None,
+  variables, first, given, *, model, task, size, chunk, n_chunks, axis_name=None
 ):
-  """Answers of equations [first + d * n_chunks * chunk, ...) for device d.
-
-  The equations are the grid's (`given` None) or rows of `given`. Returns
-  `Scores` of N = n_chunks * chunk indices; indices past `size` repeat the
-  last equation and are cut off by the host.
-  """
+  """`Scores` of n_chunks * chunk equations from first + d * n_chunks * chunk
+  on device d: the grid's, or rows of `given`; past `size` the last repeats."""
   device = 0 if axis_name is None else lax.axis_index(axis_name)
   start = first + device * n_chunks * chunk
 
@@ -111,13 +94,9 @@ class Scorer:
     per_call = -(-self.size // self.progress_parts)
     self.n_chunks = max(1, -(-per_call // (self.chunk * n)))
     self.per_call = self.n_chunks * self.chunk * n
+    sizes = dict(size=self.size, chunk=self.chunk, n_chunks=self.n_chunks)
     fn = functools.partial(
-      score_chunks,
-      model=self.model,
-      task=self.task,
-      size=self.size,
-      chunk=self.chunk,
-      n_chunks=self.n_chunks,
+      score_chunks, model=self.model, task=self.task, **sizes
     )
     if self.devices.mode != 'jit':
       fn = self.devices.shard_map(fn, P(parallel.AXIS))
@@ -134,8 +113,7 @@ class Scorer:
       if bar:
         jax.block_until_ready(outs[-1])
         bar.update(min(first + self.per_call, self.size))
-    # Every process gets every answer (a few MB), so any of them could
-    # analyse them; process 0 writes the files.
+    # Every process gets every answer (a few MB); process 0 writes the files.
     outs = self.devices.gather(outs)
     return Scores(*(np.concatenate(x)[: self.size] for x in zip(*outs)))
 
@@ -150,23 +128,21 @@ def random_held_out(key, task: data.Task, n: int, held_out: data.HeldOut):
     eqs = data.Equations(*(np.asarray(x)[unseen] for x in eqs))
     chunks.append(eqs)
     keys.append(data.equation_keys(eqs))
-    # First draws of each equation, in draw order.
     found = len(np.unique(np.concatenate(keys)))
     i += 1
     if i > 1000 and found < n:
       raise ValueError(
         f'only {found} distinct held-out equations found for eval.n_random={n}'
       )
+  # The first draw of each equation, in draw order.
   _, first = np.unique(np.concatenate(keys), return_index=True)
   rows = np.sort(first)[:n]
   return data.Equations(*(np.concatenate(c)[rows] for c in zip(*chunks)))
 
 
 def unseen_population(task: data.Task, held_out: data.HeldOut, limit=5 * 10**7):
-  """How many equations of the task the run never saw: (count, exact?).
-
-  Counted by enumerating every equation when there are at most `limit`,
-  else estimated as the held-out share of all of them."""
+  """(count, exact) of the task's equations the run never saw: enumerated up
+  to `limit` without division, else the held-out share of all of them."""
   n_values = task.max_number - task.min_number + 1
   total = len(task.operators) ** (task.n_terms - 1) * n_values**task.n_terms
   if '/' in task.operators or total > limit:
