@@ -3,9 +3,8 @@
     src ids [B, S] -> BiLSTM encoder -> summary [B, 2H] -> (BatchNorm)
         -> repeated T times -> BiLSTM decoder -> (BatchNorm) -> Dense
 
-Input projections are hoisted out of the scans, as cuDNN does; both directions
-advance in one step. Keras' gate order (i, f, g, o), the directions stacked on
-a leading axis: the post's weights load as they are (`from_keras`).
+Input projections are hoisted out of the scans, both directions advance in one
+step, and the layout is Keras': the post's weights load as they are.
 """
 
 import flax.linen as nn
@@ -53,12 +52,9 @@ def _gates(z, hidden):
 
 
 class _BiStep(nn.Module):
-  """One time step of both directions, input projections precomputed.
-
-  `xs = (x, mask [2, B])`: x is this step's projection [2, B, 4H], or with
-  `gather` its token ids [2, B] into the table `const` [2, V + 1, 4H]; with x
-  None, `const` [2, B, 4H] is every step's projection.
-  """
+  """One step of both directions. `xs = (x, mask [2, B])`: x is the step's
+  input projection [2, B, 4H]; with `gather`, ids [2, B] into the table `const`
+  [2, V + 1, 4H]; None: `const` [2, B, 4H] serves every step."""
 
   hidden: int
   gather: bool = False
@@ -84,13 +80,9 @@ class _BiStep(nn.Module):
 
 
 class BiLSTM(nn.Module):
-  """A bidirectional LSTM layer over hoisted input projections.
-
-  Call with one input: `ids_BxS` (rows of the input kernel; id `n_symbols`,
-  padding, a zero row), `x_BxTxF`, or `x_BxF` repeated `length` times.
-  Returns [h_fw, h_bw] [B, 2H], or with `return_sequences` the outputs
-  [B, T, 2H] in time order.
-  """
+  """A bidirectional LSTM layer over one input: `ids_BxS` (rows of the input
+  kernel; id `n_symbols`, padding, a zero row), `x_BxTxF`, or `x_BxF` repeated
+  `length` times. Returns [h_fw, h_bw] [B, 2H], or the outputs [B, T, 2H]."""
 
   hidden: int
   return_sequences: bool = False
@@ -111,7 +103,7 @@ class BiLSTM(nn.Module):
     bias_2x4H = self.param('bias', _lstm_bias(self.hidden), (2, h4))
     # Step s of the scan: time s forward, time T - 1 - s backward.
     both_ways = lambda x_TxB: jnp.stack([x_TxB, x_TxB[::-1]], axis=1)
-    xp_const = None
+    xp_const = xp_Sx2xBx4H = None
     if ids_BxS is not None:
       # Each step gathers its rows of this table: no [S, B, 4H] in memory.
       k_2xVx4H = jnp.pad(kernel(n_symbols), ((0, 0), (0, 1), (0, 0)))
@@ -129,7 +121,6 @@ class BiLSTM(nn.Module):
     else:
       k_2xFx4H = kernel(x_BxF.shape[-1])
       xp_const = jnp.einsum('bf,dfg->dbg', x_BxF, k_2xFx4H) + bias_2x4H[:, None]
-      xp_Sx2xBx4H = None
       batch = x_BxF.shape[0]
     mask_Sx2xB = None if mask_BxT is None else both_ways(mask_BxT.T)
     scan = _scan(_BiStep, in_axes=(0, nn.broadcast), length=length)
@@ -185,12 +176,9 @@ class BatchNorm(nn.Module):
 
 
 class _DecoderStep(nn.Module):
-  """One step of the autoregressive decoder: read a token, attend, predict.
-
-  With `feed_own` the previous token is the carry's (greedy decoding), else
-  scanned in (teacher forcing): one module, so both share the parameters.
-  `own`, `src`: (symbol rows, place rows, the ids attended) or None.
-  """
+  """One autoregressive decoder step, for greedy decoding (`feed_own`: the
+  carry's token) and teacher forcing alike, so both share the parameters.
+  `own`, `src`: (symbol rows, place rows, the ids attended) or None."""
 
   FLAGS = (  # Seq2Seq's fields, passed on by name.
     'dec_layers dec_positions dec_own_attention dec_place_queries'
