@@ -22,6 +22,14 @@ from lstm_math.errors import ConfigError
 BEST_BY = ('val_loss', 'val_exact_match', 'last')
 CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
 
+# Removed fields: an old config.json that holds one at this value (the only
+# one today's code runs) reads as if it did not; any other value is refused.
+RETIRED = {
+  'task.min_number': 0,
+  'model.init_scheme': 'keras',
+  'model.dec_hidden': 0,
+}
+
 # Values that had other names: refused in words, read from old config.json.
 RENAMED = {
   ('data.dataset', 'seed'): 'fixed',  # Read like config.seed.
@@ -38,7 +46,6 @@ def base() -> ml_collections.ConfigDict:
   c.task = task = ml_collections.ConfigDict()
   task.operators = '+'
   task.n_terms = 2
-  task.min_number = 0
   task.max_number = 999
   task.pad_operands = False  # '007 + 089' instead of '7 + 89'.
   task.pad_result = False  # Result zero-padded to its full width.
@@ -70,11 +77,9 @@ def base() -> ml_collections.ConfigDict:
   m.dec_layers = 1
   m.batch_norm = True
   m.dropout = 0.0
-  m.init_scheme = 'keras'  # 'keras' | 'flax'
   # 'repeat': the post's decoder, the encoder's summary at every position;
   # 'autoregressive': an LSTM writing a token a step, attending the source.
   m.decoder = 'repeat'
-  m.dec_hidden = 0  # Autoregressive decoder's units; 0: twice hidden_size.
   # Autoregressive: each step also reads its place in the target (a learned
   # row each), so a copy knows which digit it copies.
   m.dec_positions = False
@@ -99,7 +104,7 @@ def base() -> ml_collections.ConfigDict:
 
   c.optim = o = ml_collections.ConfigDict()
   o.learning_rate = 0.01
-  o.schedule = 'constant'  # 'constant' | 'cosine' | 'warmup_cosine'
+  o.schedule = 'constant'  # 'constant' | 'warmup_cosine'
   o.warmup_epochs = 0
   o.adam_eps = 1e-7  # Keras' Adam.
   o.b2 = 0.999  # Adam's second-moment decay (optax's and Keras' default).
@@ -175,7 +180,6 @@ _FIELDS = {
   'seed': (int, lambda v: 0 <= v < 2**31, 'an integer in [0, 2**31)'),
   'task.operators': (str, None, 'a string of + - * /'),
   'task.n_terms': (int, *_int(2, 6)),
-  'task.min_number': (int, *_int(0)),
   'task.max_number': (int, *_int(0)),
   'task.pad_operands': (bool, *_BOOL),
   'task.pad_result': (bool, *_BOOL),
@@ -197,9 +201,7 @@ _FIELDS = {
   'model.dec_layers': (int, *_int(1, 16)),
   'model.batch_norm': (bool, *_BOOL),
   'model.dropout': (float, lambda v: 0 <= v < 1, 'a number in [0, 1)'),
-  'model.init_scheme': (str, *_is('keras', 'flax')),
   'model.decoder': (str, *_is('repeat', 'autoregressive')),
-  'model.dec_hidden': (int, *_int(0, 8192)),
   'model.dec_positions': (bool, *_BOOL),
   'model.dec_own_attention': (bool, *_BOOL),
   'model.dec_source_tokens': (bool, *_BOOL),
@@ -207,7 +209,7 @@ _FIELDS = {
   'model.dec_state_queries': (bool, *_BOOL),
   'model.dec_head': (int, *_int(0)),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
-  'optim.schedule': (str, *_is('constant', 'cosine', 'warmup_cosine')),
+  'optim.schedule': (str, *_is('constant', 'warmup_cosine')),
   'optim.warmup_epochs': (int, *_int(0)),
   'optim.adam_eps': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
   'optim.grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
@@ -240,7 +242,7 @@ _FLAT_NAMES = {
   'eval_chunk': 'eval.chunk',
   'eval_random': 'eval.n_random',
   'eval_grid': 'eval.grid',
-} | {name.split('.')[-1]: name for name in _FIELDS if '.' in name}
+} | {n.split('.')[-1]: n for n in [*_FIELDS, *RETIRED] if '.' in n}
 
 
 def flatten(tree: dict, prefix: str = '') -> dict:
@@ -260,6 +262,12 @@ def from_saved(saved: dict) -> dict:
   Fields it lacks count as their defaults; renamed values get their names.
   """
   flat = {_FLAT_NAMES.get(k, k): v for k, v in flatten(saved).items()}
+  for name, value in RETIRED.items():
+    if name in flat and (old := flat.pop(name)) != value:
+      raise ConfigError(
+        f"{name}={old!r}: this option was removed; today's code runs"
+        f' {name}={value!r} only'
+      )
   if isinstance(flat.get('task.target'), bool):  # Was reverse_target.
     flat['task.target'] = 'reversed' if flat['task.target'] else 'answer'
   flat = flatten(base().to_dict()) | flat
@@ -280,7 +288,7 @@ def _type_ok(value, kind) -> bool:
 
 
 _AUTOREGRESSIVE_ONLY = (
-  'dec_hidden dec_positions dec_own_attention dec_source_tokens'
+  'dec_positions dec_own_attention dec_source_tokens'
   ' dec_place_queries dec_state_queries dec_head'
 ).split()
 _DEFAULTS_MODEL = base().model
@@ -416,7 +424,12 @@ def _validate_data(d, task: data.Task, n_devices: int) -> None:
       f'data.carry_boost={d.carry_boost}: weights the fixed sample only;'
       " use dataset='fixed' or carry_boost=0"
     )
-  data.check_near_multiples(task, d.near_multiples)
+  if d.near_multiples and (task.operators != '/' or task.n_terms != 2):
+    raise ConfigError(
+      f'data.near_multiples={d.near_multiples}: draws dividends of a / b'
+      f' only, not operators={task.operators!r} with n_terms={task.n_terms};'
+      ' use near_multiples=0'
+    )
   if d.steps_per_epoch < 1:
     raise ConfigError(
       f"data.steps_per_epoch={d.steps_per_epoch}: dataset='stream' needs"

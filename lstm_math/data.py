@@ -26,16 +26,6 @@ class Batch(NamedTuple):
   tgt_BxT: jax.Array  # int32 token ids, ending in vocab.eos_id
 
 
-def check_near_multiples(task: Task, near_multiples: float) -> None:
-  """`near_multiples` > 0 draws dividends, so only `a / b` can have it."""
-  if near_multiples and (task.operators != '/' or task.n_terms != 2):
-    raise ConfigError(
-      f'near_multiples={near_multiples}: draws dividends of a / b only, not'
-      f' operators={task.operators!r} with n_terms={task.n_terms}; use'
-      ' near_multiples=0'
-    )
-
-
 def compute_results(eqs: Equations, task: Task) -> jax.Array:
   """Exact int32 results with precedence, every row at once."""
   x_BxK, ops_BxK1 = eqs

@@ -63,11 +63,10 @@ def parse_expression(text: str, task: data.Task):
     )
   operands = [int(digits) for digits in numbers]
   for x in operands:
-    if not task.min_number <= x <= task.max_number:
+    if not 0 <= x <= task.max_number:
       shown = str(x)[:12] + '...' if x >= 10**12 else x
       raise ValueError(
-        f'operand {shown} is outside the trained range'
-        f' {task.min_number}..{task.max_number}'
+        f'operand {shown} is outside the trained range 0..{task.max_number}'
       )
   if any(op == '/' and x == 0 for op, x in zip(ops, operands[1:])):
     raise ValueError('division by zero')

@@ -181,7 +181,7 @@ def run_evaluation(
 
 def task_description(task: data.Task) -> str:
   return (
-    f'{task.n_terms} terms in {task.min_number}..{task.max_number},'
+    f'{task.n_terms} terms in 0..{task.max_number},'
     f' operators {" ".join(task.operators)}'
   )
 

@@ -143,7 +143,7 @@ def random_held_out(key, task: data.Task, n: int, held_out: data.HeldOut):
 def unseen_population(task: data.Task, held_out: data.HeldOut, limit=5 * 10**7):
   """(count, exact) of the task's equations the run never saw: enumerated up
   to `limit` without division, else the held-out share of all of them."""
-  n_values = task.max_number - task.min_number + 1
+  n_values = task.max_number + 1
   total = len(task.operators) ** (task.n_terms - 1) * n_values**task.n_terms
   if '/' in task.operators or total > limit:
     return int(round(total * held_out.split)), False
@@ -156,7 +156,7 @@ def unseen_population(task: data.Task, held_out: data.HeldOut, limit=5 * 10**7):
     for r in radix:
       digits.append(idx % r)
       idx = idx // r
-    operands = jnp.stack(digits[: task.n_terms], 1) + task.min_number
+    operands = jnp.stack(digits[: task.n_terms], 1)
     return data.Equations(operands, jnp.stack(digits[task.n_terms :], 1))
 
   for first in range(0, total, chunk):

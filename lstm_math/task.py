@@ -42,10 +42,6 @@ class Task:
   reverse_source: bool = False
   target: str = 'answer'  # One of TARGETS.
 
-  # Transitional, until scoring.py, predict.py and reports.py stop reading
-  # it: operands start at 0 (the option task.min_number was removed).
-  min_number = 0
-
   def __post_init__(self):
     try:
       voc = vocab_lib.Vocab(self.operators)

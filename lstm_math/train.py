@@ -101,9 +101,7 @@ def make_optimizer(
 ):
   """Adam (or AdamW) as the `optim` section says, for a run of `epochs`."""
   total, lr = epochs * steps_per_epoch, optim.learning_rate
-  if optim.schedule == 'cosine':
-    lr = optax.cosine_decay_schedule(lr, total)
-  elif optim.schedule == 'warmup_cosine':
+  if optim.schedule == 'warmup_cosine':
     lr = optax.warmup_cosine_decay_schedule(
       0.0, lr, optim.warmup_epochs * steps_per_epoch, total
     )

@@ -14,11 +14,6 @@ SPACE = ' '
 EOS = '\0'  # The post's end-of-sequence character.
 
 
-def _show(char: str) -> str:
-  """A printable name for a character, for error messages."""
-  return {EOS: "'\\0' (end)", SPACE: "' ' (space)"}.get(char, repr(char))
-
-
 @dataclasses.dataclass(frozen=True)
 class Vocab:
   """The symbols of a task with `operators`, a subset of `+-*/`."""
@@ -65,25 +60,6 @@ class Vocab:
 
   def op_id(self, op: str) -> int:
     return self.symbols.index(op)
-
-  def encode(self, text: str, length: int | None = None) -> np.ndarray:
-    """int32 ids of `text`, padded to `length` when given (tests only)."""
-    ids = []
-    for pos, char in enumerate(text):
-      if char not in self.symbols:
-        allowed = ', '.join(_show(c) for c in self.symbols)
-        raise ValueError(
-          f'unknown character {_show(char)} at position {pos} of'
-          f' {text[:40]!r}; allowed: {allowed}'
-        )
-      ids.append(self.symbols.index(char))
-    if length is not None:
-      if len(ids) > length:
-        raise ValueError(
-          f'{text[:40]!r} has {len(ids)} characters; at most {length} fit'
-        )
-      ids += [self.pad_id] * (length - len(ids))
-    return np.asarray(ids, np.int32)
 
   def decode(self, ids: Iterable[int]) -> str:
     """The text of `ids`, up to end-of-sequence, without pads."""

@@ -12,7 +12,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POST = {
   'task.operators': '+',
   'task.n_terms': 2,
-  'task.min_number': 0,
   'task.max_number': 999,
   'task.target': 'answer',
   'data.dataset': 'fixed',

@@ -73,7 +73,7 @@ def test_greedy_is_teacher_forcing_on_its_own_output(
   assert (rows is not None) == source
   if source:  # A symbol's row moves only the rows whose source holds it.
     moved = jax.tree.map(lambda x: x, variables)
-    seven = TASK.vocab.encode('7')[0]
+    seven = TASK.vocab.symbols.index('7')
     moved['params']['source_tokens'] = rows.at[seven].add(1.0)
     has_7 = np.asarray((batch.src_BxS == seven).any(-1))
     got, want = (net.apply(v, batch.src_BxS) for v in (moved, variables))

@@ -18,6 +18,7 @@ import numpy as np
 
 from lstm_math import model
 from lstm_math import vocab as vocab_lib
+import runs
 
 _FIXTURE = os.path.join(
   os.path.dirname(os.path.abspath(__file__)),
@@ -78,7 +79,7 @@ def _equations(length):
   # The longest is 10 characters with its end: no padding at length 10.
   texts = ['1 + 2', '12 + 345', '999 + 999', '7 + 80']
   return jnp.asarray(
-    np.stack([vocab.encode(t + vocab_lib.EOS, length) for t in texts])
+    np.stack([runs.encode(vocab, t + vocab_lib.EOS, length) for t in texts])
   )
 
 
@@ -103,12 +104,12 @@ class KerasParityTest(absltest.TestCase):
     )
     vocab = vocab_lib.Vocab('+')
     want = np.stack(
-      [vocab.encode(str(e) + vocab_lib.EOS) for e in keras['equations']]
+      [runs.encode(vocab, str(e) + vocab_lib.EOS) for e in keras['equations']]
     )
     np.testing.assert_array_equal(
       np.asarray(_keras_ids()),
       want,
-      err_msg='argmax of x_onehot should be Vocab.encode(equation + EOS)',
+      err_msg='argmax of x_onehot should be the ids of equation + EOS',
     )
 
   def test_reproduces_keras_probabilities(self):

@@ -19,6 +19,7 @@ import time
 from conftest import Processes
 import numpy as np
 import pytest
+
 from runs import XLA_FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -15,6 +15,7 @@ from lstm_math import predict
 from lstm_math import reports
 from lstm_math import scoring
 from lstm_math import train
+import runs
 
 
 def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):
@@ -242,7 +243,7 @@ def test_never_trained_on_split_by_mirror():
   ],
 )
 def test_answer_texts_show_malformed_answers_as_written(task, written, shown):
-  ids = task.vocab.encode(written)[None]
+  ids = runs.encode(task.vocab, written)[None]
   assert predict.answer_texts(ids, task) == [shown]
 
 

@@ -29,7 +29,7 @@ def _run(
   """A results folder of a two-operand addition run on 0..99."""
   folder = results / name
   folder.mkdir(parents=True)
-  config = {'operators': '+', 'n_terms': 2, 'min_number': 0, 'seed': seed}
+  config = {'operators': '+', 'n_terms': 2, 'seed': seed}
   config['max_number'] = 99
   (folder / 'config.json').write_text(json.dumps(config))
   evaluation = {

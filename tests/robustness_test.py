@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 import pytest
-import runs
-from runs import tiny_config
 
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import config as config_lib
@@ -24,7 +22,8 @@ from lstm_math import errors
 from lstm_math import model as model_lib
 from lstm_math import predict
 from lstm_math import train
-from lstm_math import vocab as vocab_lib
+import runs
+from runs import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASK = data.Task(operators='+-*/', n_terms=3, max_number=99)
@@ -102,11 +101,6 @@ def test_predict_answers_every_line_without_crashing(predictor, lines):
 def test_predict_survives_a_megabyte_of_digits(predictor):
   [(ok, text)] = predictor(['9' * 1_000_000])
   assert not ok and 'at most 200' in text and len(text) < 200
-
-
-def test_vocab_error_names_control_characters():
-  with pytest.raises(ValueError, match=r"unknown character '\\x07'"):
-    vocab_lib.Vocab('+').encode('1\x07')
 
 
 def test_unwritable_workdir_fails_fast(tmp_path):
@@ -326,7 +320,7 @@ def test_config_json_from_before_a_field_existed_still_resumes(tmp_path):
   train.check_same_run(_tiny(optim=dict(weight_decay=0.2)), str(tmp_path))
 
 
-@pytest.mark.parametrize('schedule', ['cosine', 'warmup_cosine'])
+@pytest.mark.parametrize('schedule', ['warmup_cosine'])
 def test_lengthening_a_decaying_schedule_is_refused(tmp_path, schedule):
   config = _tiny(optim=dict(schedule=schedule, warmup_epochs=0))
   os.makedirs(tmp_path / 'checkpoints' / '1')

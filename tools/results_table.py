@@ -113,14 +113,14 @@ def _span(values: list[int], show=_percent) -> str:
 def _task(config: dict, evaluation: dict) -> str:
   ops = _field(config, 'operators')
   n_terms = _field(config, 'n_terms')
-  lo, hi = _field(config, 'min_number'), _field(config, 'max_number')
-  if None in (ops, n_terms, lo, hi):
+  hi = _field(config, 'max_number')
+  if None in (ops, n_terms, hi):
     return evaluation['task']
-  if n_terms == 2 and ops == '/' and lo == 0:
-    return f'a / b, {lo}..{hi}, b from 1'
+  if n_terms == 2 and ops == '/':
+    return f'a / b, 0..{hi}, b from 1'
   if n_terms == 2 and len(ops) == 1:
-    return f'a {ops} b, {lo}..{hi}'
-  return f'{n_terms} terms with {" ".join(ops)}, {lo}..{hi}'
+    return f'a {ops} b, 0..{hi}'
+  return f'{n_terms} terms with {" ".join(ops)}, 0..{hi}'
 
 
 def read_run(folder: pathlib.Path) -> dict:
