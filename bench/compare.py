@@ -47,7 +47,7 @@ if sys.argv[3].endswith('.py'):  # A config file, as bench/step_time.py reads.
   spec.loader.exec_module(step_time)
   config = step_time.load_config(sys.argv[3])
   figures = dict(train_step_ms=step_time.step_seconds(config) * 1e3)
-  setup, state = train.initial_run(config)[:2]
+  setup, state = run.initial_run(config)[:2]
   chunk = config.eval.chunk
 else:
   figures, setup, state = run.bench_train(config)

@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 
+from bench import run as bench_run  # pylint: disable=g-import-not-at-top
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import parallel  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
@@ -28,7 +29,7 @@ from lstm_math import train  # pylint: disable=g-import-not-at-top
 
 def main(rounds: int = 5):
   config = config_lib.base()
-  setup, state, train_set, _, k_train = train.initial_run(config)
+  setup, state, train_set, k_train = bench_run.initial_run(config)
   runs = {}
   for mode, n in (('jit', 1), ('pmap', 8), ('shard_map', 8)):
     devices = parallel.make_devices(mode, n)

@@ -23,6 +23,7 @@ sys.path.insert(0, ROOT)
 import jax  # pylint: disable=g-import-not-at-top,wrong-import-position
 import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
 
+from bench import run as bench_run  # pylint: disable=g-import-not-at-top
 from lstm_math import config as config_lib  # pylint: disable=g-import-not-at-top
 from lstm_math import data  # pylint: disable=g-import-not-at-top
 from lstm_math import train  # pylint: disable=g-import-not-at-top
@@ -67,7 +68,7 @@ def step_seconds(config, steps: int = 5, repeats: int = 3) -> float:
   steps (data made on the device included); seed-sample configs, whose
   epochs are fixed by the sample, run the jitted train step on one batch.
   """
-  setup, state, train_set, _, key = train.initial_run(config)
+  setup, state, train_set, key = bench_run.initial_run(config)
   if train_set is None:
     setup = dataclasses.replace(setup, steps_per_epoch=steps)
     epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
@@ -118,7 +119,7 @@ def main() -> None:
       override(config, setting)
     config_lib.validate(config)
     seconds = step_seconds(config, args.steps)
-    total = config.train.epochs * train.make_setup(config).steps_per_epoch
+    total = config.train.epochs * train.prepare(config).setup.steps_per_epoch
     name = ' '.join([spec, *args.set])
     print(
       f'{name}: {seconds * 1e3:.1f} ms a step (batch {config.data.batch_size},'

@@ -1,14 +1,6 @@
-"""Orbax checkpoints in `workdir/checkpoints`: the latest and the best.
-
-One `CheckpointManager` keeps the two newest epochs (so a checkpoint left
-partial by a kill still leaves a good one behind it) and the best epoch: by
-default the one with the lowest validation loss (the post's
-`ModelCheckpoint(save_best_only=True)`), with `best_by='val_exact_match'`
-the one with the most test equations exactly right (ties: the lower loss),
-or with `best_by='last'` simply the newest (a schedule that decays to zero
-ends where it should, and no test set has to be large enough to choose).
-Every process calls every method; Orbax coordinates the hosts.
-"""
+"""Orbax checkpoints in `workdir/checkpoints`: the newest two (a kill that
+leaves one partial leaves a good one behind) and the best by `best_by`.
+Every process calls every method; Orbax coordinates the hosts."""
 
 import json
 import os
@@ -21,39 +13,33 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
-from lstm_math import config as config_lib
-
 FAULT_ENV = 'LSTM_MATH_FAULT'  # For the tests: unreadable:N fails epoch N.
 
 
-def _on_any_process(flag: bool) -> bool:
+def every_process(*flags: bool) -> np.ndarray:
+  """[processes, flags]: every process's `flags`, by one all-gather."""
+  mine = np.asarray(flags, np.int32)
   if jax.process_count() == 1:
-    return flag
-  return bool(multihost_utils.process_allgather(np.int32(flag)).any())
+    return mine[None]
+  return multihost_utils.process_allgather(mine)
 
 
 def _score(best_by: str):
-  """The metrics of an epoch -> a number, higher is better."""
+  """The metrics of an epoch -> a number, higher is better (config.BEST_BY)."""
   if best_by == 'val_loss':
     return lambda m: -m['val_loss']
   if best_by == 'last':
     return lambda m: m.get('epoch', 0.0)
-  # Exact-match moves in steps of 1 / test equations (>= 1e-7 for any test
-  # set that fits in memory); the loss, scaled far below a step, breaks ties.
-  # Checkpoints written before this metric was saved score 0.
-  return lambda m: (
-    m.get('val_exact_match', 0.0) - 1e-9 * min(m['val_loss'], 100.0)
-  )
+  # Exact-match moves in steps of 1 / test equations (>= 1e-7): the loss,
+  # scaled far below a step, breaks ties. Older checkpoints lack it: 0.
+  exact = lambda m: m.get('val_exact_match', 0.0)
+  return lambda m: exact(m) - 1e-9 * min(m['val_loss'], 100.0)
 
 
 class Checkpointer:
   """Saves and restores a train-state pytree by epoch number."""
 
-  def __init__(
-    self, directory: str, keep_latest: int = 2, say=print, best_by='val_loss'
-  ):
-    if best_by not in config_lib.BEST_BY:
-      raise ValueError(f'best_by={best_by!r}: one of {config_lib.BEST_BY}')
+  def __init__(self, directory, keep_latest=2, say=print, best_by='val_loss'):
     self.directory = os.path.abspath(directory)
     self._keep_latest = keep_latest
     self._score = _score(best_by)
@@ -62,8 +48,8 @@ class Checkpointer:
     try:
       self._manager = self._open()
     except Exception:  # pylint: disable=broad-except
-      # Orbax reads every checkpoint's metadata when it opens the folder;
-      # set aside the ones that do not read, then open it again.
+      # Orbax reads every checkpoint's metadata on opening: set aside those
+      # that do not read, then open it again.
       self._set_aside(self._unreadable_metadata(), 'has unreadable metadata')
       self._manager = self._open()
 
@@ -106,10 +92,13 @@ class Checkpointer:
     if jax.process_count() > 1:
       multihost_utils.sync_global_devices(f'set aside {self.directory}')
 
-  def set_aside_all(self) -> None:
-    """Moves every checkpoint out of the way: a fresh start saves anew."""
+  def set_aside(self, epochs=None) -> None:
+    """Moves the checkpoints of `epochs` (default: all) out of the way."""
     self._manager.close()
-    self._set_aside(self._step_folders(), 'does not restore')
+    names = self._step_folders()
+    if epochs is not None:
+      names = [n for n in names if int(n) in epochs]
+    self._set_aside(names, 'does not restore')
     self._manager = self._open()
 
   def _open(self) -> ocp.CheckpointManager:
@@ -128,19 +117,11 @@ class Checkpointer:
     )
     return ocp.CheckpointManager(self.directory, options=options)
 
-  def save(
-    self, epoch: int, state: Any, val_loss: float, val_exact_match: float
-  ) -> None:
-    self._manager.save(
-      epoch,
-      args=ocp.args.StandardSave(state),
-      metrics={
-        'val_loss': float(val_loss),
-        'val_exact_match': float(val_exact_match),
-        'epoch': float(epoch),
-      },
-      force=True,
-    )
+  def save(self, epoch: int, state: Any, val_loss, val_exact_match) -> None:
+    m = dict(val_loss=val_loss, val_exact_match=val_exact_match, epoch=epoch)
+    metrics = {k: float(v) for k, v in m.items()}
+    args = ocp.args.StandardSave(state)
+    self._manager.save(epoch, args=args, metrics=metrics, force=True)
 
   def epochs(self) -> list[int]:
     return sorted(self._manager.all_steps())
@@ -153,19 +134,12 @@ class Checkpointer:
   def metrics(self, epoch: int) -> dict[str, float] | None:
     return self._manager.metrics(epoch)
 
-  def best_metrics(self) -> dict[str, float] | None:
-    best = self.best_epoch()
-    return None if best is None else self.metrics(best)
-
   def restore(self, epoch: int, template: Any) -> Any:
     return self._manager.restore(epoch, args=ocp.args.StandardRestore(template))
 
   def restore_latest(self, template: Any):
-    """(state, epoch) of the newest checkpoint that reads back, or None.
-
-    A checkpoint that fails to read (cut short, corrupted) is reported in
-    one line and the one before it is tried.
-    """
+    """(state, epoch) of the newest checkpoint that reads back, or None;
+    one that does not (cut short, corrupted) is reported in one line."""
     skipped = []
     for epoch in reversed(self.epochs()):
       try:
@@ -177,13 +151,9 @@ class Checkpointer:
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0]
         state, why = None, f'{type(e).__name__}: {first_line[:160]}'
       # Every process restores the same epoch: the newest all could read.
-      failed = _on_any_process(bool(why))
-      if not failed:
+      if not every_process(bool(why)).any():
         if skipped:  # Out of the way of the epochs that train again.
-          self._manager.close()
-          names = [n for n in self._step_folders() if int(n) in skipped]
-          self._set_aside(names, 'does not restore')
-          self._manager = self._open()
+          self.set_aside(skipped)
         return state, epoch
       skipped.append(epoch)
       self._say(

@@ -1,13 +1,6 @@
-"""The config: a ConfigDict of sections, its defaults, and its validation.
-
-`base()` is the post's experiment; every file in `configs/` starts from it
-and changes what its task needs. Each section goes to the module that reads
-it: `task` to `data.Task`, `data` to the datasets, `model` to `model.py`,
-`optim` to the optimiser, `train` to the loop, `eval` to the evaluation and
-`devices` to `parallel.py`. `validate()` checks every field before anything
-compiles, so a user mistake is one line naming the field, the value and what
-is allowed, never a traceback from inside JAX.
-"""
+"""The config: its sections' defaults (`base()`, the post) and `validate()`,
+which names the first field that cannot work in one line, before anything
+compiles. `task` becomes a `data.Task`, `data` a `data.Sampling`."""
 
 import math
 import numbers
@@ -17,8 +10,7 @@ import ml_collections
 from lstm_math import data
 from lstm_math.errors import ConfigError
 
-# The checkpoint kept as best (checkpoint.py) and the instruction sets XLA:CPU
-# may be capped at (parallel.cap_cpu_isa).
+# The checkpoint kept as best (checkpoint.py); parallel.cap_cpu_isa's caps.
 BEST_BY = ('val_loss', 'val_exact_match', 'last')
 CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
 
@@ -58,12 +50,9 @@ def base() -> ml_collections.ConfigDict:
   d.dataset = 'fixed'  # 'fixed': the post's sample; 'stream': fresh each step.
   d.n_examples = 30_000  # fixed: sample size; stream: test set / split.
   d.split = 0.1  # Fraction held out as the test set.
-  # 'equations' | 'pairs': a + b and b + a held out together (a fair test
-  # of a commutative operator: the mirror was never trained on either).
-  d.hold_out = 'equations'
+  d.hold_out = 'equations'  # | 'pairs': a op b held out with b op a.
   d.distinct_operands = True  # fixed: pairs a != b (itertools.permutations).
-  # 'uniform' | 'digits' (every operand length alike) | 'half_digits'
-  # (each operand by a coin toss between the two).
+  # 'uniform' | 'digits' (operand lengths alike) | 'half_digits' (either).
   d.weighting = 'uniform'
   d.digits_share = 0.5  # fixed, 'half_digits': the by-length draw's weight.
   d.carry_boost = 0.0  # fixed: (1 + b)**carry columns more likely; 0: off.
@@ -80,27 +69,13 @@ def base() -> ml_collections.ConfigDict:
   # 'repeat': the post's decoder, the encoder's summary at every position;
   # 'autoregressive': an LSTM writing a token a step, attending the source.
   m.decoder = 'repeat'
-  # Autoregressive: each step also reads its place in the target (a learned
-  # row each), so a copy knows which digit it copies.
-  m.dec_positions = False
-  # Autoregressive: each step also attends over the tokens read so far (a
-  # learned row for each symbol and place), so a digit written many steps
-  # back can be read again.
-  m.dec_own_attention = False
-  # Autoregressive: each step also attends over the source's symbols at
-  # their places (not the encoder's outputs), so a copied digit does not
-  # depend on the other operand.
-  m.dec_source_tokens = False
-  # Autoregressive: those two attentions are asked by a learned query for
-  # each place in the target, not by the state: where a trace's layout is
-  # fixed, a copy then reads the same place for every equation.
-  m.dec_place_queries = False
-  # Autoregressive: those place queries plus the state's projection, for
-  # traces whose layout depends on the operators (several terms).
-  m.dec_state_queries = False
-  # Autoregressive: a tanh layer of this many units between what a step
-  # read and its logits (0: none), for steps that look up a table (a*b+c).
-  m.dec_head = 0
+  # The autoregressive decoder's options (why each: docs/experiments.md).
+  m.dec_positions = False  # Each step also reads its place in the target.
+  m.dec_own_attention = False  # ... attends over the tokens read so far.
+  m.dec_source_tokens = False  # ... attends over the source's symbols.
+  m.dec_place_queries = False  # Those attentions asked by a query a place.
+  m.dec_state_queries = False  # Those place queries plus the state's.
+  m.dec_head = 0  # A tanh layer of this many units before the logits; 0: none.
 
   c.optim = o = ml_collections.ConfigDict()
   o.learning_rate = 0.01
@@ -108,17 +83,16 @@ def base() -> ml_collections.ConfigDict:
   o.warmup_epochs = 0
   o.adam_eps = 1e-7  # Keras' Adam.
   o.b2 = 0.999  # Adam's second-moment decay (optax's and Keras' default).
-  # Caps each tensor's Adam step (m / sqrt(v)) at this RMS before the
-  # learning rate scales it; 0 turns it off.
-  o.update_clip = 0.0
+  o.update_clip = 0.0  # RMS cap of each tensor's Adam step m/sqrt(v); 0: off.
   o.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
   o.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
 
   c.train = t = ml_collections.ConfigDict()
   t.epochs = 200
   t.stop_exact = 0.0  # Stop early once test exact-match reaches it; 0: off.
-  # The checkpoint kept as best and evaluated: see checkpoint.py.
-  t.best_by = 'val_loss'  # 'val_loss' (the post) | 'val_exact_match' | 'last'
+  # The checkpoint kept as best and evaluated: the lowest val_loss (the
+  # post's), the highest val_exact_match (ties: the lower loss) or the last.
+  t.best_by = 'val_loss'
   t.checkpoint_every = 1  # Epochs between saves of the latest state.
   t.examples_before = 5
   t.examples_after = 20
@@ -131,27 +105,17 @@ def base() -> ml_collections.ConfigDict:
   c.devices = dev = ml_collections.ConfigDict()
   dev.parallel = 'auto'  # 'auto' | 'jit' | 'pmap' | 'shard_map'
   dev.distributed = False  # jax.distributed.initialize() for multi-host.
-  # Multi-host: see parallel.maybe_initialize_distributed.
-  dev.distributed_timeout_s = 300
-  dev.heartbeat_timeout_s = 100
+  dev.distributed_timeout_s = 300  # A process missing this long: an error,
+  dev.heartbeat_timeout_s = 100  # or this long once joined.
   # 'native': XLA compiles for this CPU's instruction set; 'AVX2' (or
   # another cap): the same floats on every x86-64 machine that has it.
   dev.cpu_isa = 'native'
   return c
 
 
-def warmup_cosine(
-  c: ml_collections.ConfigDict,
-  *,
-  learning_rate: float,
-  epochs: int,
-  warmup_epochs: int = 2,
-) -> None:
-  """Trains `epochs` epochs: a warm-up to `learning_rate`, a cosine to 0.
-
-  Most configs' recipe: the warm-up keeps the first steps from throwing the
-  model off, and the decay to zero at the last epoch lets it settle.
-  """
+def warmup_cosine(c, *, learning_rate: float, epochs: int, warmup_epochs=2):
+  """Most configs' recipe: a warm-up to `learning_rate` (the first steps do
+  not throw the model off), a cosine to 0 at the last epoch (it settles)."""
   c.optim.update(
     learning_rate=learning_rate,
     schedule='warmup_cosine',
@@ -166,7 +130,6 @@ def _is(*allowed):
 
 
 def _int(lo, hi=None):
-  """An integer check in [lo, hi] and its description."""
   check = lambda v: v >= lo and (hi is None or v <= hi)
   if hi is None:
     return check, 'a positive integer' if lo == 1 else f'an integer >= {lo}'
@@ -257,10 +220,8 @@ def flatten(tree: dict, prefix: str = '') -> dict:
 
 
 def from_saved(saved: dict) -> dict:
-  """The dotted fields of a saved config.json, flat (older runs) or nested.
-
-  Fields it lacks count as their defaults; renamed values get their names.
-  """
+  """The dotted fields of a saved config.json (flat from older runs, or
+  nested); missing fields are defaults, renamed values get their names."""
   flat = {_FLAT_NAMES.get(k, k): v for k, v in flatten(saved).items()}
   for name, value in RETIRED.items():
     if name in flat and (old := flat.pop(name)) != value:
@@ -295,8 +256,11 @@ _DEFAULTS_MODEL = base().model
 
 
 def task_of(config: ml_collections.ConfigDict) -> data.Task:
-  """The static task of a config (its `task` section)."""
   return data.Task(**config.task.to_dict())
+
+
+def sampling_of(config: ml_collections.ConfigDict) -> data.Sampling:
+  return data.Sampling(**config.data.to_dict(), salt=config.seed)
 
 
 def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
@@ -321,7 +285,8 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       raise ConfigError(f'{name}={value!r}: must be {allowed}')
   task = task_of(config)  # Operators, ranges, int32 overflow.
   _validate_grid(task, config.eval.grid)
-  _validate_data(config.data, task, n_devices)
+  _validate_data(sampling_of(config), task)
+  check_devices(config, n_devices)
   m, o, t = config.model, config.optim, config.train
   if m.decoder == 'repeat':
     for field in _AUTOREGRESSIVE_ONLY:
@@ -371,14 +336,18 @@ def _validate_grid(task: data.Task, evaluate: bool) -> None:
     )
 
 
-def _validate_data(d, task: data.Task, n_devices: int) -> None:
-  if d.batch_size % n_devices:
+def check_devices(config: ml_collections.ConfigDict, n_devices: int) -> None:
+  """The check that needs the devices counted (JAX started)."""
+  batch = config.data.batch_size
+  if batch % n_devices:
     raise ConfigError(
-      f'data.batch_size={d.batch_size}: must divide by the {n_devices}'
-      f' devices; try'
-      f' {max(n_devices, d.batch_size // n_devices * n_devices)}'
+      f'data.batch_size={batch}: must divide by the {n_devices} devices;'
+      f' try {max(n_devices, batch // n_devices * n_devices)}'
     )
-  n_test = data.n_test_examples(d.n_examples, d.split)
+
+
+def _validate_data(d: data.Sampling, task: data.Task) -> None:
+  n_test = d.n_test
   if n_test < 1:
     raise ConfigError(
       f'data.split={d.split} of data.n_examples={d.n_examples} leaves no'

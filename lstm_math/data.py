@@ -2,6 +2,7 @@
 `Task` (so under `jit`, `vmap` and on every device, the accelerator makes
 its own data): sampling, tokens, the grid, datasets."""
 
+import dataclasses
 import functools
 import re
 from typing import NamedTuple
@@ -19,6 +20,33 @@ from lstm_math.task import TARGETS as TARGETS
 from lstm_math.task import Equations
 from lstm_math.task import Task
 from lstm_math.task import fold_precedence
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampling:
+  """How a run draws its equations: the config's `data` section (see
+  config.py) and the run's seed, the held-out hash's `salt`; jit-static."""
+
+  dataset: str = 'fixed'
+  n_examples: int = 30_000
+  split: float = 0.1
+  hold_out: str = 'equations'
+  distinct_operands: bool = True
+  weighting: str = 'uniform'
+  digits_share: float = 0.5
+  carry_boost: float = 0.0
+  near_multiples: float = 0.0
+  steps_per_epoch: int = 0
+  batch_size: int = 256
+  salt: int = 0
+
+  @property
+  def pairs(self) -> bool:  # a op b held out with b op a.
+    return self.hold_out == 'pairs'
+
+  @property
+  def n_test(self) -> int:
+    return int(round(self.split * self.n_examples))  # The post's round().
 
 
 class Batch(NamedTuple):
@@ -132,30 +160,26 @@ def sample_training_equations(
   key: jax.Array,
   task: Task,
   n: int,
-  *,
-  split: float,
-  salt: int = 0,
-  pairs: bool = False,
+  sampling: Sampling,
   start: int | jax.Array = 0,
-  weighting: str = 'uniform',
-  near_multiples: float = 0.0,
 ) -> Equations:
   """Fresh equations that are never held out: rejected ones are redrawn."""
-  draw = lambda k: sample_equations(
-    k, task, n, start=start, weighting=weighting, near_multiples=near_multiples
-  )
+  s = sampling
+  mix = dict(weighting=s.weighting, near_multiples=s.near_multiples)
+  draw = lambda k: sample_equations(k, task, n, start=start, **mix)
+  held_out = lambda eqs: is_held_out(eqs, s.split, s.salt, s.pairs)
   eqs = draw(key)
-  if split <= 0:
+  if s.split <= 0:
     return eqs
 
   def redraw(carry):
     attempt, eqs = carry
     fresh = draw(jax.random.fold_in(key, -1 - attempt))
-    bad = is_held_out(eqs, split, salt, pairs)[:, None]
+    bad = held_out(eqs)[:, None]
     eqs = Equations(*(jnp.where(bad, f, e) for f, e in zip(fresh, eqs)))
     return attempt + 1, eqs
 
-  any_bad = lambda carry: jnp.any(is_held_out(carry[1], split, salt, pairs))
+  any_bad = lambda carry: jnp.any(held_out(carry[1]))
   return lax.while_loop(any_bad, redraw, (jnp.int32(0), eqs))[1]
 
 
@@ -288,10 +312,6 @@ def _dataset(eqs: Equations, task: Task) -> Dataset:
   return Dataset(eqs, make_batch(eqs, task))
 
 
-def n_test_examples(n_examples: int, split: float) -> int:
-  return int(round(split * n_examples))  # The post's `round(split * n)`.
-
-
 def _log_operand_prob(x, task: Task, weighting: str, digits_share=0.5):
   """log probability of operands `x` under `_sample_operand`'s weighting;
   'half_digits' draws by length with probability `digits_share`."""
@@ -331,18 +351,15 @@ def carry_count(eqs: Equations, task: Task) -> jax.Array:
   return count
 
 
+def datasets(key: jax.Array, task: Task, sampling: Sampling):
+  """(train set, or None when streaming; test set) as `sampling` says."""
+  if sampling.dataset == 'fixed':
+    return fixed_dataset(key, task, sampling)
+  return None, stream_test_set(key, task, sampling)
+
+
 def fixed_dataset(
-  key: jax.Array,
-  task: Task,
-  n_examples: int,
-  split: float,
-  *,
-  distinct_operands: bool = True,
-  weighting: str = 'uniform',
-  carry_boost: float = 0.0,
-  pairs: bool = False,
-  salt: int = 0,
-  digits_share: float = 0.5,
+  key: jax.Array, task: Task, sampling: Sampling
 ) -> tuple[Dataset, Dataset]:
   """The post's data: (train, test) from a shuffled sample of the grid.
 
@@ -354,44 +371,35 @@ def fixed_dataset(
   makes an equation with c `carry_count` (1 + b)**c times as likely.
   The config checks that the task has `n_examples` distinct equations.
   """
-  chosen = _grid_sample(
-    key,
-    task,
-    n_examples,
-    distinct_operands,
-    weighting,
-    carry_boost,
-    digits_share,
-  )
-  n_test = n_test_examples(n_examples, split)
-  if pairs:
-    chosen, n_held = _held_out_first(chosen, split, salt)
+  s = sampling
+  chosen = _grid_sample(key, task, s)
+  n_test = s.n_test
+  if s.pairs:
+    chosen, n_held = _held_out_first(chosen, s.split, s.salt)
     n_test = int(n_held)
   test = Equations(*(x[:n_test] for x in chosen))
   train = Equations(*(x[n_test:] for x in chosen))
   return _dataset(train, task), _dataset(test, task)
 
 
-@functools.partial(jax.jit, static_argnums=range(1, 7))
-def _grid_sample(
-  key, task, n_examples, distinct_operands, weighting, carry_boost, share
-) -> Equations:
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _grid_sample(key, task: Task, s: Sampling) -> Equations:
   """`fixed_dataset`'s `n_examples` equations of the grid, in sample order."""
   size = task.grid_size
-  weighted = weighting != 'uniform' or carry_boost > 0
+  weighted = s.weighting != 'uniform' or s.carry_boost > 0
   if not weighted:
     perm = jax.random.permutation(key, size)
   else:
     every = grid_equations(jnp.arange(size), task)
-    log_w = _log_operand_prob(every.operands_BxK, task, weighting, share)
-    log_w = log_w.sum(axis=1)
-    log_w += np.log1p(carry_boost) * carry_count(every, task)
+    x = every.operands_BxK
+    log_w = _log_operand_prob(x, task, s.weighting, s.digits_share).sum(axis=1)
+    log_w += np.log1p(s.carry_boost) * carry_count(every, task)
     perm = jnp.argsort(-(log_w + jax.random.gumbel(key, (size,))))
-  if distinct_operands:
+  if s.distinct_operands:
     eqs = grid_equations(perm, task)
     same = eqs.operands_BxK[:, 0] == eqs.operands_BxK[:, 1]
     perm = perm[jnp.argsort(same, stable=True)]  # Drop a == b, keep order.
-  chosen = perm[:n_examples]
+  chosen = perm[: s.n_examples]
   if weighted:
     # Top-k comes heaviest first; shuffle so the test set is a fair part.
     chosen = jax.random.permutation(jax.random.fold_in(key, 1), chosen)
@@ -406,16 +414,10 @@ def _held_out_first(eqs: Equations, split, salt, pairs=True):
   return Equations(*(x[order] for x in eqs)), held.sum()
 
 
-def stream_test_set(
-  key: jax.Array,
-  task: Task,
-  n_test: int,
-  split: float,
-  salt: int = 0,
-  pairs: bool = False,
-) -> Dataset:
-  """`n_test` held-out equations, distinct where the task has a grid."""
-  eqs, n_held = _held_out_draw(key, task, n_test, split, salt, pairs)
+def stream_test_set(key: jax.Array, task: Task, sampling: Sampling) -> Dataset:
+  """`sampling.n_test` held-out equations, distinct where there is a grid."""
+  eqs, n_held = _held_out_draw(key, task, sampling)
+  n_test, split = sampling.n_test, sampling.split
   if int(n_held) < n_test:
     raise ConfigError(
       f'n_examples={n_test} held-out equations asked for, but split={split}'
@@ -424,17 +426,17 @@ def stream_test_set(
   return _dataset(eqs, task)
 
 
-@functools.partial(jax.jit, static_argnums=range(1, 6))
-def _held_out_draw(key, task, n_test, split, salt, pairs):
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _held_out_draw(key, task: Task, s: Sampling):
   """(`n_test` equations, held-out first; how many of the draw are held out)."""
   if task.has_grid:
     perm = jax.random.permutation(key, task.grid_size)
     candidates = grid_equations(perm, task)
   else:
-    n_draw = int(n_test / max(split, 1e-6) * 1.5) + 4096
+    n_draw = int(s.n_test / max(s.split, 1e-6) * 1.5) + 4096
     candidates = sample_equations(key, task, n_draw)
-  first, n_held = _held_out_first(candidates, split, salt, pairs)
-  return Equations(*(x[:n_test] for x in first)), n_held
+  first, n_held = _held_out_first(candidates, s.split, s.salt, s.pairs)
+  return Equations(*(x[: s.n_test] for x in first)), n_held
 
 
 class HeldOut(NamedTuple):

@@ -1,10 +1,5 @@
-"""Where a run came from: the code, the machine, and its training set.
-
-`run.json` in a workdir holds what `record` says when the run starts, and
-`eval.json` repeats it. Resume, eval and predict compare the training set
-that today's code draws with the one the checkpoints were trained on
-(`check`): a figure is only as good as the proof that this code made it.
-"""
+"""run.json: where a run came from (the code, the machine, its training set).
+Resume, eval and predict `check` that today's code draws the same set."""
 
 import hashlib
 import importlib.metadata
@@ -13,7 +8,6 @@ import os
 import subprocess
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lstm_math import data
@@ -52,11 +46,8 @@ def code() -> dict:
 
 def machine() -> dict:
   """The device kind and count, and the CPU cores this process may use."""
-  cores = (
-    len(os.sched_getaffinity(0))
-    if hasattr(os, 'sched_getaffinity')
-    else os.cpu_count()
-  )
+  affinity = getattr(os, 'sched_getaffinity', None)  # Not on macOS.
+  cores = len(affinity(0)) if affinity else os.cpu_count()
   return dict(
     backend=jax.default_backend(),
     device_kind=jax.devices()[0].device_kind,
@@ -77,40 +68,27 @@ def _digest(*arrays) -> str:
 
 
 def train_set_fingerprint(run, datasets) -> dict:
-  """A hash of what training draws from, and of the test set beside it.
-
-  A fixed sample: its sorted grid indices. A stream: its first batch and the
-  held-out rule on a fixed probe of equations, so a change in the sampler
-  or in the hash that keeps held-out equations out changes it too.
-  `datasets`: `run.datasets()`, drawn once by the caller.
-  """
+  """Hashes of the training set (of `run.datasets()`) and the test set: a
+  fixed sample's sorted grid indices; a stream's first batch and held-out
+  rule on a fixed probe (so a change in the sampler or the hash shows)."""
   train_set, test_set = datasets
-  task = run.setup.task
+  task, s = run.setup.task, run.setup.sampling
   test = _digest(test_set.eqs.operands_BxK, test_set.eqs.ops_BxK1)
   if train_set is not None:
     idx = np.sort(np.asarray(data.grid_index(train_set.eqs, task)))
     return dict(kind='fixed', equations=len(idx), train=_digest(idx), test=test)
-  d = run.setup
-  first = data.sample_training_equations(
-    jax.random.fold_in(jax.random.split(run.k_train, 3)[1], 0),
-    task,
-    min(d.batch_size, 4096),
-    split=d.split,
-    salt=d.seed,
-    pairs=d.pairs,
-    weighting=d.weighting,
-    near_multiples=d.near_multiples,
-  )
+  key = jax.random.fold_in(run.k_stream, 0)
+  first = data.sample_training_equations(key, task, min(s.batch_size, 4096), s)
   probe = data.sample_equations(jax.random.key(0), task, 65_536)
-  rule = data.is_held_out(probe, d.split, d.seed, d.pairs)
-  train = _digest(first.operands_BxK, first.ops_BxK1, jnp.int32(rule))
+  rule = data.is_held_out(probe, s.split, s.salt, s.pairs)
+  train = _digest(first.operands_BxK, first.ops_BxK1, rule)
   return dict(kind='stream', train=train, test=test)
 
 
 def record(run, datasets) -> dict:
   """What `run.json` holds for a run starting now."""
-  data_ = train_set_fingerprint(run, datasets)
-  return dict(**code(), machine=machine(), data=data_)
+  prints = train_set_fingerprint(run, datasets)
+  return dict(**code(), machine=machine(), data=prints)
 
 
 def read(workdir: str) -> dict | None:

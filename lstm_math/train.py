@@ -1,10 +1,7 @@
 """Loss, the train and eval steps, whole epochs, and the training loop.
 
-`train_step` is one pure per-device function: under `jax.jit` it is the
-whole story; under `jax.pmap` or `jax.shard_map` with an `axis_name`,
-gradients, metrics and batch-norm statistics are averaged over that axis, so
-1 and N devices compute the same update. `train_epoch` runs a whole epoch as
-one `lax.scan`, making each device's slice of every batch on the device.
+`train_step` is one pure per-device function; given an `axis_name` (pmap,
+shard_map), it sums over that axis, so 1 and N devices make the same update.
 """
 
 import concurrent.futures
@@ -20,7 +17,6 @@ from typing import Any
 import flax.struct
 import jax
 from jax import lax
-from jax.experimental import multihost_utils
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -57,77 +53,32 @@ class Setup:
 
   task: data.Task
   model: model_lib.Seq2Seq
-  batch_size: int
+  sampling: data.Sampling
   steps_per_epoch: int
-  dataset: str
-  split: float
-  weighting: str
-  near_multiples: float
-  seed: int
-  dropout: bool
-  pairs: bool  # Held out by unordered pair: a op b with b op a.
-  adam_b2: float = 0.999  # For the spike sign `adam_ratio`.
+  adam_b2: float  # For the spike sign `adam_ratio`.
 
 
-def make_setup(config: ml_collections.ConfigDict) -> Setup:
-  """The static parts of a run, each from its own section of the config."""
-  task = config_lib.task_of(config)
-  d = config.data
-  if d.dataset == 'fixed':
-    n_train = d.n_examples - data.n_test_examples(d.n_examples, d.split)
-    # As in Keras, the last batch of an epoch may be partial; it is padded
-    # with rows of weight 0 so that every step has the same shape.
-    steps = -(-n_train // d.batch_size)
-  else:
-    steps = d.steps_per_epoch
-  return Setup(
-    task=task,
-    model=model_lib.from_config(config.model, task.vocab.size, task.tgt_len),
-    batch_size=d.batch_size,
-    steps_per_epoch=steps,
-    dataset=d.dataset,
-    split=d.split,
-    weighting=d.weighting,
-    near_multiples=d.near_multiples,
-    seed=config.seed,
-    dropout=config.model.dropout > 0,
-    pairs=d.hold_out == 'pairs',
-    adam_b2=config.optim.b2,
-  )
-
-
-def make_optimizer(
-  optim: ml_collections.ConfigDict, epochs: int, steps_per_epoch: int
-):
+def make_optimizer(optim, epochs: int, steps_per_epoch: int):
   """Adam (or AdamW) as the `optim` section says, for a run of `epochs`."""
-  total, lr = epochs * steps_per_epoch, optim.learning_rate
+  steps, lr = steps_per_epoch, optim.learning_rate
   if optim.schedule == 'warmup_cosine':
-    lr = optax.warmup_cosine_decay_schedule(
-      0.0, lr, optim.warmup_epochs * steps_per_epoch, total
-    )
-  b2 = optim.b2
+    warmup = optim.warmup_epochs * steps
+    lr = optax.warmup_cosine_decay_schedule(0.0, lr, warmup, epochs * steps)
+  b2, eps, decay = optim.b2, optim.adam_eps, optim.weight_decay
   if optim.update_clip > 0:
-    # Each tensor's Adam step m/sqrt(v) capped at this RMS before the
-    # learning rate scales it (Wortsman et al. 2023's update clipping).
+    # Wortsman et al. 2023's update clipping, before the learning rate.
     parts = [
-      optax.scale_by_adam(b2=b2, eps=optim.adam_eps),
+      optax.scale_by_adam(b2=b2, eps=eps),
       optax.clip_by_block_rms(optim.update_clip),
     ]
-    if optim.weight_decay > 0:
-      parts.append(optax.add_decayed_weights(optim.weight_decay, _matrices))
+    if decay > 0:
+      parts.append(optax.add_decayed_weights(decay, _matrices))
     adam = optax.chain(*parts, optax.scale_by_learning_rate(lr))
-  elif optim.weight_decay > 0:
-    # Decoupled (AdamW): each weight matrix shrinks by lr * weight_decay a
-    # step; biases and batch-norm scales (vectors) are left alone.
-    adam = optax.adamw(
-      lr,
-      b2=b2,
-      eps=optim.adam_eps,
-      weight_decay=optim.weight_decay,
-      mask=_matrices,
-    )
+  elif decay > 0:
+    # Weight matrices decay; vectors (biases, batch-norm scales) do not.
+    adam = optax.adamw(lr, b2=b2, eps=eps, weight_decay=decay, mask=_matrices)
   else:
-    adam = optax.adam(lr, b2=b2, eps=optim.adam_eps)
+    adam = optax.adam(lr, b2=b2, eps=eps)
   if optim.grad_clip > 0:
     return optax.chain(optax.clip_by_global_norm(optim.grad_clip), adam)
   return adam
@@ -184,18 +135,14 @@ def train_step(
   rows_B: jax.Array | None = None,
   adam_b2: float = 0.999,
 ):
-  """One Adam step on this device's `batch`; (new state, metrics).
-
-  `key` (for dropout) is folded with the step, so no key lives in the state.
-  `weight_B` (0 or 1 a row) marks padding rows of a partial batch: they are
-  left out of the loss, the metrics and the batch-norm statistics. The loss
-  is the mean over the real rows of all devices together. `rows_B`, the
-  rows' places in the global batch, picks their dropout masks.
-  """
+  """One Adam step on this device's `batch`; (new state, metrics). The loss
+  is the mean over the real rows of all devices: `weight_B` 0 marks padding.
+  `key` (dropout) is folded with the step, and `rows_B` (the rows' places in
+  the global batch) picks their masks."""
   rngs = {} if key is None else {'dropout': jax.random.fold_in(key, state.step)}
 
   def loss_fn(params):
-    logits, updates = state.apply_fn(
+    logits, mutated = state.apply_fn(
       {'params': params, 'batch_stats': state.batch_stats},
       batch.src_BxS,
       tgt_BxT=batch.tgt_BxT,  # Teacher forcing (autoregressive decoder).
@@ -210,34 +157,32 @@ def train_step(
     count = sums['count']
     if axis_name is not None:
       count = lax.psum(count, axis_name)
-    return sums['loss'] / count, (sums, updates)
+    return sums['loss'] / count, (sums, mutated)
 
-  grads, (sums, updates) = jax.grad(loss_fn, has_aux=True)(state.params)
+  grads, (sums, mutated) = jax.grad(loss_fn, has_aux=True)(state.params)
   if axis_name is not None:
     # Each device's loss is its share of the global mean: gradients add up.
     grads = lax.psum(grads, axis_name)
-  param_updates, opt_state = state.tx.update(
-    grads, state.opt_state, state.params
-  )
+  updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
   # What tells a loss spike apart (the same on every device).
   health = dict(
     grad_norm=optax.global_norm(grads),
-    update_norm=optax.global_norm(param_updates),
+    update_norm=optax.global_norm(updates),
     adam_ratio=adam_ratio(grads, state.opt_state, adam_b2),
   )
   state = state.replace(
     step=state.step + 1,
-    params=optax.apply_updates(state.params, param_updates),
-    batch_stats=updates.get('batch_stats', state.batch_stats),
+    params=optax.apply_updates(state.params, updates),
+    batch_stats=mutated.get('batch_stats', state.batch_stats),
     opt_state=opt_state,
   )
   return state, _mean(sums, axis_name) | health
 
 
 def adam_ratio(grads, opt_state, b2: float = 0.999) -> jax.Array:
-  """The largest mean(g**2) / mean(v) over the weight tensors: how far a
-  step's squared gradient outruns Adam's bias-corrected second moment from
-  before it (a spike follows when it does); 0 before Adam's first step."""
+  """The largest mean(g**2) / mean(v) over the weight tensors: how far the
+  squared gradient outruns Adam's bias-corrected second moment (a spike
+  follows when it does); 0 before Adam's first step."""
   is_adam = lambda x: isinstance(x, optax.ScaleByAdamState)
   ratio = jnp.zeros((), jnp.float32)
   for adam in jax.tree.leaves(opt_state, is_leaf=is_adam):
@@ -272,26 +217,25 @@ def train_epoch(
   n_devices: int = 1,
   axis_name=None,
 ):
-  """One epoch as a single `lax.scan`; (state, mean train metrics).
-
-  Every batch is a function of `base_key` and the step number in the state,
-  so a resumed run sees exactly the batches it would have seen, and every
-  device count sees the same global batches.
+  """One epoch as a single `lax.scan`, each device making its slice of every
+  batch; (state, mean train metrics). A batch is a function of `base_key`
+  and the step, so a resumed run and every device count see the same ones.
   """
-  n_local = setup.batch_size // n_devices
+  batch_size = setup.sampling.batch_size
+  n_local = batch_size // n_devices
   # This device's rows of a global batch: devices take consecutive blocks.
   first_row = 0 if axis_name is None else lax.axis_index(axis_name) * n_local
   device_slice = lambda x: lax.dynamic_slice_in_dim(x, first_row, n_local)
   step0, epoch = state.step, state.step // setup.steps_per_epoch
-  k_shuffle, k_stream, k_dropout = jax.random.split(base_key, 3)
-  dropout_key = k_dropout if setup.dropout else None
+  k_shuffle, k_stream, k_dropout = _train_keys(base_key)
+  dropout_key = k_dropout if setup.model.dropout > 0 else None
 
-  if setup.dataset == 'fixed':
+  if setup.sampling.dataset == 'fixed':
     key = jax.random.fold_in(k_shuffle, epoch)
-    n_slots = setup.steps_per_epoch * setup.batch_size
+    n_slots = setup.steps_per_epoch * batch_size
     n_pad = n_slots - train_set.size
     perm = jnp.pad(jax.random.permutation(key, train_set.size), (0, n_pad))
-    rows_NxB = perm.reshape(setup.steps_per_epoch, setup.batch_size)
+    rows_NxB = perm.reshape(setup.steps_per_epoch, batch_size)
     real_NxB = (jnp.arange(n_slots) < train_set.size).reshape(rows_NxB.shape)
     rows_N = jnp.sum(real_NxB, axis=1)  # Real rows a step, all devices.
 
@@ -300,34 +244,21 @@ def train_epoch(
       weight = device_slice(real_NxB[s]) if n_pad else None
       return data.Batch(*(x[rows] for x in train_set.batch)), weight
   else:
-    rows_N = jnp.full(setup.steps_per_epoch, setup.batch_size)
+    rows_N = jnp.full(setup.steps_per_epoch, batch_size)
 
     def get_batch(s):
+      key = jax.random.fold_in(k_stream, step0 + s)
       eqs = data.sample_training_equations(
-        jax.random.fold_in(k_stream, step0 + s),
-        setup.task,
-        n_local,
-        split=setup.split,
-        salt=setup.seed,
-        pairs=setup.pairs,
-        start=first_row,
-        weighting=setup.weighting,
-        near_multiples=setup.near_multiples,
+        key, setup.task, n_local, setup.sampling, start=first_row
       )
       return data.make_batch(eqs, setup.task), None
 
-  rows = first_row + jnp.arange(n_local)
-  step = functools.partial(
-    train_step,
-    axis_name=axis_name,
-    key=dropout_key,
-    rows_B=rows,
-    adam_b2=setup.adam_b2,
-  )
+  rows, b2 = first_row + jnp.arange(n_local), setup.adam_b2
+  step = functools.partial(train_step, axis_name=axis_name, key=dropout_key)
 
   def body(state, s):
     batch, weight = get_batch(s)
-    return step(state, batch, weight_B=weight)
+    return step(state, batch, weight_B=weight, rows_B=rows, adam_b2=b2)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
   # The mean over the epoch's equations, as Keras reports it; of the
@@ -338,6 +269,11 @@ def train_epoch(
     if k in metrics:  # (A test's stand-in step may not report them.)
       epoch[f'{k}_max'] = jnp.max(metrics[k])
   return state, epoch
+
+
+def _train_keys(k_train: jax.Array) -> jax.Array:
+  """The training key's three: shuffles, fresh equations, dropout."""
+  return jax.random.split(k_train, 3)
 
 
 # ------------------------------------------------------------------- loop ---
@@ -365,28 +301,15 @@ class Run:
     """key -> a fresh TrainState; jit it so every leaf is placed."""
     return functools.partial(create_train_state, self.setup, self.tx)
 
+  @property
+  def k_stream(self) -> jax.Array:  # Folded with a step: a stream's batch.
+    return _train_keys(self.k_train)[1]
+
   def datasets(self):
-    """(train set or None when streaming, test set) of the `data` section."""
+    """(train set, or None when streaming; test set)."""
     if self.drawn is not None:
       return self.drawn
-    d, setup, key = self.config.data, self.setup, self.k_data
-    if d.dataset == 'fixed':
-      return data.fixed_dataset(
-        key,
-        setup.task,
-        n_examples=d.n_examples,
-        split=d.split,
-        distinct_operands=d.distinct_operands,
-        weighting=d.weighting,
-        carry_boost=d.carry_boost,
-        pairs=setup.pairs,
-        salt=setup.seed,
-        digits_share=d.digits_share,
-      )
-    n_test = data.n_test_examples(d.n_examples, d.split)
-    return None, data.stream_test_set(
-      key, setup.task, n_test, d.split, salt=setup.seed, pairs=setup.pairs
-    )
+    return data.datasets(self.k_data, self.setup.task, self.setup.sampling)
 
   def checkpointer(self, workdir: str):
     return checkpoint_lib.Checkpointer(
@@ -397,39 +320,32 @@ class Run:
 
 
 def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
-  setup = make_setup(config)
+  task, s = config_lib.task_of(config), config_lib.sampling_of(config)
   keys = jax.random.split(jax.random.key(config.seed), 3)
-  drawn = None
-  if setup.pairs and setup.dataset == 'fixed':
-    # Held out by pairs, the training set's size is known once it is drawn
-    # (kept for `datasets`); the split's estimate could leave an empty step.
-    drawn = Run(config, setup, None, *keys).datasets()
-    steps = -(-drawn[0].size // setup.batch_size)
-    setup = dataclasses.replace(setup, steps_per_epoch=steps)
-  tx = make_optimizer(config.optim, config.train.epochs, setup.steps_per_epoch)
+  drawn, steps = None, s.steps_per_epoch
+  if s.dataset == 'fixed':
+    n_train = s.n_examples - s.n_test
+    if s.pairs:  # Then the size is known once drawn (kept for `datasets`).
+      drawn = data.datasets(keys[0], task, s)
+      n_train = drawn[0].size
+    # As in Keras, the last batch may be partial: rows of weight 0 pad it.
+    steps = -(-n_train // s.batch_size)
+  model = model_lib.from_config(config.model, task.vocab.size, task.tgt_len)
+  setup = Setup(task, model, s, steps, config.optim.b2)
+  tx = make_optimizer(config.optim, config.train.epochs, steps)
   return Run(config, setup, tx, *keys, devices, drawn)
 
 
-def initial_run(config):
-  """(setup, fresh state, train set, test set, train key) of a config: what
-  `train_and_evaluate` starts from, for notebooks, tests and benchmarks."""
-  run = prepare(config)
-  train_set, test_set = run.datasets()
-  state = jax.jit(run.init)(run.k_init)
-  return run.setup, state, train_set, test_set, run.k_train
-
-
 def start(config, workdir: str, training: bool = False) -> Run:
-  """The shared start-up: processes, devices, checks; config.json to train."""
-  if config.devices.get('cpu_isa') not in config_lib.CPU_ISAS:
-    config_lib.validate(config)  # Names the field before JAX could start.
+  """The shared start-up: checks, processes, devices; config.json to train."""
+  config_lib.validate(config)  # Before JAX starts; the device count after.
   d = config.devices
   parallel.cap_cpu_isa(d.cpu_isa)
   parallel.maybe_initialize_distributed(
     d.distributed, d.distributed_timeout_s, d.heartbeat_timeout_s
   )
   devices = parallel.make_devices(d.parallel)
-  config_lib.validate(config, devices.count)
+  config_lib.check_devices(config, devices.count)
   if training:
     check_workdir(workdir)
   check_same_run(config, workdir)
@@ -440,8 +356,7 @@ def start(config, workdir: str, training: bool = False) -> Run:
 
 
 # What a resumed run may change: how long it runs, how it picks and reports
-# its results, on which devices. Anything else would continue a run under
-# another config than the one that trained its checkpoints.
+# its results, on which devices; not what trained its checkpoints.
 RESUME_MAY_CHANGE = ('train.', 'eval.', 'devices.')
 
 
@@ -500,16 +415,14 @@ def check_workdir(workdir: str) -> None:
 
 
 def show_examples(run: Run, when, predictor, variables, test_set) -> None:
-  """The post's example predictions `when` 'before' or 'after' training:
-  question, answer, expected, right?"""
+  """The post's example predictions `when` 'before' or 'after' training."""
   count = run.config.train[f'examples_{when}']
   if count <= 0:
     return
   count = min(count, test_set.size)
   key = jax.random.fold_in(run.k_data, 1 if when == 'before' else 2)
-  rows = np.asarray(
-    jax.random.choice(key, test_set.size, (count,), replace=False)
-  )
+  rows = jax.random.choice(key, test_set.size, (count,), replace=False)
+  rows = np.asarray(rows)
   ops = np.asarray(test_set.eqs.ops_BxK1)[rows]
   operands = np.asarray(test_set.eqs.operands_BxK)[rows]
   tgt = np.asarray(test_set.batch.tgt_BxT)[rows]
@@ -552,18 +465,15 @@ class _StopFlag:
 
   def agreed(self, *flags: bool) -> tuple[bool, ...]:
     """(any process asked to stop, then each of `flags` true on any
-    process): one all-gather, so every process takes the same decisions."""
-    mine = np.asarray([self.requested, *flags], np.int32)
-    if jax.process_count() > 1:
-      every = multihost_utils.process_allgather(mine)
-      if np.any(every[:, 0]) and not self.requested:
-        metrics_lib.say(
-          f'\nprocess {int(np.argmax(every[:, 0]))} was asked to stop:'
-          ' stopping after this epoch'
-        )
-      mine = np.any(every, axis=0)
-    self.requested = bool(mine[0])
-    return tuple(bool(x) for x in mine)
+    process), so every process takes the same decisions."""
+    every = checkpoint_lib.every_process(self.requested, *flags)
+    if every[:, 0].any() and not self.requested:
+      metrics_lib.say(
+        f'\nprocess {int(np.argmax(every[:, 0]))} was asked to stop:'
+        ' stopping after this epoch'
+      )
+    self.requested, *agreed = (bool(x) for x in every.any(axis=0))
+    return self.requested, *agreed
 
   def __exit__(self, *exc):
     for sig, handler in self._previous.items():
@@ -578,7 +488,7 @@ def _compile_epoch(run: Run):
     functools.partial(train_epoch, setup=setup, n_devices=devices.count)
   )
   train_shapes = None
-  if setup.dataset == 'fixed':
+  if setup.sampling.dataset == 'fixed':
     train_shapes = jax.eval_shape(lambda: run.datasets()[0])
   args = (
     devices.abstract(jax.eval_shape(run.init, run.k_init), replicated=True),
@@ -626,7 +536,7 @@ def _resume(run: Run, ckpt, writer, placed):
   restored = ckpt.restore_latest(run.devices.canonical(placed))
   if restored is None:
     if ckpt.epochs():
-      ckpt.set_aside_all()
+      ckpt.set_aside()
       metrics_lib.say('no readable checkpoint: starting fresh')
     writer.truncate_after(0)
     return placed, 1, []
@@ -651,16 +561,9 @@ def train_and_evaluate(
 
   ckpt = run.checkpointer(workdir)
   writer = metrics_lib.MetricWriter(os.path.join(workdir, 'metrics.jsonl'))
-  loop = _Loop(
-    run,
-    workdir,
-    ckpt,
-    writer,
-    prov=_provenance(run, workdir, ckpt, (train_set, test_set)),
-    train_set=train_set,
-    test_set=test_set,
-    predictor=predict.Predictor(run.setup.model, run.setup.task, None),
-  )
+  prov = _provenance(run, workdir, ckpt, (train_set, test_set))
+  predictor = predict.Predictor(run.setup.model, run.setup.task, None)
+  loop = _Loop(run, workdir, ckpt, writer, prov, train_set, test_set, predictor)
   placed, first_epoch, rows = _resume(run, ckpt, writer, placed)
   if first_epoch == 1:
     variables = _variables(devices.local(placed))
@@ -711,12 +614,8 @@ def _provenance(run: Run, workdir: str, ckpt, datasets) -> dict:
   """run.json: checked against today's draw when resuming, else written."""
   prov = None
   if ckpt.epochs():
-    prov = provenance.check(
-      run,
-      workdir,
-      datasets,
-      what='resume it with the code that trained it, or pass another --workdir',
-    )
+    what = 'resume it with the code that trained it, or pass another --workdir'
+    prov = provenance.check(run, workdir, datasets, what=what)
   if prov is None:
     prov = provenance.record(run, datasets)
     if ckpt.epochs():  # A run from before run.json: its start is unknown.
@@ -727,9 +626,8 @@ def _provenance(run: Run, workdir: str, ckpt, datasets) -> dict:
 
 
 def _finished(run: Run, ckpt, epoch: int) -> str:
-  """Why the run that saved `epoch` is over ('' if it is not): its last
-  epoch, or test exact-match at train.stop_exact. From the checkpoint's
-  metrics, which every process reads alike."""
+  """Why the run that saved `epoch` is over ('' if it is not), from the
+  checkpoint's metrics, which every process reads alike."""
   t = run.config.train
   if epoch < 1:
     return ''
@@ -820,7 +718,7 @@ def _finish(loop: _Loop, placed, rows):
   if best is not None and best != int(state.step) // run.setup.steps_per_epoch:
     restored = ckpt.restore(best, devices.canonical(placed))
     state = devices.local(restored, single=True)
-    m = ckpt.best_metrics()
+    m = ckpt.metrics(best)
     say(
       f'reloaded the best checkpoint by {t.best_by} (epoch {best},'
       f' val_loss {m["val_loss"]:.5f},'
@@ -866,16 +764,12 @@ def evaluate(
   run: Run, workdir: str, variables, datasets, prov=None, epoch=None, rows=()
 ) -> dict:
   """The grid (or random equations never seen) scored; the files written.
-
-  `datasets` are `run.datasets()`. eval.json names the checkpoint's epoch,
-  the training time to it (start-up and compilation included) and the
-  run's provenance."""
-  s = run.setup
+  eval.json names the checkpoint's epoch, the time to it and provenance."""
+  s, d = run.setup, run.setup.sampling
   train_set, test_set = datasets
   chosen = selection(run.config)
-  held_out = data.HeldOut(
-    s.split, s.seed, train_set, s.pairs, test_set if chosen else None
-  )
+  chosen_by = test_set if chosen else None
+  held_out = data.HeldOut(d.split, d.salt, train_set, d.pairs, chosen_by)
   row = next((r for r in rows if r.get('epoch') == epoch), {})
   about = dict(
     checkpoint_epoch=epoch,
@@ -900,9 +794,8 @@ def evaluate(
 
 
 def load_trained(config, workdir: str, allow_other_train_set: bool = False):
-  """(run, variables, (train set, test set), provenance, epoch) of the
-  workdir's best checkpoint, once its training set is checked against
-  today's draw."""
+  """(run, variables, datasets, provenance, epoch) of the workdir's best
+  checkpoint, once its training set is checked against today's draw."""
   run = start(config, workdir)
   ckpt = run.checkpointer(workdir)
   best = ckpt.best_epoch()
@@ -911,17 +804,12 @@ def load_trained(config, workdir: str, allow_other_train_set: bool = False):
       f'workdir {workdir!r} has no checkpoint; train first with --mode=train'
     )
   datasets = run.datasets()
+  what = 'pass --allow_other_train_set to go on without knowing which'
+  what += ' equations it never trained on'
   prov = provenance.check(
-    run,
-    workdir,
-    datasets,
-    what='pass --allow_other_train_set to go on without knowing which'
-    ' equations it never trained on',
-    allow_other=allow_other_train_set,
+    run, workdir, datasets, what=what, allow_other=allow_other_train_set
   )
-  template = run.devices.abstract(
-    jax.eval_shape(run.init, run.k_init), replicated=False
-  )
-  state = ckpt.restore(best, template)
+  shapes = jax.eval_shape(run.init, run.k_init)
+  state = ckpt.restore(best, run.devices.abstract(shapes, replicated=False))
   ckpt.close()
   return run, run.devices.local(_variables(state)), datasets, prov, best

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from lstm_math import config as config_lib
+from lstm_math import data
 from lstm_math import errors
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -178,6 +179,15 @@ def test_unknown_field_is_named():
 def test_batch_divides_by_devices():
   with pytest.raises(errors.ConfigError, match='batch_size=100: must divide'):
     config_lib.validate(_with(data=dict(batch_size=100)), n_devices=8)
+  with pytest.raises(errors.ConfigError, match='batch_size=100: must divide'):
+    config_lib.check_devices(_with(data=dict(batch_size=100)), 8)
+
+
+def test_the_data_modules_defaults_are_the_posts():
+  # data.Task and data.Sampling default to the post, as base() does.
+  config = config_lib.base()
+  assert config_lib.task_of(config) == data.Task()
+  assert config_lib.sampling_of(config) == data.Sampling()
 
 
 def _with(**overrides):

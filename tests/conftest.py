@@ -49,12 +49,14 @@ def model_and_variables():
   c.data.batch_size = 50
   c.model.hidden_size = 16
   c.model.batch_norm = False
-  setup, state, train_set, _, k_train = train.initial_run(c)
-  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
+  run = train.prepare(c)
+  train_set, _ = run.datasets()
+  state = jax.jit(run.init)(run.k_init)
+  epoch = jax.jit(functools.partial(train.train_epoch, setup=run.setup))
   for _ in range(12):
-    state, _ = epoch(state, train_set, k_train)
+    state, _ = epoch(state, train_set, run.k_train)
   variables = {'params': state.params, 'batch_stats': state.batch_stats}
-  return c, setup, variables, train_set
+  return c, run.setup, variables, train_set
 
 
 class Processes:

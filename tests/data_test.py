@@ -25,8 +25,7 @@ _make_batch = data.make_batch
 _held_out = data.is_held_out
 # Jitted where a new shape would make eager ops compile one by one.
 _sample_training = jax.jit(
-  data.sample_training_equations,
-  static_argnames=('task', 'n', 'split', 'weighting', 'near_multiples'),
+  data.sample_training_equations, static_argnames=('task', 'n', 'sampling')
 )
 N = 2000  # One batch size, so that eager ops hit the cache.
 
@@ -524,7 +523,7 @@ class StreamingTest(parameterized.TestCase):
         0.35,
         msg=f'{plain_held.mean():.3f} held out, not ~{split}',
       )
-      eqs = _sample_training(key, task=ADDITION, n=N, split=split)
+      eqs = _sample_training(key, ADDITION, N, data.Sampling(split=split))
       held = np.asarray(_held_out(eqs, split))
       self.assertFalse(
         held.any(),
@@ -548,10 +547,11 @@ class StreamingTest(parameterized.TestCase):
     self.assertGreater(np.mean(a != b), 0.2)
 
   def test_stream_test_set_grid(self):
-    test = data.stream_test_set(jax.random.key(0), ADDITION, N, split=0.3)
+    sampling = data.Sampling(n_examples=10 * N, split=0.1)
+    test = data.stream_test_set(jax.random.key(0), ADDITION, sampling)
     self.assertEqual(test.size, N)
     self.assertTrue(
-      np.asarray(_held_out(test.eqs, 0.3)).all(),
+      np.asarray(_held_out(test.eqs, 0.1)).all(),
       msg='the test set must hold only held-out equations',
     )
     idx = np.asarray(data.grid_index(test.eqs, ADDITION))
@@ -578,7 +578,8 @@ class StreamingTest(parameterized.TestCase):
     )
 
   def test_stream_test_set_without_grid(self):
-    test = data.stream_test_set(jax.random.key(0), MIXED3, N, split=0.5)
+    sampling = data.Sampling(n_examples=2 * N, split=0.5)
+    test = data.stream_test_set(jax.random.key(0), MIXED3, sampling)
     self.assertEqual(test.size, N)
     self.assertTrue(
       np.asarray(_held_out(test.eqs, 0.5)).all(),
@@ -588,7 +589,8 @@ class StreamingTest(parameterized.TestCase):
   def test_stream_test_set_too_small(self):
     task = data.Task(max_number=9)
     with pytest.raises(errors.ConfigError, match='n_examples=50'):
-      data.stream_test_set(jax.random.key(0), task, 50, split=0.1)
+      sampling = data.Sampling(n_examples=500, split=0.1)
+      data.stream_test_set(jax.random.key(0), task, sampling)
 
 
 # --------------------------------------------------------------- grid ---
@@ -659,7 +661,7 @@ class GridTest(parameterized.TestCase):
 class SeedDatasetTest(parameterized.TestCase):
   def test_posts_split(self):
     train, test = data.fixed_dataset(
-      jax.random.key(0), task=ADDITION, n_examples=30_000, split=0.1
+      jax.random.key(0), ADDITION, data.Sampling(n_examples=30_000, split=0.1)
     )
     self.assertEqual((train.size, test.size), (27_000, 3_000))
     chex.assert_shape(train.batch.src_BxS, (27_000, ADDITION.src_len))
@@ -691,9 +693,8 @@ class SeedDatasetTest(parameterized.TestCase):
     ('plus_minus', data.Task(operators='+-', max_number=9), 180),
   )
   def test_every_distinct_pair_fits(self, task, n_distinct):
-    train, test = data.fixed_dataset(
-      jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
-    )
+    sampling = data.Sampling(n_examples=n_distinct, split=0.2)
+    train, test = data.fixed_dataset(jax.random.key(0), task, sampling)
     self.assertEqual(test.size, round(0.2 * n_distinct))
     eqs = data.Equations(
       *(
@@ -709,26 +710,17 @@ class SeedDatasetTest(parameterized.TestCase):
       msg='every distinct pair, each once',
     )
     # The same key gives the same data, another key another order.
-    again = data.fixed_dataset(
-      jax.random.key(0), task=task, n_examples=n_distinct, split=0.2
-    )
+    again = data.fixed_dataset(jax.random.key(0), task, sampling)
     chex.assert_trees_all_equal((train, test), again)
-    other = data.fixed_dataset(
-      jax.random.key(1), task=task, n_examples=n_distinct, split=0.2
-    )
+    other = data.fixed_dataset(jax.random.key(1), task, sampling)
     self.assertFalse(
       np.array_equal(other[0].eqs.operands_BxK, train.eqs.operands_BxK)
     )
 
   def test_all_pairs_when_operands_may_repeat(self):
     task = data.Task(max_number=9)
-    train, test = data.fixed_dataset(
-      jax.random.key(0),
-      task=task,
-      n_examples=100,
-      split=0.1,
-      distinct_operands=False,
-    )
+    sampling = data.Sampling(n_examples=100, split=0.1, distinct_operands=False)
+    train, test = data.fixed_dataset(jax.random.key(0), task, sampling)
     self.assertEqual((train.size, test.size), (90, 10))
     eqs = data.Equations(
       *(
@@ -791,11 +783,14 @@ class ConfigErrorTest(parameterized.TestCase):
 
 def test_near_multiples_draws_dividends_where_the_quotient_steps():
   task = data.Task(operators='/', pad_operands=True)
-  draw = functools.partial(
-    _sample_training, task=task, n=N, split=0.1, weighting='half_digits'
+  draw = lambda key, near=0.0: _sample_training(
+    key,
+    task,
+    N,
+    data.Sampling(split=0.1, weighting='half_digits', near_multiples=near),
   )
   key = jax.random.key(3)
-  plain, near = draw(key), draw(key, near_multiples=0.5)
+  plain, near = draw(key), draw(key, near=0.5)
 
   def share_near(eqs):
     a, b = np.asarray(eqs.operands_BxK).T
@@ -823,14 +818,10 @@ def test_carry_count_and_carry_boost():
   np.testing.assert_array_equal(data.carry_count(eqs, sub), [0, 1, 1, 2])
   means = []
   for boost in (0.0, 1.0):
-    train, _ = data.fixed_dataset(
-      jax.random.key(0),
-      add,
-      5_000,
-      0.1,
-      distinct_operands=False,
-      carry_boost=boost,
+    sampling = data.Sampling(
+      n_examples=5_000, split=0.1, distinct_operands=False, carry_boost=boost
     )
+    train, _ = data.fixed_dataset(jax.random.key(0), add, sampling)
     means.append(float(jnp.mean(data.carry_count(train.eqs, add))))
     assert len({tuple(r) for r in np.asarray(train.eqs.operands_BxK)}) == 4500
   assert means[1] > means[0] + 0.3, means
@@ -840,15 +831,14 @@ def test_digits_share_sets_how_often_the_fixed_sample_draws_by_length():
   task = data.Task(max_number=999)
   short = []
   for share in (0.1, 0.5, 0.9):
-    train, _ = data.fixed_dataset(
-      jax.random.key(0),
-      task,
-      20_000,
-      0.1,
+    sampling = data.Sampling(
+      n_examples=20_000,
+      split=0.1,
       distinct_operands=False,
       weighting='half_digits',
       digits_share=share,
     )
+    train, _ = data.fixed_dataset(jax.random.key(0), task, sampling)
     short.append(float(np.mean(np.asarray(train.eqs.operands_BxK) < 100)))
   # Two of three lengths are short: a share s of by-length draws gives about
   # (1 - s) * 0.1 + s * 2 / 3 of operands below 100, less what the sample of
@@ -859,15 +849,14 @@ def test_digits_share_sets_how_often_the_fixed_sample_draws_by_length():
 
 def test_pairs_hold_out_both_orders_together():
   task = data.Task(operators='*', max_number=99)
-  train, test = data.fixed_dataset(
-    jax.random.key(0),
-    task,
-    10_000,
-    0.1,
+  by_pair = data.Sampling(
+    n_examples=10_000,
+    split=0.1,
+    hold_out='pairs',
     distinct_operands=False,
-    pairs=True,
     salt=3,
   )
+  train, test = data.fixed_dataset(jax.random.key(0), task, by_pair)
   assert train.size + test.size == 10_000
   assert 0.07 < test.size / 10_000 < 0.13, test.size  # About split of pairs.
   trained = {tuple(p) for p in np.asarray(train.eqs.operands_BxK).tolist()}
@@ -876,14 +865,14 @@ def test_pairs_hold_out_both_orders_together():
   assert {(b, a) for a, b in held} == held, 'each mirror is held out too'
   # By equation (the default), most held-out equations have a trained mirror.
   by_eq = data.fixed_dataset(
-    jax.random.key(0), task, 10_000, 0.1, distinct_operands=False
+    jax.random.key(0),
+    task,
+    data.Sampling(n_examples=10_000, split=0.1, distinct_operands=False),
   )[1]
   mirrors = {(b, a) for a, b in np.asarray(by_eq.eqs.operands_BxK).tolist()}
   assert len(mirrors & trained) > 0.8 * by_eq.size
   # Streaming draws never one of a held-out pair, in either order.
-  eqs = data.sample_training_equations(
-    jax.random.key(1), task, 4_096, split=0.1, salt=3, pairs=True
-  )
+  eqs = data.sample_training_equations(jax.random.key(1), task, 4_096, by_pair)
   drawn = {tuple(p) for p in np.asarray(eqs.operands_BxK).tolist()}
   assert not drawn & held
 

@@ -250,7 +250,9 @@ def test_answer_texts_show_malformed_answers_as_written(task, written, shown):
 def test_random_held_out_equations_are_distinct_and_never_seen():
   task = data.Task(operators='+-', n_terms=3, max_number=9)  # 4,000 in all.
   _, test_set = data.fixed_dataset(
-    jax.random.key(1), data.Task(max_number=9), 20, 0.5
+    jax.random.key(1),
+    data.Task(max_number=9),
+    data.Sampling(n_examples=20, split=0.5),
   )
   test = data.Dataset(
     data.Equations(

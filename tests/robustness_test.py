@@ -158,7 +158,7 @@ def test_best_checkpoint_by_loss_exact_match_or_last(tmp_path, best_by, best):
       for epoch, (loss, exact) in history.items():
         ckpt.save(epoch, {'w': jnp.full((4,), float(epoch))}, loss, exact)
     assert ckpt.best_epoch() == best
-    assert ckpt.best_metrics()['val_loss'] == history[best][0]
+    assert ckpt.metrics(best)['val_loss'] == history[best][0]
     restored = ckpt.restore(best, {'w': jnp.zeros((4,))})
     assert float(restored['w'][0]) == best
     # Kept: the newest (keep_latest=1) and the best, nothing else.

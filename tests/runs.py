@@ -1,11 +1,13 @@
 """What several test files make: tiny configs, equations and ids from text."""
 
 import conftest
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from configs import tiny
 from lstm_math import data
+from lstm_math import train
 
 # For the commands tests start (a re-export: other test files import it).
 XLA_FLAGS = conftest.FAST_COMPILE
@@ -23,6 +25,14 @@ def tiny_config(**sections):
   )
   c.update(sections)
   return c
+
+
+def initial_run(config):
+  """(setup, fresh state, train set, test set, train key) of a config."""
+  run = train.prepare(config)
+  train_set, test_set = run.datasets()
+  state = jax.jit(run.init)(run.k_init)
+  return run.setup, state, train_set, test_set, run.k_train
 
 
 def encode(voc, text: str, length: int | None = None) -> np.ndarray:

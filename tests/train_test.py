@@ -18,9 +18,8 @@ from lstm_math import errors
 from lstm_math import parallel
 from lstm_math import steps
 from lstm_math import train
+from runs import initial_run as fresh
 from runs import tiny_config
-
-fresh = train.initial_run
 
 
 def run_epochs(config, mode, n_devices, n_epochs):
@@ -273,7 +272,7 @@ def test_pairs_held_out_size_the_epoch_by_the_drawn_training_set():
   # tiny.py's split estimates 1,800 training pairs (29 batches of 64); the
   # pairs drawn leave 1,792: a 29th step of no rows made the loss NaN.
   config = tiny_config(data=dict(hold_out='pairs'))
-  setup, state, train_set, _, key = train.initial_run(config)
+  setup, state, train_set, _, key = fresh(config)
   assert train_set.size % config.data.batch_size == 0, train_set.size
   assert setup.steps_per_epoch == train_set.size // config.data.batch_size
   epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
