@@ -13,7 +13,10 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
-FAULT_ENV = 'LSTM_MATH_FAULT'  # For the tests: unreadable:N fails epoch N.
+# Test faults, in one process: LSTM_MATH_FAULT=after_row:N kills it after
+# epoch N's row, before its checkpoint; reached:N and nan:N make it alone see
+# train.stop_exact reached or a NaN (train.py); unreadable:N fails N's restore.
+FAULT_ENV = 'LSTM_MATH_FAULT'
 
 
 def every_process(*flags: bool) -> np.ndarray:

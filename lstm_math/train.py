@@ -266,8 +266,7 @@ def train_epoch(
   share = rows_N / jnp.sum(rows_N)
   epoch = {k: jnp.sum(m * share) for k, m in metrics.items()}
   for k in ('grad_norm', 'update_norm', 'adam_ratio'):
-    if k in metrics:  # (A test's stand-in step may not report them.)
-      epoch[f'{k}_max'] = jnp.max(metrics[k])
+    epoch[f'{k}_max'] = jnp.max(metrics[k])
   return state, epoch
 
 
@@ -639,17 +638,12 @@ def _finished(run: Run, ckpt, epoch: int) -> str:
   return ''
 
 
-# Fault injection for the tests, in one process: LSTM_MATH_FAULT=after_row:3
-# kills it right after epoch 3's row is written, before its checkpoint;
-# reached:3 and nan:3 make it alone see train.stop_exact reached or a NaN
-# at epoch 3; unreadable:3 (checkpoint.py) makes epoch 3's checkpoint fail.
 FAULT_ENV = checkpoint_lib.FAULT_ENV
 
 
 def _epoch(loop: _Loop, stop, epoch: int, placed):
-  """One epoch: trains, scores the test set, writes the row, then checkpoints
-  (a kill in between only repeats the epoch) and prints. Returns (placed
-  state, row, whether to stop)."""
+  """Trains, scores, writes the row, then checkpoints (a kill in between only
+  repeats the epoch); (placed state, row, whether to stop)."""
   run, n_test = loop.run, loop.test_set.size
   say, devices, t = metrics_lib.say, run.devices, run.config.train
   placed, train_metrics = loop.train(placed)
