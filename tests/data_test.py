@@ -11,11 +11,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import runs
 
 from lstm_math import data
 from lstm_math import errors
 from lstm_math import steps
-import runs
 
 # Eager calls: XLA caches each primitive by shape, so the many tasks below
 # share compiled code, where a jit per static task would compile each anew.

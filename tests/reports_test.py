@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import runs
 
 from lstm_math import config as config_lib
 from lstm_math import data
@@ -15,7 +16,6 @@ from lstm_math import predict
 from lstm_math import reports
 from lstm_math import scoring
 from lstm_math import train
-import runs
 
 
 def test_run_evaluation_writes_consistent_files(model_and_variables, tmp_path):

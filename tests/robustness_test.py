@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 import pytest
+import runs
+from runs import tiny_config
 
 from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import config as config_lib
@@ -22,8 +24,6 @@ from lstm_math import errors
 from lstm_math import model as model_lib
 from lstm_math import predict
 from lstm_math import train
-import runs
-from runs import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TASK = data.Task(operators='+-*/', n_terms=3, max_number=99)

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from runs import initial_run as fresh
+from runs import tiny_config
 
 from lstm_math import checkpoint
 from lstm_math import config as config_lib
@@ -18,8 +20,6 @@ from lstm_math import errors
 from lstm_math import parallel
 from lstm_math import steps
 from lstm_math import train
-from runs import initial_run as fresh
-from runs import tiny_config
 
 
 def run_epochs(config, mode, n_devices, n_epochs):
