@@ -8,11 +8,11 @@ import sys
 
 import jax
 import pytest
+import runs
 
 from configs import tiny
 from lstm_math import errors
 from lstm_math import train
-import runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -15,10 +15,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import runs
 
 from lstm_math import model
 from lstm_math import vocab as vocab_lib
-import runs
 
 _FIXTURE = os.path.join(
   os.path.dirname(os.path.abspath(__file__)),

@@ -19,7 +19,6 @@ import time
 from conftest import Processes
 import numpy as np
 import pytest
-
 from runs import XLA_FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

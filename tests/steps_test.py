@@ -7,10 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import runs
 
 from lstm_math import data
 from lstm_math import steps
-import runs
 
 _Task = functools.partial(data.Task, target='steps')
 # One batch size, so that a task compiles once for all its tests.

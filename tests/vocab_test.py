@@ -6,9 +6,9 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 import pytest
+import runs
 
 from lstm_math import vocab as vocab_lib
-import runs
 
 
 class SymbolsTest(parameterized.TestCase):
