@@ -84,6 +84,9 @@ def base() -> ml_collections.ConfigDict:
   o.adam_eps = 1e-7  # Keras' Adam.
   o.b2 = 0.999  # Adam's second-moment decay (optax's and Keras' default).
   o.update_clip = 0.0  # RMS cap of each tensor's Adam step m/sqrt(v); 0: off.
+  # Evaluate (and keep) a moving average of the weights with this decay a
+  # step (Polyak averaging); 0: the weights themselves.
+  o.average = 0.0
   o.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
   o.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
 
@@ -178,6 +181,7 @@ _FIELDS = {
   'optim.grad_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
   'optim.b2': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
   'optim.update_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
+  'optim.average': (float, lambda v: 0 <= v < 1, 'a number in [0, 1) (0: off)'),
   'optim.weight_decay': (
     float,
     lambda v: 0 <= v < 1,

@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from typing import Any
+from typing import NamedTuple
 
 import flax.struct
 import jax
@@ -80,8 +81,29 @@ def make_optimizer(optim, epochs: int, steps_per_epoch: int):
   else:
     adam = optax.adam(lr, b2=b2, eps=eps)
   if optim.grad_clip > 0:
-    return optax.chain(optax.clip_by_global_norm(optim.grad_clip), adam)
+    adam = optax.chain(optax.clip_by_global_norm(optim.grad_clip), adam)
+  if optim.average > 0:
+    adam = optax.chain(adam, weight_average(optim.average))
   return adam
+
+
+class WeightAverage(NamedTuple):
+  params: Any  # The exponential moving average of the weights.
+
+
+def weight_average(decay: float) -> optax.GradientTransformation:
+  """Keeps `decay`'s moving average of the weights after every step in the
+  optimiser's state (so checkpoints hold it); the updates pass unchanged."""
+
+  def update(updates, state, params):
+    new = optax.apply_updates(params, updates)
+    return updates, WeightAverage(
+      optax.incremental_update(new, state.params, 1 - decay)
+    )
+
+  return optax.GradientTransformation(
+    lambda params: WeightAverage(jax.tree.map(jnp.copy, params)), update
+  )
 
 
 def _matrices(params):
@@ -697,7 +719,14 @@ def _epoch(loop: _Loop, stop, epoch: int, placed):
 
 
 def _variables(state):
-  return {'params': state.params, 'batch_stats': state.batch_stats}
+  """What is evaluated: the weight average where optim.average keeps one."""
+  is_average = lambda x: isinstance(x, WeightAverage)
+  average = [
+    x for x in jax.tree.leaves(state.opt_state, is_leaf=is_average)
+    if is_average(x)
+  ]  # fmt: skip
+  params = average[0].params if average else state.params
+  return {'params': params, 'batch_stats': state.batch_stats}
 
 
 def _finish(loop: _Loop, placed, rows):

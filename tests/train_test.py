@@ -564,3 +564,29 @@ def test_update_clip_caps_each_tensors_adam_step():
   assert w_free > 3.0 and 0.99 < b_free < 1.01
   np.testing.assert_allclose(w_capped, 2.0, rtol=1e-4)  # Capped at 2 * lr.
   np.testing.assert_allclose(b_capped, b_free, rtol=1e-6)  # Under the cap.
+
+
+def test_weight_average_is_evaluated_in_place_of_the_weights():
+  config = tiny_config(optim=dict(average=0.9, learning_rate=0.05))
+  task = config_lib.task_of(config)
+  _, state, train_set, test_set, _ = fresh(config)
+  tx = train.make_optimizer(config.optim, epochs=1, steps_per_epoch=10)
+  state = state.replace(tx=tx, opt_state=tx.init(state.params))
+  # Before a step the average is the weights themselves.
+  chex.assert_trees_all_equal(train._variables(state)['params'], state.params)
+  step = jax.jit(train.train_step)
+  batch = data.Batch(*(x[:64] for x in train_set.batch))
+  want = state.params
+  for _ in range(3):
+    state, _ = step(state, batch)
+    want = jax.tree.map(lambda a, w: 0.9 * a + 0.1 * w, want, state.params)
+  average = train._variables(state)['params']
+  chex.assert_trees_all_close(average, want, rtol=1e-5, atol=1e-7)
+  assert not np.allclose(
+    jax.tree.leaves(average)[0], jax.tree.leaves(state.params)[0]
+  )
+  # The test set is scored with the average, not the last weights.
+  plain = state.replace(opt_state=())
+  m_average = train.eval_metrics(state, test_set, task)
+  m_plain = train.eval_metrics(plain, test_set, task)
+  assert float(m_average['loss']) != float(m_plain['loss'])
