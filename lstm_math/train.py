@@ -106,6 +106,12 @@ def weight_average(decay: float) -> optax.GradientTransformation:
   )
 
 
+def _states(opt_state, kind) -> list:
+  """The parts of an optimiser state of this `kind` (e.g. Adam's)."""
+  is_kind = lambda x: isinstance(x, kind)
+  return [x for x in jax.tree.leaves(opt_state, is_leaf=is_kind) if is_kind(x)]
+
+
 def _matrices(params):
   return jax.tree.map(lambda x: x.ndim > 1, params)
 
@@ -205,11 +211,8 @@ def adam_ratio(grads, opt_state, b2: float = 0.999) -> jax.Array:
   """The largest mean(g**2) / mean(v) over the weight tensors: how far the
   squared gradient outruns Adam's bias-corrected second moment (a spike
   follows when it does); 0 before Adam's first step."""
-  is_adam = lambda x: isinstance(x, optax.ScaleByAdamState)
   ratio = jnp.zeros((), jnp.float32)
-  for adam in jax.tree.leaves(opt_state, is_leaf=is_adam):
-    if not is_adam(adam):
-      continue
+  for adam in _states(opt_state, optax.ScaleByAdamState):
     debias = 1 - b2 ** adam.count.astype(jnp.float32)
     for g, nu in zip(jax.tree.leaves(grads), jax.tree.leaves(adam.nu)):
       r = jnp.sum(jnp.square(g)) / jnp.maximum(jnp.sum(nu) / debias, 1e-30)
@@ -720,11 +723,7 @@ def _epoch(loop: _Loop, stop, epoch: int, placed):
 
 def _variables(state):
   """What is evaluated: the weight average where optim.average keeps one."""
-  is_average = lambda x: isinstance(x, WeightAverage)
-  average = [
-    x for x in jax.tree.leaves(state.opt_state, is_leaf=is_average)
-    if is_average(x)
-  ]  # fmt: skip
+  average = _states(state.opt_state, WeightAverage)
   params = average[0].params if average else state.params
   return {'params': params, 'batch_stats': state.batch_stats}
 
