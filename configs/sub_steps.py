@@ -19,7 +19,4 @@ def get_config():
   # Without these three: seed 1 diverges (30 epochs, peak 0.003).
   c.optim.update(learning_rate=0.002, grad_clip=1.0)
   c.train.epochs = 40  # 30: 1, 0 and 0 wrong (seeds 0, 1, 2).
-  # Not yet add_steps' spike remedies: tried on seeds 0 and 1 only
-  # (docs/experiments.md); results/ holds runs without them.
-  c.optim.update(b2=0.999, average=0.0)
   return c
