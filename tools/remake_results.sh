@@ -17,6 +17,7 @@ for spec in "$@"; do
   run=runs/results/${name}_seed${seed}
   echo "$(date -u +%FT%TZ) ${name} seed ${seed} on core ${core}: ${run}"
   rm -rf "$run"  # A fresh run: its time then counts every epoch.
+  mkdir -p "$(dirname "$run")"
   LSTM_MATH_CACHE=off taskset -c "$core" python launch.py \
     --config="configs/${name}.py" --config.seed="$seed" --workdir="$run" \
     > "${run}.log" 2>&1 || { echo "failed: see ${run}.log"; continue; }
