@@ -9,6 +9,7 @@ import ml_collections
 
 from lstm_math import data
 from lstm_math.errors import ConfigError
+from lstm_math.task import MAX_DIGITS
 
 # The checkpoint kept as best (checkpoint.py); parallel.cap_cpu_isa's caps.
 BEST_BY = ('val_loss', 'val_exact_match', 'last')
@@ -76,6 +77,9 @@ def base() -> ml_collections.ConfigDict:
   m.dec_place_queries = False  # Those attentions asked by a query a place.
   m.dec_state_queries = False  # Those place queries plus the state's.
   m.dec_head = 0  # A tanh layer of this many units before the logits; 0: none.
+  # No encoder and no row per position: each step reads its role and place
+  # in the trace, and digits by place (`+` or `-` steps; `configs/add_long.py`).
+  m.dec_places = False
 
   c.optim = o = ml_collections.ConfigDict()
   o.learning_rate = 0.01
@@ -104,6 +108,9 @@ def base() -> ml_collections.ConfigDict:
   e.grid = True  # Evaluate the grid at the end of training.
   e.chunk = 4_096  # Equations a chunk: bench/run.py chose it.
   e.n_random = 100_000  # Held-out equations when there is no grid.
+  # Operands of 1 to this many digits, beyond the trained (dec_places); 0: off.
+  e.lengths = 0
+  e.length_equations = 10_000  # Random equations a digit count and set.
 
   c.devices = dev = ml_collections.ConfigDict()
   dev.parallel = 'auto'  # 'auto' | 'jit' | 'pmap' | 'shard_map'
@@ -174,6 +181,7 @@ _FIELDS = {
   'model.dec_place_queries': (bool, *_BOOL),
   'model.dec_state_queries': (bool, *_BOOL),
   'model.dec_head': (int, *_int(0)),
+  'model.dec_places': (bool, *_BOOL),
   'optim.learning_rate': (float, lambda v: 0 < v < 10, 'a number in (0, 10)'),
   'optim.schedule': (str, *_is('constant', 'warmup_cosine')),
   'optim.warmup_epochs': (int, *_int(0)),
@@ -196,6 +204,13 @@ _FIELDS = {
   'eval.grid': (bool, *_BOOL),
   'eval.chunk': (int, *_int(1)),
   'eval.n_random': (int, *_int(1)),
+  'eval.lengths': (
+    int,
+    lambda v: 0 <= v <= MAX_DIGITS,
+    f'an integer from 0 to {MAX_DIGITS}: longer sums and differences'
+    ' pass int32',
+  ),
+  'eval.length_equations': (int, *_int(1)),
   'devices.parallel': (str, *_is('auto', 'jit', 'pmap', 'shard_map')),
   'devices.distributed': (bool, *_BOOL),
   'devices.distributed_timeout_s': (int, *_int(1)),
@@ -254,7 +269,12 @@ def _type_ok(value, kind) -> bool:
 
 _AUTOREGRESSIVE_ONLY = (
   'dec_positions dec_own_attention dec_source_tokens'
-  ' dec_place_queries dec_state_queries dec_head'
+  ' dec_place_queries dec_state_queries dec_head dec_places'
+).split()
+# What the place-coupled decoder replaces (it reads no absolute position).
+_NOT_WITH_PLACES = (
+  'dec_positions dec_own_attention dec_source_tokens dec_place_queries'
+  ' dec_state_queries'
 ).split()
 _DEFAULTS_MODEL = base().model
 
@@ -309,10 +329,45 @@ def validate(config: ml_collections.ConfigDict, n_devices: int = 1) -> None:
       "model.batch_norm=True: applies to model.decoder='repeat' only (the"
       ' autoregressive decoder has none); set model.batch_norm=False'
     )
+  if m.dec_places:
+    _validate_places(config, task)
+  elif config.eval.lengths:
+    raise ConfigError(
+      f'eval.lengths={config.eval.lengths}: only a model with'
+      ' model.dec_places=True reads operands longer than trained; set 0'
+    )
   if o.schedule == 'warmup_cosine' and o.warmup_epochs >= t.epochs:
     raise ConfigError(
       f'optim.warmup_epochs={o.warmup_epochs}: must be below'
       f' train.epochs={t.epochs}'
+    )
+
+
+def _validate_places(config, task: data.Task) -> None:
+  m = config.model
+  for field in _NOT_WITH_PLACES:
+    if m[field]:
+      raise ConfigError(
+        f'model.{field}=True: the place-coupled decoder'
+        ' (model.dec_places=True) reads by role and place instead; set False'
+      )
+  if (task.target, task.n_terms) != ('steps', 2) or task.operators not in '+-':
+    raise ConfigError(
+      'model.dec_places=True: writes the steps of one + or - of two'
+      f" operands only (task.target='steps', n_terms=2, operators '+' or"
+      f" '-'), not target={task.target!r}, n_terms={task.n_terms},"
+      f' operators={task.operators!r}'
+    )
+  if task.max_number != 10**task.operand_width - 1:
+    raise ConfigError(
+      f'task.max_number={task.max_number}: with model.dec_places=True, all'
+      f' numbers of up to some digits (9, 99, 999, ...)'
+    )
+  if 0 < config.eval.lengths <= task.operand_width:
+    raise ConfigError(
+      f'eval.lengths={config.eval.lengths}: the model trains on'
+      f' {task.operand_width} digits already; set more, up to {MAX_DIGITS},'
+      ' or 0'
     )
 
 

@@ -13,6 +13,8 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from lstm_math import steps
+
 
 def _stacked(init):
   """Applies `init` to each slice of a leading direction axis."""
@@ -210,17 +212,7 @@ class _DecoderStep(nn.Module):
     if self.dec_positions:
       x_Bx4H += kernel('position_kernel', self.tgt_len, 4 * h)[t]
     x_Bx4H += ctx_BxE @ kernel('context_kernel', e, 4 * h)
-    hs, cs = [], []
-    for layer in range(self.dec_layers):
-      if layer:
-        x_Bx4H = hs[-1] @ kernel(f'kernel_{layer}', h, 4 * h)
-      recurrent = self.param(
-        f'recurrent_kernel_{layer}', _RECURRENT_INIT, (h, 4 * h)
-      )
-      bias = self.param(f'bias_{layer}', _lstm_bias(h), (4 * h,))
-      i, f, g, o = _gates(x_Bx4H + h_LxBxH[layer] @ recurrent + bias, h)
-      cs.append(f * c_LxBxH[layer] + i * g)
-      hs.append(o * jnp.tanh(cs[-1]))
+    hs, cs = _lstm_layers(self, x_Bx4H, h_LxBxH, c_LxBxH)
 
     def query(name, k, by_place=False):
       # The top state's projection, or by place a learned row [1, k] (plus
@@ -252,6 +244,116 @@ class _DecoderStep(nn.Module):
       prev_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
     carry = (jnp.stack(hs), jnp.stack(cs), ctx_BxE, prev_B, read_BxT)
     return carry, logits_BxV
+
+
+def _lstm_layers(module, x_Bx4H, h_LxBxH, c_LxBxH):
+  """(states, cells) of the decoder's stacked LSTM layers, one step; the
+  first reads `x_Bx4H`, its input projection."""
+  h, hs, cs = h_LxBxH.shape[-1], [], []
+  for layer in range(h_LxBxH.shape[0]):
+    if layer:
+      kernel = module.param(f'kernel_{layer}', _KERNEL_INIT, (h, 4 * h))
+      x_Bx4H = hs[-1] @ kernel
+    recurrent = module.param(
+      f'recurrent_kernel_{layer}', _RECURRENT_INIT, (h, 4 * h)
+    )
+    bias = module.param(f'bias_{layer}', _lstm_bias(h), (4 * h,))
+    i, f, g, o = _gates(x_Bx4H + h_LxBxH[layer] @ recurrent + bias, h)
+    cs.append(f * c_LxBxH[layer] + i * g)
+    hs.append(o * jnp.tanh(cs[-1]))
+  return hs, cs
+
+
+class _PlaceStep(nn.Module):
+  """One step of the place-coupled decoder (`dec_places`): it knows its role
+  (`steps.ROLES`) and its place (a power of ten), never its position, and
+  reads the source's digits and its own tokens by attention in which equal
+  places match by construction, so a column reads its digits alike at any
+  length. `src`, `own`: (ids [B, N], kinds, places, mask) of the keys."""
+
+  hidden: int
+  n_symbols: int
+  feed_own: bool
+  dec_head: int
+
+  @nn.compact
+  def __call__(self, carry, xs, src, own):
+    h, n_roles = self.hidden, len(steps.ROLES)
+    kernel = lambda name, *shape: self.param(name, _KERNEL_INIT, shape)
+    dense = lambda n, name: nn.Dense(n, kernel_init=_KERNEL_INIT, name=name)
+    h_LxBxH, c_LxBxH, prev_B, read_BxT = carry
+    tok_B, t, role, place = xs
+    if self.feed_own:
+      tok_B = prev_B
+      read_BxT = read_BxT.at[:, t].set(tok_B)
+      own = (read_BxT, *own[1:])
+    tokens_Vx4H = kernel('token_kernel', self.n_symbols, 4 * h)
+    x_Bx4H = jnp.pad(tokens_Vx4H, ((0, 1), (0, 0)))[tok_B]
+    x_Bx4H += kernel('role_kernel', n_roles, 4 * h)[role]
+    hs, cs = _lstm_layers(self, x_Bx4H, h_LxBxH, c_LxBxH)
+    so_far = own[3] <= t
+    features = [hs[-1], self._read('own', (*own[:3], so_far), role, place)]
+    features.append(self._read('source', src, role, place))
+    x_BxF = jnp.concatenate(features, axis=-1)
+    if self.dec_head:
+      x_BxF = jnp.tanh(dense(self.dec_head, 'head')(x_BxF))
+    logits_BxV = dense(self.n_symbols, 'output')(x_BxF)
+    if self.feed_own:
+      prev_B = jnp.argmax(logits_BxV, -1).astype(jnp.int32)
+    return (jnp.stack(hs), jnp.stack(cs), prev_B, read_BxT), logits_BxV
+
+  def _read(self, name, keys, role, place):
+    """What the step reads from `keys`, asked by its role's learned query."""
+    h, n_roles = self.hidden, len(steps.ROLES)
+    rows = lambda what, n: self.param(f'{name}_{what}', _KERNEL_INIT, (n, h))
+    per_role = lambda what, init: self.param(
+      f'{name}_{what}', init, (n_roles,)
+    )[role]
+    ids_BxN, kinds, places, mask = keys
+    return _attend_places(
+      rows('query', n_roles)[role],
+      per_role('match', nn.initializers.ones),
+      per_role('none', nn.initializers.zeros),
+      (rows('tokens', self.n_symbols + 1), ids_BxN),
+      (rows('kinds', n_roles), kinds),
+      (places == place) & (place >= 0),
+      mask,
+    )
+
+
+def _attend_places(q_K, match, none, tokens, kinds, same, mask):
+  """Attention over the keys `rows[ids] + kind_rows[kinds]` (`tokens`,
+  `kinds`: (rows, ids)), each scored `q . key + match * same`, `same`
+  whether its place is the step's; beside them a key "nothing here" scored
+  `none`, whose value is 0. Work of B x N x V, as `_attend_symbols`."""
+  (rows_VxK, ids_BxN), (kind_rows_MxK, kinds_N) = tokens, kinds
+  batch, n = ids_BxN.shape
+  kinds_BxN = jnp.broadcast_to(kinds_N, (batch, n))
+  score_BxN = (rows_VxK @ q_K)[ids_BxN] + (kind_rows_MxK @ q_K)[kinds_BxN]
+  score_BxN = jnp.where(mask, score_BxN + match * same, -1e9)
+  none_Bx1 = jnp.full((batch, 1), none)
+  weight_BxN = jax.nn.softmax(jnp.concatenate([score_BxN, none_Bx1], 1))
+  weight_BxN = weight_BxN[:, :n]
+  value = lambda ids_BxN, rows: (
+    jnp.einsum('bn,bnv->bv', weight_BxN, jax.nn.one_hot(ids_BxN, rows.shape[0]))
+    @ rows
+  )
+  return value(ids_BxN, rows_VxK) + value(kinds_BxN, kind_rows_MxK)
+
+
+def source_places(src_BxS, n_symbols: int):
+  """(place [B, S], operand [B, S]) of each source token: a digit's power of
+  ten within its number (-1 for other symbols) and how many operators come
+  before it; what the place-coupled decoder reads the source by."""
+  is_digit = src_BxS < 10
+  n_ops = n_symbols - 12  # Digits, operators, space, end.
+  is_op = (src_BxS >= 10) & (src_BxS < 10 + n_ops)
+  run_B, places = jnp.zeros(src_BxS.shape[:1], jnp.int32), []
+  for s in reversed(range(src_BxS.shape[1])):  # Digits after it, right to left.
+    run_B = jnp.where(is_digit[:, s], run_B + 1, 0)
+    places.append(run_B - 1)
+  operand = jnp.cumsum(is_op, axis=1).astype(jnp.int32)
+  return jnp.stack(places[::-1], axis=1), jnp.minimum(operand, 7)
 
 
 def _attend(query_BxE, keys_BxSxE, mask_BxS):
@@ -293,6 +395,10 @@ class Seq2Seq(nn.Module):
   dec_place_queries: bool = False
   dec_state_queries: bool = False
   dec_head: int = 0
+  # The place-coupled decoder (`steps.place_layout`): no encoder; the
+  # target's (roles, places), from the task, as `layout`.
+  dec_places: bool = False
+  layout: tuple = ()
 
   @nn.compact
   def __call__(
@@ -309,6 +415,8 @@ class Seq2Seq(nn.Module):
     the rows' places in the global batch, choose their dropout masks; the
     autoregressive decoder reads `tgt_BxT` shifted right, or its own output."""
     mask_BxS = src_BxS != self.n_symbols
+    if self.dec_places:
+      return self._place_coupled(src_BxS, mask_BxS, tgt_BxT)
     attend = self.decoder == 'autoregressive'
     first = dict(ids_BxS=src_BxS, n_symbols=self.n_symbols)
     # The encoder's final states [B, 2H], or its outputs [B, S, 2H] to attend.
@@ -369,6 +477,34 @@ class Seq2Seq(nn.Module):
     _, logits_BxTxV = step(carry, xs, enc_BxSx2H, mask_BxS, own, src)
     return logits_BxTxV
 
+  def _place_coupled(self, src_BxS, mask_BxS, tgt_BxT):
+    """The `_PlaceStep` decoder over the target's layout, from zero states."""
+    batch, h, t_len = src_BxS.shape[0], 2 * self.hidden, self.tgt_len
+    roles_T, places_T = (np.asarray(x, np.int32) for x in self.layout)
+    zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
+    start_B = jnp.full((batch,), self.n_symbols, jnp.int32)
+    feed_own = tgt_BxT is None
+    read_BxT = jnp.full((batch, t_len), self.n_symbols, jnp.int32)
+    prev_TxB = jnp.zeros((t_len, batch), jnp.int32)  # Greedy: unread.
+    if not feed_own:
+      prev_TxB = jnp.concatenate([start_B[None], tgt_BxT[:, :-1].T])
+    # The token read at step t is the one written at t - 1: its role, place.
+    start = steps.ROLES.index('start')
+    own = (
+      prev_TxB.T,
+      np.concatenate([[start], roles_T[:-1]]),
+      np.concatenate([[-1], places_T[:-1]]),
+      np.arange(t_len),
+    )
+    places_BxS, operand_BxS = source_places(src_BxS, self.n_symbols)
+    src = (src_BxS, operand_BxS, places_BxS, mask_BxS)
+    step = _scan(
+      _PlaceStep, in_axes=(0, nn.broadcast, nn.broadcast), out_axes=1
+    )(h, self.n_symbols, feed_own, self.dec_head, name='decoder')
+    xs = (prev_TxB, jnp.arange(t_len), roles_T, places_T)
+    carry = (zeros, zeros, start_B, read_BxT)
+    return step(carry, xs, src, own)[1]
+
   def _symbol_place_rows(self, name, n_places, h):
     """A learned row for each symbol (padding: a zero row) and each place."""
     rows = self.param(f'{name}_tokens', _KERNEL_INIT, (self.n_symbols, h))
@@ -388,10 +524,14 @@ class Seq2Seq(nn.Module):
     return jnp.where(keep_BxF, x_BxF / keep_rate, 0.0).astype(x_BxF.dtype)
 
 
-def from_config(m, n_symbols: int, tgt_len: int) -> Seq2Seq:
-  """The model of a config's `model` section: its fields are `Seq2Seq`'s."""
+def from_config(m, task) -> Seq2Seq:
+  """The model of a config's `model` section (its fields are `Seq2Seq`'s)
+  for `task`."""
   fields = {k: v for k, v in m.items() if k != 'hidden_size'}
-  return Seq2Seq(n_symbols, tgt_len, hidden=m.hidden_size, **fields)
+  layout = steps.place_layout(task) if m.get('dec_places') else ()
+  return Seq2Seq(
+    task.vocab.size, task.tgt_len, hidden=m.hidden_size, layout=layout, **fields
+  )
 
 
 def count_parameters(variables) -> tuple[int, int]:

@@ -101,3 +101,25 @@ def operators_plot(by_pattern: dict[str, dict], path: str, title: str) -> None:
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
+
+
+def length_plot(curves: dict, trained: int, title: str, path: str) -> None:
+  """Exact-match against operand digits, a line a set of `curves` ({label:
+  (digits, exact-match)}), the trained lengths shaded."""
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(6.5, 4))
+  ax.axvspan(0.5, trained + 0.5, color='0.9', label=f'trained: 1-{trained}')
+  for label, (digits, exact) in curves.items():
+    ax.plot(digits, exact, 'o-', label=label)
+  ax.set(
+    xlabel='digits of the operand(s)',
+    ylabel='exact-match',
+    ylim=(-0.02, 1.02),
+    title=title,
+  )
+  ax.set_xticks(range(1, max(max(d) for d, _ in curves.values()) + 1))
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

@@ -11,15 +11,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from lstm_math import data
+from lstm_math import lengths
 from lstm_math import scoring
 from lstm_math import steps
 from lstm_math import vocab as vocab_lib
+from lstm_math.task import MAX_DIGITS
 
 MAX_EXPRESSION_CHARS = 200
 
 
-def parse_expression(text: str, task: data.Task):
-  """(operands, ops) of `text` such as `'31 + 87'`, or a one-line ValueError."""
+def parse_expression(text: str, task: data.Task, longest: int = 0):
+  """(operands, ops) of `text` such as `'31 + 87'`, or a one-line ValueError;
+  `longest`: operands of up to that many digits are read (`dec_places`)."""
   if len(text) > MAX_EXPRESSION_CHARS:
     raise ValueError(
       f'expression of {len(text):,} characters; at most'
@@ -63,8 +66,13 @@ def parse_expression(text: str, task: data.Task):
     )
   operands = [int(digits) for digits in numbers]
   for x in operands:
-    if not 0 <= x <= task.max_number:
-      shown = str(x)[:12] + '...' if x >= 10**12 else x
+    shown = str(x)[:12] + '...' if x >= 10**12 else x
+    if longest and x >= 10**longest:
+      raise ValueError(
+        f'operand {shown} has more than {longest} digits; longer sums and'
+        ' differences pass int32'
+      )
+    if not longest and not 0 <= x <= task.max_number:
       raise ValueError(
         f'operand {shown} is outside the trained range 0..{task.max_number}'
       )
@@ -103,22 +111,43 @@ class Predictor:
   variables: Any
 
   def __post_init__(self):
-    self._answer = jax.jit(self._tokens)
+    # The place-coupled decoder reads longer operands with their own trace.
+    self.longest = MAX_DIGITS if getattr(self.model, 'dec_places', 0) else 0
+    self._jitted = {}
 
-  def _tokens(self, variables, operands, ops):
-    batch = data.make_batch(data.Equations(operands, ops), self.task)
-    return scoring.predict_tokens(self.model, variables, batch.src_BxS)
+  def _answer(self, task, variables, operands, ops):
+    if task not in self._jitted:
+      model = self.model
+      if self.longest:
+        model = model.clone(
+          tgt_len=task.tgt_len, layout=steps.place_layout(task)
+        )
 
-  def answer_equations(self, operands_NxK, ops_NxK1):
+      def tokens(variables, operands, ops):
+        batch = data.make_batch(data.Equations(operands, ops), task)
+        return scoring.predict_tokens(model, variables, batch.src_BxS)
+
+      self._jitted[task] = jax.jit(tokens)
+    return self._jitted[task](variables, operands, ops)
+
+  def task_for(self, operands) -> data.Task:
+    """The task whose trace answers `operands`: the trained one, or with
+    `dec_places` one as wide as the widest operand."""
+    if not self.longest:
+      return self.task
+    return lengths.task_of_digits(self.task, len(str(max(operands))))
+
+  def answer_equations(self, operands_NxK, ops_NxK1, task=None):
     """(predicted values, readable flags, predicted ids) for equations."""
+    task = task or self.task
     n = len(operands_NxK)
     size = 1 << max(0, (n - 1).bit_length())  # Few shapes, few compiles.
     pad = lambda x: jnp.asarray(
       np.concatenate([x, np.repeat(x[:1], size - n, 0)]), jnp.int32
     )
-    ids = self._answer(self.variables, pad(operands_NxK), pad(ops_NxK1))
+    ids = self._answer(task, self.variables, pad(operands_NxK), pad(ops_NxK1))
     pred = np.asarray(ids)[:n]
-    values, valid = data.decode_target(pred, self.task)
+    values, valid = data.decode_target(pred, task)
     return values, valid, pred
 
   def __call__(self, lines, show_steps=False) -> list[tuple[bool, str]]:
@@ -127,23 +156,28 @@ class Predictor:
     parsed, results = {}, [None] * len(lines)  # parsed: by line number.
     for i, line in enumerate(lines):
       try:
-        parsed[i] = parse_expression(line, self.task)
+        parsed[i] = parse_expression(line, self.task, self.longest)
       except ValueError as e:
         shown = ascii(line[:40]) + ('...' if len(line) > 40 else '')
         results[i] = (False, f'{shown}: error: {e}')
     if not parsed:
       return results
-    good = list(parsed.values())
-    operands = np.asarray([p[0] for p in good], np.int32)
-    ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
-    _, _, pred = self.answer_equations(operands, ops)
-    shown = answer_texts(pred, self.task)
-    for j, (i, p) in enumerate(parsed.items()):
-      exact = self.task.python_result(*p)
-      note = '' if shown[j] == str(exact) else f'   (wrong: expected {exact})'
-      text = f'{self.task.text(*p)} = {shown[j]}{note}'
-      if show_steps and self.task.target == 'steps':
-        written = steps.format_steps(pred[j], self.task, p[1])
-        text += '\n' + textwrap.indent(written, '    ')
-      results[i] = (True, text)
+    by_task = {}  # Lines answered with the same task's trace, together.
+    for i, p in parsed.items():
+      by_task.setdefault(self.task_for(p[0]), []).append(i)
+    for task, lines_ in by_task.items():
+      good = [parsed[i] for i in lines_]
+      operands = np.asarray([p[0] for p in good], np.int32)
+      ops = np.asarray([p[1] for p in good], np.int32).reshape(len(good), -1)
+      _, _, pred = self.answer_equations(operands, ops, task)
+      shown = answer_texts(pred, task)
+      for j, (i, p) in enumerate(zip(lines_, good)):
+        exact = task.python_result(*p)
+        wrong = shown[j] != str(exact)
+        note = f'   (wrong: expected {exact})' if wrong else ''
+        text = f'{task.text(*p)} = {shown[j]}{note}'
+        if show_steps and task.target == 'steps':
+          written = steps.format_steps(pred[j], task, p[1])
+          text += '\n' + textwrap.indent(written, '    ')
+        results[i] = (True, text)
     return results

@@ -12,6 +12,7 @@ import numpy as np
 
 from lstm_math import data
 from lstm_math import errors
+from lstm_math import lengths
 from lstm_math import metrics as metrics_lib
 from lstm_math import plots
 from lstm_math import predict
@@ -171,6 +172,10 @@ def run_evaluation(
   if mode == 'grid':
     plots.grid_plot(exact.reshape(task.grid_shape), task, f'{workdir}/grid.png')
     written.append('grid.png')
+  if by_length := result.get('lengths'):
+    title = f'{result["task"]}, trained on 1-{task.operand_width} digits'
+    lengths.plot(by_length, task.operand_width, title, f'{workdir}/length.png')
+    written.append('length.png')
   if by_operators := result.get('errors_by_operators'):
     title = f'{result["task"]}: green right, red wrong'
     plots.operators_plot(by_operators, f'{workdir}/operators.png', title)

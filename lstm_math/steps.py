@@ -25,10 +25,25 @@ KINDS = tuple(
   ' remainder answer end'.split()
 )
 
-# A layout: (a `KINDS` index per position, (line, slots) per step), where
-# `format_steps` fills `line`, a format string or a function, with the texts
-# of the step's slots (a slot: a position, or several, the last first).
-_Layout = tuple[tuple[int, ...], tuple[tuple[str | Callable, tuple], ...]]
+# What a position of a `+` or `-` trace writes, for the place-coupled decoder
+# (`model.dec_places`): it reads these, never an absolute position.
+ROLES = tuple(
+  'other start separator x y carry_in sum carry borrow_in difference borrow'
+  ' sign neg_digit neg_sign neg_borrow_in neg_difference neg_borrow answer'
+  ' answer_sign end'.split()
+)
+
+
+class _Layout(NamedTuple):
+  kinds: tuple[int, ...]  # A `KINDS` index per position.
+  # (line, slots) per step: `format_steps` fills `line`, a format string or a
+  # function, with the texts of the step's slots (a position, or several,
+  # the last first).
+  steps: tuple[tuple[str | Callable, tuple], ...]
+  roles: tuple[int, ...]  # A `ROLES` index per position.
+  # The power of ten each position is about (a carry out of column i: i + 1),
+  # or -1; shared with the source's digits (`model.source_places`).
+  places: tuple[int, ...]
 
 
 class _Num(NamedTuple):  # A value [B] int32 with static bounds.
@@ -47,8 +62,9 @@ class _Builder:
   def __init__(self, task: Task, batch: int):
     self.voc, self.batch = task.vocab, batch
     self.toks, self.kinds, self.fixed, self.steps = [], [], [], []
+    self.roles, self.places = [], []
 
-  def put(self, tok, kind: str) -> int:
+  def put(self, tok, kind: str, role: str = 'other', place: int = -1) -> int:
     """Appends a token: an id the layout fixes, or ids [B]; its position."""
     if isinstance(tok, int):
       self.fixed.append(tok)
@@ -56,6 +72,8 @@ class _Builder:
       self.fixed.append(-1)
       self.toks.append(tok.astype(jnp.int32))
     self.kinds.append(KINDS.index(kind))
+    self.roles.append(ROLES.index(role))
+    self.places.append(place)
     return len(self.kinds) - 1
 
   def ids(self, length: int) -> jax.Array:
@@ -71,7 +89,7 @@ class _Builder:
 
   def step(self, show, *slots) -> None:
     self.steps.append((show, slots))
-    self.put(self.voc.space_id, 'separator')
+    self.put(self.voc.space_id, 'separator', 'separator')
 
 
 def _digit(v_B: jax.Array, i: int) -> jax.Array:
@@ -95,10 +113,14 @@ def _add(bld: _Builder, x: _Num, y: _Num) -> _Num:
   c = jnp.zeros_like(x.v)
   for i in range(max(x.width, y.width)):
     x_i, y_i = _digit(x.v, i), _digit(y.v, i)
-    copies = [bld.put(t, 'copy') for t in (x_i, y_i, c)]
+    roles = ('x', 'y', 'carry_in')
+    copies = [bld.put(t, 'copy', r, i) for t, r in zip((x_i, y_i, c), roles)]
     total = x_i + y_i + c  # In [0, 19].
     c = lax.div(total, 10)
-    r = bld.put(total - 10 * c, 'sum'), bld.put(c, 'carry')
+    r = (
+      bld.put(total - 10 * c, 'sum', 'sum', i),
+      bld.put(c, 'carry', 'carry', i + 1),
+    )
     bld.step('{}+{} +{} = {}', *copies, r)
   return _Num(x.v + y.v, x.lo + y.lo, x.hi + y.hi)
 
@@ -114,23 +136,35 @@ def _subtract(bld: _Builder, x: _Num, y: _Num) -> _Num:
   b, digits = jnp.zeros_like(x.v), []
   for i in range(n):
     x_i, y_i = _digit(x.v, i), _digit(y.v, i)
-    copies = [bld.put(t, 'copy') for t in (x_i, y_i, b)]
+    roles = ('x', 'y', 'borrow_in')
+    copies = [bld.put(t, 'copy', r, i) for t, r in zip((x_i, y_i, b), roles)]
     diff = x_i - y_i - b
     b = (diff < 0).astype(jnp.int32)
     digits.append(diff + 10 * b)
-    made = bld.put(digits[-1], 'difference'), bld.put(b, 'borrow')
+    made = (
+      bld.put(digits[-1], 'difference', 'difference', i),
+      bld.put(b, 'borrow', 'borrow', i + 1),
+    )
     bld.step('{}-{} -{} = {} b{}', *copies, *made)
   if r.lo >= 0:
     return r
   negative = r.v < 0  # The top column's borrow.
   sign = jnp.where(negative, voc.minus_id, voc.space_id)
-  bld.step(lambda s: 'sign ' + s.replace(' ', '+'), bld.put(sign, 'sign'))
+  signed = bld.put(sign, 'sign', 'sign', n)  # The top column's borrow.
+  bld.step(lambda s: 'sign ' + s.replace(' ', '+'), signed)
   b = jnp.zeros_like(x.v)
-  for d_i in digits:
-    copies = [bld.put(t, 'copy') for t in (d_i, sign, b)]
+  for i, d_i in enumerate(digits):
+    copies = [
+      bld.put(d_i, 'copy', 'neg_digit', i),
+      bld.put(sign, 'copy', 'neg_sign'),
+      bld.put(b, 'copy', 'neg_borrow_in', i),
+    ]
     diff = jnp.where(negative, -d_i - b, d_i)
     b = (diff < 0).astype(jnp.int32)
-    made = bld.put(diff + 10 * b, 'difference'), bld.put(b, 'borrow')
+    made = (
+      bld.put(diff + 10 * b, 'difference', 'neg_difference', i),
+      bld.put(b, 'borrow', 'neg_borrow', i + 1),
+    )
     bld.step(_negate_line, *copies, *made)
   return r
 
@@ -189,11 +223,12 @@ def _divide(bld: _Builder, a: _Num, b: _Num) -> _Num:
 
 def _answer(bld: _Builder, total: _Num, task: Task) -> None:
   mag = jnp.abs(total.v)
-  pr = [bld.put(_digit(mag, i), 'answer') for i in range(task.result_width)]
+  width = task.result_width
+  pr = [bld.put(_digit(mag, i), 'answer', 'answer', i) for i in range(width)]
   ps = []
   if task.result_range[0] < 0:
     sign = jnp.where(total.v < 0, bld.voc.minus_id, bld.voc.space_id)
-    ps = [bld.put(sign, 'answer')]
+    ps = [bld.put(sign, 'answer', 'answer_sign')]
   line = lambda r, s: f'= {s.strip(" ")}{_number(r)}'
   bld.steps.append((line, (tuple(pr), tuple(ps))))  # No separator.
 
@@ -232,7 +267,9 @@ def _layouts(task: Task) -> tuple[_Layout, ...]:
   def traces(eqs):
     for p in task.patterns:
       bld = _trace(eqs, task, p)
-      out.append((tuple(bld.kinds), tuple(bld.steps)))
+      out.append(
+        _Layout(*map(tuple, (bld.kinds, bld.steps, bld.roles, bld.places)))
+      )
 
   rows = lambda n: jax.ShapeDtypeStruct((1, n), jnp.int32)
   jax.eval_shape(traces, Equations(rows(task.n_terms), rows(task.n_terms - 1)))
@@ -284,7 +321,7 @@ def step_kinds(task: Task) -> np.ndarray:
   """Kinds [P, T] int32, indices into `KINDS`, per pattern and position."""
   length, end = task.tgt_len, KINDS.index('end')
   return np.asarray(
-    [kinds + (end,) * (length - len(kinds)) for kinds, _ in _layouts(task)],
+    [k.kinds + (end,) * (length - len(k.kinds)) for k in _layouts(task)],
     np.int32,
   )
 
@@ -305,7 +342,7 @@ def format_steps(ids_T, task: Task, ops) -> str:
   indices), e.g. `7*1 +0 = 07`, then `= 2697`."""
   ids, voc = np.asarray(ids_T).reshape(-1), task.vocab
   ops = tuple(task.operators[o] if not isinstance(o, str) else o for o in ops)
-  _, steps = _layouts(task)[task.patterns.index(ops)]
+  steps = _layouts(task)[task.patterns.index(ops)].steps
   table = voc.symbols.replace(vocab_lib.EOS, '$')
 
   def text(slot):  # The symbols of a slot, its last position first.
@@ -318,3 +355,14 @@ def format_steps(ids_T, task: Task, ops) -> str:
     texts = [text(slot) for slot in slots]
     lines.append(show.format(*texts) if isinstance(show, str) else show(*texts))
   return '\n'.join(lines)
+
+
+def place_layout(task: Task) -> tuple[tuple[int, ...], tuple[int, ...]]:
+  """(`ROLES` index, place) of each target position of a one-operator `+` or
+  `-` trace, the end symbols' included: what `model.dec_places` reads."""
+  (layout,) = _layouts(task)
+  pad = task.tgt_len - len(layout.roles)
+  return (
+    layout.roles + (ROLES.index('end'),) * pad,
+    layout.places + (-1,) * pad,
+  )

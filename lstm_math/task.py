@@ -19,6 +19,9 @@ from lstm_math import vocab as vocab_lib
 from lstm_math.errors import ConfigError
 
 INT32_MAX = 2**31 - 1
+# The longest operands a place-coupled model is asked (`eval.lengths`,
+# predict): 9-digit sums and differences fit int32, 10-digit ones do not.
+MAX_DIGITS = 9
 # What the decoder writes: the answer, the answer units first, or the
 # written-out algorithm ending in the answer (steps.py).
 TARGETS = ('answer', 'reversed', 'steps')

@@ -27,6 +27,7 @@ from lstm_math import checkpoint as checkpoint_lib
 from lstm_math import config as config_lib
 from lstm_math import data
 from lstm_math import errors
+from lstm_math import lengths
 from lstm_math import metrics as metrics_lib
 from lstm_math import model as model_lib
 from lstm_math import parallel
@@ -354,7 +355,7 @@ def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
       n_train = drawn[0].size
     # As in Keras, the last batch may be partial: rows of weight 0 pad it.
     steps = -(-n_train // s.batch_size)
-  model = model_lib.from_config(config.model, task.vocab.size, task.tgt_len)
+  model = model_lib.from_config(config.model, task)
   setup = Setup(task, model, s, steps, config.optim.b2)
   tx = make_optimizer(config.optim, config.train.epochs, steps)
   return Run(config, setup, tx, *keys, devices, drawn)
@@ -809,6 +810,12 @@ def evaluate(
     say = metrics_lib.say
     say('warning: today\'s code draws another training set than this run\'s;'
         ' "never trained on" is not known')  # fmt: skip
+  if run.config.eval.lengths:
+    metrics_lib.say('Operands longer than trained (eval.lengths):')
+    about['lengths'] = lengths.evaluate(
+      run.config.eval, run.config.model, s.task, variables, run.devices,
+      held_out,
+    )  # fmt: skip
   return reports.run_evaluation(
     run.config.eval, workdir, s.model, s.task, variables, run.devices,
     held_out, about,
