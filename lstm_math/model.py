@@ -268,8 +268,9 @@ class _PlaceStep(nn.Module):
   """One step of the place-coupled decoder (`dec_places`): it knows its role
   (`steps.ROLES`) and its place (a power of ten), never its position, and
   reads the source's digits and its own tokens by attention in which equal
-  places match by construction, so a column reads its digits alike at any
-  length. `src`, `own`: (ids [B, N], kinds, places, mask) of the keys."""
+  places match by construction (a step with a place reads only the keys of
+  that place), so a column reads its digits alike at any length. `src`,
+  `own`: (ids [B, N], kinds, places, mask) of the keys."""
 
   hidden: int
   n_symbols: int
@@ -303,34 +304,31 @@ class _PlaceStep(nn.Module):
     return (jnp.stack(hs), jnp.stack(cs), prev_B, read_BxT), logits_BxV
 
   def _read(self, name, keys, role, place):
-    """What the step reads from `keys`, asked by its role's learned query."""
+    """What the step reads from `keys`, asked by its role's learned query,
+    among the keys of its place when it has one."""
     h, n_roles = self.hidden, len(steps.ROLES)
     rows = lambda what, n: self.param(f'{name}_{what}', _KERNEL_INIT, (n, h))
-    per_role = lambda what, init: self.param(
-      f'{name}_{what}', init, (n_roles,)
-    )[role]
     ids_BxN, kinds, places, mask = keys
+    none = self.param(f'{name}_none', nn.initializers.zeros, (n_roles,))
     return _attend_places(
       rows('query', n_roles)[role],
-      per_role('match', nn.initializers.ones),
-      per_role('none', nn.initializers.zeros),
+      none[role],
       (rows('tokens', self.n_symbols + 1), ids_BxN),
       (rows('kinds', n_roles), kinds),
-      (places == place) & (place >= 0),
-      mask,
+      mask & ((places == place) | (place < 0)),
     )
 
 
-def _attend_places(q_K, match, none, tokens, kinds, same, mask):
+def _attend_places(q_K, none, tokens, kinds, mask):
   """Attention over the keys `rows[ids] + kind_rows[kinds]` (`tokens`,
-  `kinds`: (rows, ids)), each scored `q . key + match * same`, `same`
-  whether its place is the step's; beside them a key "nothing here" scored
-  `none`, whose value is 0. Work of B x N x V, as `_attend_symbols`."""
+  `kinds`: (rows, ids)) where `mask`, each scored `q . key`, beside a key
+  "nothing here" scored `none`, whose value is 0. Work of B x N x V, as
+  `_attend_symbols`."""
   (rows_VxK, ids_BxN), (kind_rows_MxK, kinds_N) = tokens, kinds
   batch, n = ids_BxN.shape
   kinds_BxN = jnp.broadcast_to(kinds_N, (batch, n))
   score_BxN = (rows_VxK @ q_K)[ids_BxN] + (kind_rows_MxK @ q_K)[kinds_BxN]
-  score_BxN = jnp.where(mask, score_BxN + match * same, -1e9)
+  score_BxN = jnp.where(mask, score_BxN, -1e9)
   none_Bx1 = jnp.full((batch, 1), none)
   weight_BxN = jax.nn.softmax(jnp.concatenate([score_BxN, none_Bx1], 1))
   weight_BxN = weight_BxN[:, :n]

@@ -156,7 +156,7 @@ def _subtract(bld: _Builder, x: _Num, y: _Num) -> _Num:
   for i, d_i in enumerate(digits):
     copies = [
       bld.put(d_i, 'copy', 'neg_digit', i),
-      bld.put(sign, 'copy', 'neg_sign'),
+      bld.put(sign, 'copy', 'neg_sign', n),
       bld.put(b, 'copy', 'neg_borrow_in', i),
     ]
     diff = jnp.where(negative, -d_i - b, d_i)
@@ -228,7 +228,7 @@ def _answer(bld: _Builder, total: _Num, task: Task) -> None:
   ps = []
   if task.result_range[0] < 0:
     sign = jnp.where(total.v < 0, bld.voc.minus_id, bld.voc.space_id)
-    ps = [bld.put(sign, 'answer', 'answer_sign')]
+    ps = [bld.put(sign, 'answer', 'answer_sign', width)]
   line = lambda r, s: f'= {s.strip(" ")}{_number(r)}'
   bld.steps.append((line, (tuple(pr), tuple(ps))))  # No separator.
 

@@ -99,15 +99,15 @@ def test_attention_reads_the_key_of_its_place_or_nothing():
   rows = jnp.eye(4)  # Values: one-hot symbols.
   kinds = (jnp.zeros((1, 4)), jnp.zeros((1,), jnp.int32))
   ids = jnp.asarray([[1, 2, 3]])
-  read = lambda same: model._attend_places(
-    jnp.zeros(4), 50.0, 25.0, (rows, ids), kinds, same, jnp.ones((1, 3), bool)
+  read = lambda mask: model._attend_places(
+    jnp.zeros(4), -30.0, (rows, ids), kinds, jnp.asarray([mask])
   )
-  np.testing.assert_allclose(
-    read(jnp.asarray([False, True, False])), [[0, 0, 1, 0]], atol=1e-6
+  np.testing.assert_allclose(read([0, 1, 0]), [[0, 0, 1, 0]], atol=1e-6)
+  np.testing.assert_allclose(read([1, 1, 0]), [[0, 0.5, 0.5, 0]], atol=1e-6)
+  empty = model._attend_places(
+    jnp.zeros(4), 0.0, (rows, ids), kinds, jnp.zeros((1, 3), bool)
   )
-  np.testing.assert_allclose(
-    read(jnp.zeros(3, bool)), [[0, 0, 0, 0]], atol=1e-6
-  )
+  np.testing.assert_allclose(empty, [[0, 0, 0, 0]], atol=1e-6)
 
 
 @pytest.mark.parametrize('which', ['both', 'one'])
