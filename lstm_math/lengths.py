@@ -85,16 +85,6 @@ def evaluate(evaluation, model_config, task, variables, devices, held_out):
   return out
 
 
-def longest(figures: dict, share: float = 0.99) -> int:
-  """The most digits up to which every count has exact-match >= `share`."""
-  best = 0
-  for d in sorted(figures, key=int):
-    if figures[d]['exact_match'] < share:
-      break
-    best = int(d)
-  return best
-
-
 def plot(lengths: dict, trained: int, title: str, path: str) -> None:
   """length.png: exact-match against digit count, one line per set."""
   curves = {

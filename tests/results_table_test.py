@@ -132,6 +132,29 @@ def test_check_fails_on_a_stale_readme_and_write_mends_it(tmp_path, capsys):
   assert readme.read_text().startswith('# x\n'), 'text outside the markers'
 
 
+def test_length_table_spans_seeds_and_finds_the_longest_at_99(tmp_path):
+  def figures(errors_by_digits):
+    return {
+      str(d): {'equations': 10_000, 'errors': e}
+      for d, e in enumerate(errors_by_digits, start=1)
+    }
+
+  for seed, errors in ((0, [0] * 5 + [99, 100, 101, 5000]), (1, [0] * 9)):
+    folder = _run(
+      tmp_path, f'add_long_seed{seed}', seed=seed, errors=0, held_errors=0,
+      seconds=1,
+    )  # fmt: skip
+    evaluation = json.loads((folder / 'eval.json').read_text())
+    evaluation['lengths'] = {'both': figures(errors), 'one': figures([0] * 9)}
+    (folder / 'eval.json').write_text(json.dumps(evaluation))
+  _run(tmp_path, 'add_seed0', seed=0, errors=3, held_errors=2, seconds=1)
+  rows = _rows(results_table.length_table(tmp_path))
+  assert rows == [
+    '| `add_long.py` | 0, 1 | 100%; 100% | 99.010%–100%; 100%'
+    ' | 50.000%–100%; 100% | 7, 9 |'
+  ], rows
+
+
 def test_speed_table_comes_from_the_bench_file(tmp_path, capsys):
   bench = {
     'train_step_ms': 2.54,

@@ -24,6 +24,8 @@ END = '<!-- results:end -->'
 SPEED_BEGIN = '<!-- speed:begin -->'
 SPEED_END = '<!-- speed:end -->'
 SPEED_FILE = 'bench/speed.json'
+LENGTHS_BEGIN = '<!-- lengths:begin -->'
+LENGTHS_END = '<!-- lengths:end -->'
 _FOLDER = re.compile(r'(?P<config>[a-z0-9_]+?)_seed(?P<seed>\d+)')
 # The README's order: the post, then by task; other configs follow by name.
 _ORDER = (
@@ -225,6 +227,50 @@ def table(results: pathlib.Path) -> str:
   return _HEADER + ''.join(rows)
 
 
+def length_table(results: pathlib.Path) -> str:
+  """The longer-than-trained table: a row per config whose runs evaluated
+  `eval.lengths`, exact-match by digit count (both operands of d digits;
+  one of them), lowest and highest over the seeds, recomputed from counts."""
+  by_config = collections.defaultdict(list)
+  for folder in sorted(p for p in results.iterdir() if p.is_dir()):
+    evaluation = json.loads((folder / 'eval.json').read_text())
+    if 'lengths' in evaluation:
+      seed = int(_FOLDER.fullmatch(folder.name)['seed'])
+      config = _FOLDER.fullmatch(folder.name)['config']
+      by_config[config].append((seed, evaluation['lengths']))
+  if not by_config:
+    return ''
+  shown = (4, 6, 9)
+  header = (
+    '| config | seeds | ' + ' | '.join(f'{d} digits' for d in shown)
+    + ' | most digits at >= 99%, by seed |\n'
+    + '| --- ' * (len(shown) + 3) + '|\n'
+  )  # fmt: skip
+  rows = []
+  for config, runs in sorted(by_config.items()):
+    runs.sort()
+    right = lambda f: _thousandths(f['equations'] - f['errors'], f['equations'])
+    cells = [f'`{config}.py`', ', '.join(str(seed) for seed, _ in runs)]
+    for d in shown:
+      both = _span([right(r['both'][str(d)]) for _, r in runs])
+      one = _span([right(r['one'][str(d)]) for _, r in runs])
+      cells.append(f'{both}; {one}')
+    cells.append(', '.join(str(_longest(r['both'])) for _, r in runs))
+    rows.append('| ' + ' | '.join(cells) + ' |\n')
+  return header + ''.join(rows)
+
+
+def _longest(figures: dict) -> int:
+  """The most digits up to which every count has >= 99% exact-match."""
+  best = 0
+  for d in sorted(figures, key=int):
+    f = figures[d]
+    if 100 * (f['equations'] - f['errors']) < 99 * f['equations']:
+      break
+    best = int(d)
+  return best
+
+
 def speed_table(path: pathlib.Path) -> str:
   """The README's speed figures, from `bench/run.py --write`'s file."""
   b = json.loads(path.read_text())
@@ -270,13 +316,16 @@ def main(argv=None) -> int:
     for folder in sorted(p for p in args.results.iterdir() if p.is_dir()):
       check_today(folder)
   new = table(args.results)
+  by_length = length_table(args.results)
   speed = args.speed.exists() and speed_table(args.speed)
   path = args.check or args.write
   if path is None:
-    print(new + (speed or ''), end='')
+    print(new + by_length + (speed or ''), end='')
     return 0
   text = path.read_text()
   made = _replace(text, BEGIN, END, new, path)
+  if by_length:
+    made = _replace(made, LENGTHS_BEGIN, LENGTHS_END, by_length, path)
   if speed:
     made = _replace(made, SPEED_BEGIN, SPEED_END, speed, path)
   if args.write:
