@@ -269,8 +269,9 @@ class _PlaceStep(nn.Module):
   (`steps.ROLES`) and its place (a power of ten), never its position, and
   reads the source's digits and its own tokens by attention in which equal
   places match by construction (a step with a place reads only the keys of
-  that place), so a column reads its digits alike at any length. `src`,
-  `own`: (ids [B, N], kinds, places, mask) of the keys."""
+  that place). Its LSTM runs within a step of the trace (a column, each
+  answer digit) from zero states, so a column is computed alike at any
+  length. `src`, `own`: (ids [B, N], kinds, places, mask) of the keys."""
 
   hidden: int
   n_symbols: int
@@ -283,11 +284,14 @@ class _PlaceStep(nn.Module):
     kernel = lambda name, *shape: self.param(name, _KERNEL_INIT, shape)
     dense = lambda n, name: nn.Dense(n, kernel_init=_KERNEL_INIT, name=name)
     h_LxBxH, c_LxBxH, prev_B, read_BxT = carry
-    tok_B, t, role, place = xs
+    tok_B, t, role, place, fresh = xs
     if self.feed_own:
       tok_B = prev_B
       read_BxT = read_BxT.at[:, t].set(tok_B)
       own = (read_BxT, *own[1:])
+    # A step of the trace starts from zero states: what it needs of earlier
+    # steps it reads, so it computes alike after any number of them.
+    h_LxBxH, c_LxBxH = (jnp.where(fresh, 0.0, x) for x in (h_LxBxH, c_LxBxH))
     tokens_Vx4H = kernel('token_kernel', self.n_symbols, 4 * h)
     x_Bx4H = jnp.pad(tokens_Vx4H, ((0, 1), (0, 0)))[tok_B]
     x_Bx4H += kernel('role_kernel', n_roles, 4 * h)[role]
@@ -499,7 +503,12 @@ class Seq2Seq(nn.Module):
     step = _scan(
       _PlaceStep, in_axes=(0, nn.broadcast, nn.broadcast), out_axes=1
     )(h, self.n_symbols, feed_own, self.dec_head, name='decoder')
-    xs = (prev_TxB, jnp.arange(t_len), roles_T, places_T)
+    # Where a step starts: after a separator (or the start), and at each of
+    # the answer's digits.
+    index = lambda names: [steps.ROLES.index(n) for n in names.split()]
+    starts = np.isin(own[1], index('start separator'))
+    starts |= np.isin(roles_T, index('answer answer_sign end'))
+    xs = (prev_TxB, jnp.arange(t_len), roles_T, places_T, starts)
     carry = (zeros, zeros, start_B, read_BxT)
     return step(carry, xs, src, own)[1]
 
