@@ -358,6 +358,11 @@ def _validate_places(config, task: data.Task) -> None:
       f" '-'), not target={task.target!r}, n_terms={task.n_terms},"
       f' operators={task.operators!r}'
     )
+  if task.reverse_source:
+    raise ConfigError(
+      "task.reverse_source=True: model.dec_places counts a digit's place"
+      ' from the end of its number as people write it; set False'
+    )
   if task.max_number != 10**task.operand_width - 1:
     raise ConfigError(
       f'task.max_number={task.max_number}: with model.dec_places=True, all'

@@ -347,15 +347,15 @@ def source_places(src_BxS, n_symbols: int):
   """(place [B, S], operand [B, S]) of each source token: a digit's power of
   ten within its number (-1 for other symbols) and how many operators come
   before it; what the place-coupled decoder reads the source by."""
-  is_digit = src_BxS < 10
-  n_ops = n_symbols - 12  # Digits, operators, space, end.
+  is_digit = src_BxS < 10  # A digit's id is its value (vocab.py).
+  n_ops = n_symbols - 12  # The other symbols: operators, space, end.
   is_op = (src_BxS >= 10) & (src_BxS < 10 + n_ops)
   run_B, places = jnp.zeros(src_BxS.shape[:1], jnp.int32), []
   for s in reversed(range(src_BxS.shape[1])):  # Digits after it, right to left.
     run_B = jnp.where(is_digit[:, s], run_B + 1, 0)
     places.append(run_B - 1)
   operand = jnp.cumsum(is_op, axis=1).astype(jnp.int32)
-  return jnp.stack(places[::-1], axis=1), jnp.minimum(operand, 7)
+  return jnp.stack(places[::-1], axis=1), operand
 
 
 def _attend(query_BxE, keys_BxSxE, mask_BxS):

@@ -144,6 +144,7 @@ def _place_config(**sections):
     (dict(task=dict(operators='*')), 'writes the steps of one \\+ or -'),
     (dict(model=dict(dec_source_tokens=True)), 'model.dec_source_tokens=True'),
     (dict(task=dict(max_number=50)), 'task.max_number=50'),
+    (dict(task=dict(reverse_source=True)), 'task.reverse_source=True'),
     (dict(eval=dict(lengths=10)), 'eval.lengths=10: .*pass int32'),
     (dict(eval=dict(lengths=2)), 'trains on 2 digits already'),
   ],
