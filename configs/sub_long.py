@@ -1,17 +1,20 @@
 """Subtraction learnt on operands of up to 3 digits, asked of up to 9 digits.
 
-    python launch.py --config=configs/sub_long.py  # one core: 20 min
+    python launch.py --config=configs/sub_long.py  # one core: 8 min
 
-`add_long.py` with `-` and `sub_steps.py`'s rate and decay, in
-`add_steps.py`'s 30 epochs (`sub_steps.py`'s 40 are not needed: no test
-equation wrong from epoch 12, seed 0): each column of `a - b`, the sign, the
-negation's columns when the result is negative, then the answer.
+`add_long.py` with `-` and `sub_steps.py`'s rate and decay, in 25 epochs:
+a step of its longer trace takes as long as one of `add_steps.py` (whose
+run has 30), and 40 epochs left no test equation wrong from epoch 12 (seed
+0). Each column of `a - b`, the sign, the negation's columns when the
+result is negative, then the answer.
 """
 
 from configs import add_long
+from lstm_math import config as config_lib
 
 
 def get_config():
   c = add_long.get_config('-')
-  c.optim.update(learning_rate=0.002, weight_decay=0.3)  # As sub_steps.py.
+  config_lib.warmup_cosine(c, learning_rate=0.002, epochs=25)
+  c.optim.weight_decay = 0.3  # Rate and decay: sub_steps.py's.
   return c
