@@ -29,7 +29,7 @@ LENGTHS_END = '<!-- lengths:end -->'
 _FOLDER = re.compile(r'(?P<config>[a-z0-9_]+?)_seed(?P<seed>\d+)')
 # The README's order: the post, then by task; other configs follow by name.
 _ORDER = (
-  'add add_exact add_steps sub sub_steps div'.split()
+  'add add_exact add_steps add_long sub sub_steps sub_long div'.split()
   + 'mul mul_repeat mixed mixed_repeat'.split()
 )
 _HEADER = (
