@@ -173,7 +173,8 @@ def run_evaluation(
     plots.grid_plot(exact.reshape(task.grid_shape), task, f'{workdir}/grid.png')
     written.append('grid.png')
   if by_length := result.get('lengths'):
-    title = f'{result["task"]}, trained on 1-{task.operand_width} digits'
+    n = by_length['both']['1']['equations']
+    title = f'{result["task"]}: {n:,} equations a point'
     lengths.plot(by_length, task.operand_width, title, f'{workdir}/length.png')
     written.append('length.png')
   if by_operators := result.get('errors_by_operators'):
