@@ -444,16 +444,15 @@ class HeldOut(NamedTuple):
   when streaming, `train_set` None, those `is_held_out` leaves to training)
   or used to choose its checkpoint or stop it (`chosen_by`)."""
 
-  split: float
-  salt: int
+  sampling: Sampling
   train_set: Dataset | None
-  pairs: bool = False
   chosen_by: Dataset | None = None
 
   def seen(self, eqs: Equations, task: Task) -> np.ndarray:
     """Which of `eqs` training may have used, or that chose the checkpoint."""
     if self.train_set is None:
-      seen = ~np.asarray(is_held_out(eqs, self.split, self.salt, self.pairs))
+      s = self.sampling
+      seen = ~np.asarray(is_held_out(eqs, s.split, s.salt, s.pairs))
     else:
       trained = np.zeros(task.grid_size, bool)
       trained[np.asarray(grid_index(self.train_set.eqs, task))] = True

@@ -50,7 +50,7 @@ def evaluate(evaluation, model_config, task, variables, devices, held_out):
   """{'both': {d: figures}, 'one': ...} for d in 1..`eval.lengths`; figures
   for d up to the trained width count what training may have seen."""
   n, out = evaluation.length_equations, {which: {} for which in SETS}
-  key = jax.random.key(held_out.salt + 2)
+  key = jax.random.key(held_out.sampling.salt + 2)
   for d in range(1, evaluation.lengths + 1):
     task_d = task_of_digits(task, d)
     model_d = model_lib.from_config(model_config, task_d)

@@ -141,7 +141,7 @@ def run_evaluation(
         f'eval.n_random={evaluation.n_random}: the run never saw only'
         f' {"" if exact else "about "}{count:,} equations; lower it'
       )
-    key = jax.random.key(held_out.salt + 1)
+    key = jax.random.key(held_out.sampling.salt + 1)
     given = scoring.random_held_out(key, task, evaluation.n_random, held_out)
     mode = 'random'
     drawn_from = dict(drawn_from=dict(equations=count, exact=exact))

@@ -146,7 +146,7 @@ def unseen_population(task: data.Task, held_out: data.HeldOut, limit=5 * 10**7):
   n_values = task.max_number + 1
   total = len(task.operators) ** (task.n_terms - 1) * n_values**task.n_terms
   if '/' in task.operators or total > limit:
-    return int(round(total * held_out.split)), False
+    return int(round(total * held_out.sampling.split)), False
   count, chunk = 0, 1 << 20
   radix = [n_values] * task.n_terms + [len(task.operators)] * (task.n_terms - 1)
 

@@ -792,7 +792,7 @@ def evaluate(
   train_set, test_set = datasets
   chosen = selection(run.config)
   chosen_by = test_set if chosen else None
-  held_out = data.HeldOut(d.split, d.salt, train_set, d.pairs, chosen_by)
+  held_out = data.HeldOut(d, train_set, chosen_by)
   row = next((r for r in rows if r.get('epoch') == epoch), {})
   about = dict(
     checkpoint_epoch=epoch,

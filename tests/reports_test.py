@@ -171,14 +171,14 @@ def test_mirror_mask_finds_b_op_a():
     np.array([[t], [t], [t], [t], [t], [m]]),
   )
   has_mirror, mirror_seen = reports.mirror_mask(
-    eqs, task, data.HeldOut(0.1, 0, train_set)
+    eqs, task, data.HeldOut(data.Sampling(split=0.1), train_set)
   )
   # The last row, 2 - 3, was trained on itself, but '-' does not commute: no
   # mirror, so no mirror seen.
   np.testing.assert_array_equal(has_mirror, [1, 1, 1, 1, 1, 0])
   np.testing.assert_array_equal(mirror_seen, [1, 0, 1, 1, 0, 0])
   # Streaming: the mirror is seen unless its hash holds it out.
-  stream = data.HeldOut(split=0.5, salt=3, train_set=None)
+  stream = data.HeldOut(data.Sampling(split=0.5, salt=3), None)
   has_mirror, mirror_seen = reports.mirror_mask(eqs, task, stream)
   flipped = data.Equations(eqs.operands_BxK[:, ::-1], eqs.ops_BxK1)
   held = np.asarray(data.is_held_out(flipped, 0.5, 3))
@@ -260,7 +260,7 @@ def test_random_held_out_equations_are_distinct_and_never_seen():
     ),
     None,
   )
-  held_out = data.HeldOut(0.5, 7, None, chosen_by=test)
+  held_out = data.HeldOut(data.Sampling(split=0.5, salt=7), None, test)
   count, exact = scoring.unseen_population(task, held_out)
   every = data.Equations(
     jnp.asarray(list(itertools.product(range(10), repeat=3))).repeat(4, 0),
