@@ -2,7 +2,7 @@
 
     python launch.py --config=configs/sub_long.py  # one core beside others: 13-16 min
 
-Expect: 0 wrong of 1M; every equation right of 4 to 9 digits (seeds 0, 1)
+Expect: 0 wrong of 1M; every equation right of 4 to 9 digits (seeds 0-2)
 
 `add_long.py` with `-` and `sub_steps.py`'s rate and decay, in 25 epochs:
 a step of its longer trace takes as long as one of `add_steps.py` (whose
