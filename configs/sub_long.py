@@ -1,6 +1,6 @@
 """Subtraction learnt on operands of up to 3 digits, asked of up to 9 digits.
 
-    python launch.py --config=configs/sub_long.py  # one core beside others: 13-16 min
+    python launch.py --config=configs/sub_long.py  # one core: 10 min
 
 Expect: 0 wrong of 1M; every equation right of 4 to 9 digits (seeds 0-2)
 
