@@ -271,7 +271,8 @@ class _PlaceStep(nn.Module):
   places match by construction (a step with a place reads only the keys of
   that place). Its LSTM runs within a step of the trace (a column, each
   answer digit) from zero states, so a column is computed alike at any
-  length. `src`, `own`: (ids [B, N], kinds, places, mask) of the keys."""
+  length. `src`: (ids [B, N], kinds, places, mask) of the keys; `own`:
+  (ids, kinds, places), masked to the tokens read so far."""
 
   hidden: int
   n_symbols: int
@@ -296,8 +297,8 @@ class _PlaceStep(nn.Module):
     x_Bx4H = jnp.pad(tokens_Vx4H, ((0, 1), (0, 0)))[tok_B]
     x_Bx4H += kernel('role_kernel', n_roles, 4 * h)[role]
     hs, cs = _lstm_layers(self, x_Bx4H, h_LxBxH, c_LxBxH)
-    so_far = own[3] <= t
-    features = [hs[-1], self._read('own', (*own[:3], so_far), role, place)]
+    so_far = jnp.arange(read_BxT.shape[1]) <= t  # The tokens read so far.
+    features = [hs[-1], self._read('own', (*own, so_far), role, place)]
     features.append(self._read('source', src, role, place))
     x_BxF = jnp.concatenate(features, axis=-1)
     if self.dec_head:
@@ -496,7 +497,6 @@ class Seq2Seq(nn.Module):
       prev_TxB.T,
       np.concatenate([[start], roles_T[:-1]]),
       np.concatenate([[-1], places_T[:-1]]),
-      np.arange(t_len),
     )
     places_BxS, operand_BxS = source_places(src_BxS, self.n_symbols)
     src = (src_BxS, operand_BxS, places_BxS, mask_BxS)
