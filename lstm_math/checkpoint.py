@@ -1,6 +1,5 @@
-"""Orbax checkpoints in `workdir/checkpoints`: the newest two (a kill that
-leaves one partial leaves a good one behind) and the best by `best_by`.
-Every process calls every method; Orbax coordinates the hosts."""
+"""Orbax checkpoints: the newest two (one survives a kill mid-save) and the
+best by `best_by`; every process calls every method."""
 
 import json
 import os
@@ -51,8 +50,7 @@ class Checkpointer:
     try:
       self._manager = self._open()
     except Exception:  # pylint: disable=broad-except
-      # Orbax reads every checkpoint's metadata on opening: set aside those
-      # that do not read, then open it again.
+      # Orbax reads all metadata on opening: set aside what does not read.
       self._set_aside(self._unreadable_metadata(), 'has unreadable metadata')
       self._manager = self._open()
 

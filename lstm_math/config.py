@@ -1,6 +1,4 @@
-"""The config: its sections' defaults (`base()`, the post) and `validate()`,
-which names the first field that cannot work in one line, before anything
-compiles. `task` becomes a `data.Task`, `data` a `data.Sampling`."""
+"""The config: its defaults (`base()`, the post's) and `validate()`."""
 
 import math
 import numbers
@@ -15,8 +13,7 @@ from lstm_math.task import MAX_DIGITS
 BEST_BY = ('val_loss', 'val_exact_match', 'last')
 CPU_ISAS = ('native', 'SSE4_2', 'AVX', 'AVX2', 'AVX512')
 
-# Removed fields: an old config.json that holds one at this value (the only
-# one today's code runs) reads as if it did not; any other value is refused.
+# Removed fields: an old config.json may hold them at this value only.
 RETIRED = {
   'task.min_number': 0,
   'model.init_scheme': 'keras',
@@ -77,8 +74,7 @@ def base() -> ml_collections.ConfigDict:
   m.dec_place_queries = False  # Those attentions asked by a query a place.
   m.dec_state_queries = False  # Those place queries plus the state's.
   m.dec_head = 0  # A tanh layer of this many units before the logits; 0: none.
-  # No encoder and no row per position: each step reads its role and place
-  # in the trace, and digits by place (`+` or `-` steps; `configs/add_long.py`).
+  # No encoder, no rows per position: reads by role and place (add_long.py).
   m.dec_places = False
 
   c.optim = o = ml_collections.ConfigDict()
@@ -88,8 +84,7 @@ def base() -> ml_collections.ConfigDict:
   o.adam_eps = 1e-7  # Keras' Adam.
   o.b2 = 0.999  # Adam's second-moment decay (optax's and Keras' default).
   o.update_clip = 0.0  # RMS cap of each tensor's Adam step m/sqrt(v); 0: off.
-  # Evaluate (and keep) a moving average of the weights with this decay a
-  # step (Polyak averaging); 0: the weights themselves.
+  # Decay a step of an evaluated moving average of the weights; 0: none.
   o.average = 0.0
   o.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
   o.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
@@ -117,15 +112,13 @@ def base() -> ml_collections.ConfigDict:
   dev.distributed = False  # jax.distributed.initialize() for multi-host.
   dev.distributed_timeout_s = 300  # A process missing this long: an error,
   dev.heartbeat_timeout_s = 100  # or this long once joined.
-  # 'native': XLA compiles for this CPU's instruction set; 'AVX2' (or
-  # another cap): the same floats on every x86-64 machine that has it.
+  # 'native', or a cap ('AVX2'): the same floats on every CPU that has it.
   dev.cpu_isa = 'native'
   return c
 
 
 def warmup_cosine(c, *, learning_rate: float, epochs: int, warmup_epochs=2):
-  """Most configs' recipe: a warm-up to `learning_rate` (the first steps do
-  not throw the model off), a cosine to 0 at the last epoch (it settles)."""
+  """Most configs' recipe: a warm-up to `learning_rate`, a cosine to 0."""
   c.optim.update(
     learning_rate=learning_rate,
     schedule='warmup_cosine',

@@ -1,6 +1,4 @@
-"""Equations as pure jnp functions of a key, integer arrays and a static
-`Task` (so under `jit`, `vmap` and on every device, the accelerator makes
-its own data): sampling, tokens, the grid, datasets."""
+"""Equations made on the device (pure jnp): sampling, tokens, grid, datasets."""
 
 import dataclasses
 import functools
@@ -24,8 +22,7 @@ from lstm_math.task import fold_precedence
 
 @dataclasses.dataclass(frozen=True)
 class Sampling:
-  """How a run draws its equations: the config's `data` section (see
-  config.py) and the run's seed, the held-out hash's `salt`; jit-static."""
+  """The config's `data` section, and the seed as `salt`; jit-static."""
 
   dataset: str = 'fixed'
   n_examples: int = 30_000
@@ -65,8 +62,7 @@ def compute_results(eqs: Equations, task: Task) -> jax.Array:
 
 
 def _sample_operand(key: jax.Array, task: Task, lo: int, weighting: str):
-  """One operand in [lo, max_number], lo 0 or 1; 'digits' picks the length
-  first, 'half_digits' tosses a coin between the two for each operand."""
+  """One operand in [lo, max_number]; 'digits' draws its length first."""
   hi = task.max_number
   if weighting == 'half_digits':
     k_coin, k_uniform, k_digits = jax.random.split(key, 3)
@@ -124,9 +120,7 @@ def sample_equations(
   weighting: str = 'uniform',
   near_multiples: float = 0.0,
 ) -> Equations:
-  """`n` random equations, example `i` a function of `key` and `start + i`
-  only (any device makes any slice); `near_multiples` > 0 (`a / b` only)
-  draws that share of dividends near a multiple of `b`."""
+  """`n` random equations; row i depends on `key` and `start + i` only."""
   one = lambda i: _sample_one(
     jax.random.fold_in(key, i), task, weighting, near_multiples
   )
@@ -232,8 +226,7 @@ def encode_target(results_B: jax.Array, task: Task) -> jax.Array:
   n_slots, width = task.tgt_len - 1, task.result_width
   magnitude = jnp.abs(results_B)
   n_digits = _n_digits(magnitude, width, task.pad_result)
-  # q counts slots from the right: q = 0 is the units digit. int32 has at
-  # most 10 digits, so a slot q >= 10 can only hold the sign.
+  # q: slots from the right (0: units); past int32's 10 digits only a sign.
   q = np.arange(n_slots - 1, -1, -1)
   powers = jnp.asarray([10 ** min(i, 9) for i in q], jnp.int32)
   digits = jnp.where(q < 10, (magnitude[:, None] // powers) % 10, 0)
@@ -313,8 +306,7 @@ def _dataset(eqs: Equations, task: Task) -> Dataset:
 
 
 def _log_operand_prob(x, task: Task, weighting: str, digits_share=0.5):
-  """log probability of operands `x` under `_sample_operand`'s weighting;
-  'half_digits' draws by length with probability `digits_share`."""
+  """Log-probability of operands `x` under `_sample_operand`'s weighting."""
   hi, width = task.max_number, task.operand_width
   counts = np.asarray(
     [
@@ -361,16 +353,9 @@ def datasets(key: jax.Array, task: Task, sampling: Sampling):
 def fixed_dataset(
   key: jax.Array, task: Task, sampling: Sampling
 ) -> tuple[Dataset, Dataset]:
-  """The post's data: (train, test) from a shuffled sample of the grid.
-
-  `distinct_operands` keeps only a != b (the post's `permutations`); the
-  first `split` of the sample is the test set, or with `pairs` the sampled
-  equations whose pair `is_held_out` picks. Another `weighting` draws
-  distinct equations as `sample_equations` draws operands (Gumbel top-k;
-  'half_digits' by length with weight `digits_share`); `carry_boost` b
-  makes an equation with c `carry_count` (1 + b)**c times as likely.
-  The config checks that the task has `n_examples` distinct equations.
-  """
+  """The post's data: (train, test) from a shuffled sample of the grid, the
+  first `split` of it (with `pairs`, those `is_held_out` picks) the test set;
+  other weightings sample by Gumbel top-k (config.py says what each does)."""
   s = sampling
   chosen = _grid_sample(key, task, s)
   n_test = s.n_test
@@ -440,9 +425,8 @@ def _held_out_draw(key, task: Task, s: Sampling):
 
 
 class HeldOut(NamedTuple):
-  """Which equations a run has seen: trained on (all but `train_set`'s, or
-  when streaming, `train_set` None, those `is_held_out` leaves to training)
-  or used to choose its checkpoint or stop it (`chosen_by`)."""
+  """Which equations a run has seen: trained on (`train_set`'s; if None, all
+  `is_held_out` leaves) or that chose its checkpoint or stop (`chosen_by`)."""
 
   sampling: Sampling
   train_set: Dataset | None
@@ -463,8 +447,7 @@ class HeldOut(NamedTuple):
 
 
 def equation_keys(eqs: Equations) -> np.ndarray:
-  """One opaque key per equation (its operands and operators as bytes),
-  equal only for equal equations: for `np.isin` and `np.unique`."""
+  """One opaque key per equation, equal only for equal equations (np.isin)."""
   rows = np.concatenate(
     [np.asarray(eqs.operands_BxK), np.asarray(eqs.ops_BxK1)], axis=1
   ).astype('<i4')

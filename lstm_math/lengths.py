@@ -1,7 +1,4 @@
-"""Operands longer than trained (`eval.lengths`, `model.dec_places`): for each
-digit count d, random equations whose two operands have d digits ('both') or
-one of them has ('one', the other 1..d-1 digits), answered with the d-digit
-task's trace; exact-match of the answer and of the whole trace."""
+"""Exact-match on operands longer than trained (`eval.lengths`), by digits."""
 
 import dataclasses
 

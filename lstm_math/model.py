@@ -1,11 +1,4 @@
-"""The post's bidirectional-LSTM encoder-decoder, in Flax linen with nn.scan.
-
-    src ids [B, S] -> BiLSTM encoder -> summary [B, 2H] -> (BatchNorm)
-        -> repeated T times -> BiLSTM decoder -> (BatchNorm) -> Dense
-
-Input projections are hoisted out of the scans, both directions advance in one
-step, and the layout is Keras': the post's weights load as they are.
-"""
+"""The post's BiLSTM encoder-decoder in Flax, and its other decoders."""
 
 import flax.linen as nn
 import jax
@@ -45,8 +38,7 @@ def _lstm_bias(hidden: int):
 
 
 def _gates(z, hidden):
-  """The gates (i, f, g, o) from z [..., 4H] in one tanh, as sigmoid(x) =
-  (tanh(x / 2) + 1) / 2: on a CPU 2.5 times faster than one per slice."""
+  """Gates (i, f, g, o) of z [..., 4H] by one tanh: 2.5x faster on a CPU."""
   scale = np.full(4 * hidden, 0.5, np.float32)
   scale[2 * hidden : 3 * hidden] = 1.0
   i, f, g, o = jnp.split(jnp.tanh(z * scale), 4, axis=-1)
@@ -137,9 +129,8 @@ class BiLSTM(nn.Module):
 
 
 class BatchNorm(nn.Module):
-  """`nn.BatchNorm(momentum=0.99, epsilon=1e-3)`, Keras' defaults, whose
-  training statistics count only rows where `weight_B` is nonzero, summed over
-  `axis_name`: right when devices hold different numbers of real rows."""
+  """Keras' BatchNorm (momentum 0.99, epsilon 1e-3) whose statistics count
+  the rows where `weight_B` != 0, on all devices of `axis_name`."""
 
   momentum: float = 0.99
   epsilon: float = 1e-3
@@ -178,8 +169,7 @@ class BatchNorm(nn.Module):
 
 
 class _DecoderStep(nn.Module):
-  """One autoregressive decoder step, for greedy decoding (`feed_own`: the
-  carry's token) and teacher forcing alike, so both share the parameters.
+  """One autoregressive step, greedy (`feed_own`) or teacher-forced alike.
   `own`, `src`: (symbol rows, place rows, the ids attended) or None."""
 
   FLAGS = (  # Seq2Seq's fields, passed on by name.
@@ -215,8 +205,7 @@ class _DecoderStep(nn.Module):
     hs, cs = _lstm_layers(self, x_Bx4H, h_LxBxH, c_LxBxH)
 
     def query(name, k, by_place=False):
-      # The top state's projection, or by place a learned row [1, k] (plus
-      # the state's with `state_queries`). Flax's default init: as trained.
+      # By place: a learned row [1, k]. Flax's default init: as trained.
       asked = lambda n: nn.Dense(k, use_bias=False, name=n)(hs[-1])
       if not by_place:
         return asked(name)
@@ -247,8 +236,7 @@ class _DecoderStep(nn.Module):
 
 
 def _lstm_layers(module, x_Bx4H, h_LxBxH, c_LxBxH):
-  """(states, cells) of the decoder's stacked LSTM layers, one step; the
-  first reads `x_Bx4H`, its input projection."""
+  """(states, cells) of stacked LSTM layers, one step, from `x_Bx4H`."""
   h, hs, cs = h_LxBxH.shape[-1], [], []
   for layer in range(h_LxBxH.shape[0]):
     if layer:
@@ -265,14 +253,10 @@ def _lstm_layers(module, x_Bx4H, h_LxBxH, c_LxBxH):
 
 
 class _PlaceStep(nn.Module):
-  """One step of the place-coupled decoder (`dec_places`): it knows its role
-  (`steps.ROLES`) and its place (a power of ten), never its position, and
-  reads the source's digits and its own tokens by attention in which equal
-  places match by construction (a step with a place reads only the keys of
-  that place). Its LSTM runs within a step of the trace (a column, each
-  answer digit) from zero states, so a column is computed alike at any
-  length. `src`: (ids [B, N], kinds, places, mask) of the keys; `own`:
-  (ids, kinds, places), masked to the tokens read so far."""
+  """One step of the place-coupled decoder (`dec_places`): by role and place,
+  never position, it reads keys of its own place (docs/experiments.md,
+  'Longer than trained'). `src`: (ids [B, N], kinds, places, mask) of the
+  keys; `own`: (ids, kinds, places)."""
 
   hidden: int
   n_symbols: int
@@ -290,8 +274,7 @@ class _PlaceStep(nn.Module):
       tok_B = prev_B
       read_BxT = read_BxT.at[:, t].set(tok_B)
       own = (read_BxT, *own[1:])
-    # A step of the trace starts from zero states: what it needs of earlier
-    # steps it reads, so it computes alike after any number of them.
+    # A step of the trace starts from zero states: alike at any length.
     h_LxBxH, c_LxBxH = (jnp.where(fresh, 0.0, x) for x in (h_LxBxH, c_LxBxH))
     tokens_Vx4H = kernel('token_kernel', self.n_symbols, 4 * h)
     x_Bx4H = jnp.pad(tokens_Vx4H, ((0, 1), (0, 0)))[tok_B]
@@ -309,8 +292,7 @@ class _PlaceStep(nn.Module):
     return (jnp.stack(hs), jnp.stack(cs), prev_B, read_BxT), logits_BxV
 
   def _read(self, name, keys, role, place):
-    """What the step reads from `keys`, asked by its role's learned query,
-    among the keys of its place when it has one."""
+    """Attention over `keys` by the role's query, in the step's place if any."""
     h, n_roles = self.hidden, len(steps.ROLES)
     rows = lambda what, n: self.param(f'{name}_{what}', _KERNEL_INIT, (n, h))
     ids_BxN, kinds, places, mask = keys
@@ -325,10 +307,8 @@ class _PlaceStep(nn.Module):
 
 
 def _attend_places(q_K, none, tokens, kinds, mask):
-  """Attention over the keys `rows[ids] + kind_rows[kinds]` (`tokens`,
-  `kinds`: (rows, ids)) where `mask`, each scored `q . key`, beside a key
-  "nothing here" scored `none`, whose value is 0. Work of B x N x V, as
-  `_attend_symbols`."""
+  """`_attend_symbols` over keys `tokens` + `kinds` (each (rows, ids)) where
+  `mask`, beside a key 'nothing here' scored `none` whose value is 0."""
   (rows_VxK, ids_BxN), (kind_rows_MxK, kinds_N) = tokens, kinds
   batch, n = ids_BxN.shape
   kinds_BxN = jnp.broadcast_to(kinds_N, (batch, n))
@@ -346,8 +326,7 @@ def _attend_places(q_K, none, tokens, kinds, mask):
 
 def source_places(src_BxS, n_symbols: int):
   """(place [B, S], operand [B, S]) of each source token: a digit's power of
-  ten within its number (-1 for other symbols) and how many operators come
-  before it; what the place-coupled decoder reads the source by."""
+  ten in its number (-1 for other symbols), the operators before it."""
   is_digit = src_BxS < 10  # A digit's id is its value (vocab.py).
   n_ops = n_symbols - 12  # The other symbols: operators, space, end.
   is_op = (src_BxS >= 10) & (src_BxS < 10 + n_ops)
@@ -398,8 +377,7 @@ class Seq2Seq(nn.Module):
   dec_place_queries: bool = False
   dec_state_queries: bool = False
   dec_head: int = 0
-  # The place-coupled decoder (`steps.place_layout`): no encoder; the
-  # target's (roles, places), from the task, as `layout`.
+  # The place-coupled decoder: no encoder; `layout`: steps.place_layout.
   dec_places: bool = False
   layout: tuple = ()
 
@@ -414,9 +392,8 @@ class Seq2Seq(nn.Module):
     weight_B=None,
     rows_B=None,
   ):
-    """Logits [B, T, V]. Batch norm counts rows where `weight_B`; `rows_B`,
-    the rows' places in the global batch, choose their dropout masks; the
-    autoregressive decoder reads `tgt_BxT` shifted right, or its own output."""
+    """Logits [B, T, V]. `rows_B`: the rows' places in the global batch (for
+    dropout); decoders read `tgt_BxT` shifted right, or their own output."""
     mask_BxS = src_BxS != self.n_symbols
     if self.dec_places:
       return self._place_coupled(src_BxS, mask_BxS, tgt_BxT)
@@ -442,8 +419,7 @@ class Seq2Seq(nn.Module):
     return output(y_BxTx2H)
 
   def _bilstms(self, name, n_layers, first, mask_BxT=None, sequences=True):
-    """Stacked BiLSTMs, the first reading `first` (keyword inputs); the last
-    returns its outputs with `sequences`, else its final states."""
+    """Stacked BiLSTMs: the last one's outputs with `sequences`, else states."""
     x = None
     for layer in range(n_layers):
       sequences_here = sequences or layer < n_layers - 1
@@ -452,8 +428,7 @@ class Seq2Seq(nn.Module):
     return x
 
   def _autoregressive(self, src_BxS, mask_BxS, enc_BxSx2H, tgt_BxT):
-    """An LSTM decoder attending the encoder's outputs, from zero states: its
-    first step reads the source through attention already."""
+    """An LSTM decoder attending the encoder's outputs, from zero states."""
     batch, h = src_BxS.shape[0], 2 * self.hidden
     zeros = jnp.zeros((self.dec_layers, batch, h), jnp.float32)
     start_B = jnp.full((batch,), self.n_symbols, jnp.int32)
@@ -503,8 +478,7 @@ class Seq2Seq(nn.Module):
     step = _scan(
       _PlaceStep, in_axes=(0, nn.broadcast, nn.broadcast), out_axes=1
     )(h, self.n_symbols, feed_own, self.dec_head, name='decoder')
-    # Where a step starts: after a separator (or the start), and at each of
-    # the answer's digits.
+    # A step starts after a separator (or the start), and at each answer digit.
     index = lambda names: [steps.ROLES.index(n) for n in names.split()]
     starts = np.isin(own[1], index('start separator'))
     starts |= np.isin(roles_T, index('answer answer_sign end'))
@@ -532,8 +506,7 @@ class Seq2Seq(nn.Module):
 
 
 def from_config(m, task) -> Seq2Seq:
-  """The model of a config's `model` section (its fields are `Seq2Seq`'s)
-  for `task`."""
+  """The `Seq2Seq` of a config's `model` section, for `task`."""
   fields = {k: v for k, v in m.items() if k != 'hidden_size'}
   layout = steps.place_layout(task) if m.get('dec_places') else ()
   return Seq2Seq(
@@ -549,8 +522,7 @@ def count_parameters(variables) -> tuple[int, int]:
 
 
 def from_keras(weights) -> dict:
-  """Flax variables of the seed model from the post's Keras weights, named
-  and laid out as in `tests/testdata/keras_seed_parity.npz`."""
+  """Flax variables of the post's Keras weights (keras_seed_parity.npz)."""
   f32 = lambda name: jnp.asarray(weights[name], jnp.float32)
   both = lambda s, n: jnp.stack([f32(f'{s}_fw_{n}'), f32(f'{s}_bw_{n}')])
   lstm = lambda s: {

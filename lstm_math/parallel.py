@@ -1,6 +1,4 @@
-"""One per-device function (given an `axis_name`) over devices: 'jit' (one),
-'pmap' (the state with a leading device axis) or 'shard_map' (a ('data',) mesh
-of every host's devices, the state replicated)."""
+"""One per-device function over the devices: by 'jit', 'pmap' or 'shard_map'."""
 
 import dataclasses
 import functools
@@ -22,9 +20,8 @@ DEFAULT_MULTI_DEVICE = 'shard_map'
 
 
 def cap_cpu_isa(isa: str) -> None:
-  """Caps the instruction set XLA:CPU compiles for, before JAX starts: wider
-  vectors sum floats in another order, so machines with other CPUs part in
-  the last bits; under one cap all that have it compute the same floats."""
+  """Caps the instruction set XLA:CPU compiles for, before JAX starts, so CPUs
+  agree to the bit (docs/experiments.md, 'Floats across machines')."""
   flag = f'--xla_cpu_max_isa={isa}'
   xla_flags = os.environ.get('XLA_FLAGS', '').split()
   if isa == 'native' or flag in xla_flags:
@@ -53,10 +50,8 @@ def _env_int(name: str) -> int | None:
 def maybe_initialize_distributed(
   requested: bool, timeout_s: int = 300, heartbeat_s: int = 100
 ) -> None:
-  """Starts JAX's multi-host runtime when the config or environment asks
-  (`JAX_COORDINATOR_ADDRESS`, or a cluster JAX finds itself). A process missing
-  for `timeout_s` (`heartbeat_s` once joined) ends the run with an error
-  everywhere instead of a hang."""
+  """Starts JAX's multi-host runtime when the config or environment asks; a
+  process missing `timeout_s` (`heartbeat_s` once joined) is an error."""
   if jax.distributed.is_initialized():
     return
   # JAX reads JAX_COORDINATOR_ADDRESS itself; these two are passed on.
@@ -116,8 +111,7 @@ class Devices:
     return jax.tree.map(functools.partial(_global_copy, sharding), tree)
 
   def local(self, tree, single: bool = False):
-    """This process's own copy of a tree placed by `place` or `replicate`
-    (`single`: already `canonical`), for work done without collectives."""
+    """This process's copy of a placed tree (`single`: already canonical)."""
     own = lambda x: x.addressable_data(0) if isinstance(x, jax.Array) else x
     return jax.tree.map(own, tree if single else self.canonical(tree))
 
@@ -128,8 +122,7 @@ class Devices:
     return multihost_utils.process_allgather(tree, tiled=True)
 
   def abstract(self, shapes, replicated: bool):
-    """Shapes and shardings of `replicate` (or `place`) of a tree of shapes,
-    to compile a function before its inputs exist."""
+    """`replicate`'s (or `place`'s) shapes and shardings, to compile early."""
     if self.mode == 'pmap' and replicated:
       to = lambda s: jax.ShapeDtypeStruct((self.count, *s.shape), s.dtype)
     else:

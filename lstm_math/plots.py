@@ -104,8 +104,7 @@ def operators_plot(by_pattern: dict[str, dict], path: str, title: str) -> None:
 
 
 def length_plot(curves: dict, trained: int, title: str, path: str) -> None:
-  """Exact-match against operand digits, a line a set of `curves` ({label:
-  (digits, exact-match)}), the trained lengths shaded."""
+  """Exact-match against digits, a line a curve; the trained lengths shaded."""
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(6.5, 4))
   ax.axvspan(0.5, trained + 0.5, color='0.9', label=f'trained: 1-{trained}')

@@ -1,5 +1,4 @@
-"""The predict command: expressions people type, scanned (never evaluated as
-code) and answered by a trained model; a bad line gets a one-line error."""
+"""The predict command: typed expressions parsed (never eval'd) and answered."""
 
 import dataclasses
 import re
@@ -131,8 +130,7 @@ class Predictor:
     return self._jitted[task](variables, operands, ops)
 
   def task_for(self, operands) -> data.Task:
-    """The task whose trace answers `operands`: the trained one, or with
-    `dec_places` one as wide as the widest operand."""
+    """The task that answers `operands` (with `dec_places`, as wide as they)."""
     if not self.longest:
       return self.task
     return lengths.task_of_digits(self.task, len(str(max(operands))))

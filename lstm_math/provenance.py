@@ -1,5 +1,4 @@
-"""run.json: where a run came from (the code, the machine, its training set).
-Resume, eval and predict `check` that today's code draws the same set."""
+"""run.json: a run's code, machine and training set, checked when resumed."""
 
 import hashlib
 import importlib.metadata
@@ -68,9 +67,8 @@ def _digest(*arrays) -> str:
 
 
 def train_set_fingerprint(run, datasets) -> dict:
-  """Hashes of the training set (of `run.datasets()`) and the test set: a
-  fixed sample's sorted grid indices; a stream's first batch and held-out
-  rule on a fixed probe (so a change in the sampler or the hash shows)."""
+  """Hashes of the train and test sets: a fixed sample's grid indices; a
+  stream's first batch and held-out rule on a probe (a sampler change shows)."""
   train_set, test_set = datasets
   task, s = run.setup.task, run.setup.sampling
   test = _digest(test_set.eqs.operands_BxK, test_set.eqs.ops_BxK1)
@@ -106,9 +104,8 @@ def write(workdir: str, prov: dict) -> None:
 
 
 def check(run, workdir: str, datasets, *, what: str, allow_other=False):
-  """The saved provenance, after checking that today's code draws the same
-  training set; a mismatch is refused in one line, or with `allow_other`
-  returned with `train_set_differs` set. None for a workdir without one."""
+  """The saved run.json (or None) once today's code draws the same training
+  set; else refused, or with `allow_other` marked `train_set_differs`."""
   saved = read(workdir)
   if saved is None:
     return None

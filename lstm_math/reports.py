@@ -31,8 +31,7 @@ def analyse(
   first_wrong_N=None,
 ) -> dict:
   """The headline figures and the post's two analyses, as counts; also by
-  operator pattern and, given `mirror_mask`'s `mirror`, the unseen equations
-  by whether their mirror was trained on."""
+  operator pattern and by whether an unseen equation's `mirror` was seen."""
   tgt_len = task.tgt_len
   if exact_N is None:
     exact_N = n_right_N == tgt_len
@@ -130,8 +129,7 @@ def mirror_mask(eqs, task, held_out) -> tuple[np.ndarray, np.ndarray] | None:
 def run_evaluation(
   evaluation, workdir, model, task, variables, devices, held_out, about=None
 ) -> dict:
-  """Scores the grid (or random unseen equations); writes eval.json, with
-  `about` (provenance, checkpoint) beside the figures, and the error files."""
+  """Scores the grid (or random unseen ones); writes eval.json and errors."""
   start = time.perf_counter()
   given, mode, drawn_from = None, 'grid', {}
   if not task.has_grid:

@@ -1,6 +1,4 @@
-"""Device-side scoring: the model's greedy answers for many equations, the
-grid's or given ones, made on each device from their indices and answered
-chunk by chunk under `lax.map`, so memory stays bounded."""
+"""Scoring on the device: greedy answers, chunk by chunk under `lax.map`."""
 
 import dataclasses
 import functools

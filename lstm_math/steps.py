@@ -1,11 +1,5 @@
-"""Step-by-step targets ("show the work"): the school algorithm as tokens.
-
-Each step writes the digits it copies, then those it makes (units first),
-then a space: the operators (with several patterns), each `*` and `/` left
-to right, the sum of the terms after `+`, of those after `-`, the first
-minus the second; the answer last, units first, then a sign slot where
-results can be negative. Golden traces: tests/steps_test.py.
-"""
+"""Written steps as targets: the school algorithm as tokens, a step the digits
+it copies, those it makes, a space (golden traces: tests/steps_test.py)."""
 
 from collections.abc import Callable
 import functools
@@ -25,8 +19,7 @@ KINDS = tuple(
   ' remainder answer end'.split()
 )
 
-# What a position of a `+` or `-` trace writes, for the place-coupled decoder
-# (`model.dec_places`): it reads these, never an absolute position.
+# What a position of a `+` or `-` trace writes, for `model.dec_places`.
 ROLES = tuple(
   'other start separator x y carry_in sum carry borrow_in difference borrow'
   ' sign neg_digit neg_sign neg_borrow_in neg_difference neg_borrow answer'
@@ -36,9 +29,8 @@ ROLES = tuple(
 
 class _Layout(NamedTuple):
   kinds: tuple[int, ...]  # A `KINDS` index per position.
-  # (line, slots) per step: `format_steps` fills `line`, a format string or a
-  # function, with the texts of the step's slots (a position, or several,
-  # the last first).
+  # (line, slots) per step: `format_steps` fills `line` (a format string or a
+  # function) with the slots' texts (a slot: positions, the last first).
   steps: tuple[tuple[str | Callable, tuple], ...]
   roles: tuple[int, ...]  # A `ROLES` index per position.
   # The power of ten each position is about (a carry out of column i: i + 1),
@@ -127,10 +119,8 @@ def _add(bld: _Builder, x: _Num, y: _Num) -> _Num:
 
 def _subtract(bld: _Builder, x: _Num, y: _Num) -> _Num:
   """`x - y`, `x, y >= 0`; column i: `x_i y_i b d b'` (borrow in, digit, out).
-
-  A borrow out of the top column (`x < y`) leaves the ten's complement R:
-  then a sign, and columns `d_i s b e b'`, `0 - R` or R by the sign.
-  """
+  If `x < y`, the ten's complement R is left: then a sign, and columns
+  `d_i s b e b'`, `0 - R` or R by the sign."""
   voc, n = bld.voc, max(x.width, y.width)
   r = _Num(x.v - y.v, x.lo - y.hi, x.hi - y.lo)
   b, digits = jnp.zeros_like(x.v), []
@@ -358,8 +348,7 @@ def format_steps(ids_T, task: Task, ops) -> str:
 
 
 def place_layout(task: Task) -> tuple[tuple[int, ...], tuple[int, ...]]:
-  """(`ROLES` index, place) of each target position of a one-operator `+` or
-  `-` trace, the end symbols' included: what `model.dec_places` reads."""
+  """(`ROLES` index, place) of each target position: `dec_places` reads it."""
   (layout,) = _layouts(task)
   pad = task.tgt_len - len(layout.roles)
   return (

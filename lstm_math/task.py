@@ -1,11 +1,5 @@
-"""What a task is: `Task`, its `Equations`, and the usual precedence.
-
-An equation is `Equations(operands_BxK, ops_BxK1)`: `K` operands in
-[0, max_number] and `K - 1` indices into `task.operators`. Results are exact
-int32 arithmetic, `*` and `/` before `+` and `-`, otherwise left to right;
-`/` rounds towards zero (Python's `//` here: no operand is negative) and its
-divisor is drawn from [1, max_number].
-"""
+"""What a task is: `Task`, its `Equations`, and the usual precedence (exact
+int32; `/` rounds towards zero, as `//` on operands that are never negative)."""
 
 import dataclasses
 import functools
@@ -22,8 +16,7 @@ INT32_MAX = 2**31 - 1
 # The longest operands a place-coupled model is asked (`eval.lengths`,
 # predict): 9-digit sums and differences fit int32, 10-digit ones do not.
 MAX_DIGITS = 9
-# What the decoder writes: the answer, the answer units first, or the
-# written-out algorithm ending in the answer (steps.py).
+# What the decoder writes: the answer, units first, or the steps (steps.py).
 TARGETS = ('answer', 'reversed', 'steps')
 
 
@@ -34,8 +27,7 @@ class Equations(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-  """Static description of one arithmetic task; hashable, so jit-static.
-  config.py checks the fields' types and ranges; here the rest."""
+  """One arithmetic task; hashable, so jit-static (config.py checks types)."""
 
   operators: str = '+'
   n_terms: int = 2
@@ -164,12 +156,9 @@ class Task:
 
 def fold_precedence(first, steps, where, seen=lambda value: None):
   """The usual precedence, written once: `*` and `/` before `+` and `-`.
-
-  `steps` is `((is_plus, is_minus, is_times, is_div), operand)` per operator;
-  `where(cond, a, b)` picks between values, so one fold serves Python
-  integers (`cond` a bool), intervals and jnp arrays (`cond` a mask, both
-  branches computed). `seen` is shown every intermediate value kept.
-  """
+  `steps`: ((is_plus, is_minus, is_times, is_div), operand) per operator;
+  `where(cond, a, b)` lets one fold serve ints, intervals and jnp arrays;
+  `seen` is shown every intermediate value kept."""
   total, term, sign = 0, first, 1
   for (plus, minus, times, div), x in steps:
     additive = plus | minus

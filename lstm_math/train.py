@@ -1,8 +1,4 @@
-"""Loss, the train and eval steps, whole epochs, and the training loop.
-
-`train_step` is one pure per-device function; given an `axis_name` (pmap,
-shard_map), it sums over that axis, so 1 and N devices make the same update.
-"""
+"""Loss, the train and eval steps, whole epochs, and the training loop."""
 
 import concurrent.futures
 import contextlib
@@ -93,8 +89,7 @@ class WeightAverage(NamedTuple):
 
 
 def weight_average(decay: float) -> optax.GradientTransformation:
-  """Keeps `decay`'s moving average of the weights after every step in the
-  optimiser's state (so checkpoints hold it); the updates pass unchanged."""
+  """A moving average of the weights, kept in the optimiser's state."""
 
   def update(updates, state, params):
     new = optax.apply_updates(params, updates)
@@ -164,10 +159,8 @@ def train_step(
   rows_B: jax.Array | None = None,
   adam_b2: float = 0.999,
 ):
-  """One Adam step on this device's `batch`; (new state, metrics). The loss
-  is the mean over the real rows of all devices: `weight_B` 0 marks padding.
-  `key` (dropout) is folded with the step, and `rows_B` (the rows' places in
-  the global batch) picks their masks."""
+  """One Adam step on this device's `batch`: (new state, metrics). The loss is
+  the mean over real rows (`weight_B` != 0) of all devices of `axis_name`."""
   rngs = {} if key is None else {'dropout': jax.random.fold_in(key, state.step)}
 
   def loss_fn(params):
@@ -209,9 +202,8 @@ def train_step(
 
 
 def adam_ratio(grads, opt_state, b2: float = 0.999) -> jax.Array:
-  """The largest mean(g**2) / mean(v) over the weight tensors: how far the
-  squared gradient outruns Adam's bias-corrected second moment (a spike
-  follows when it does); 0 before Adam's first step."""
+  """The largest mean(g**2) / mean(v), v bias-corrected, over the weights; 0
+  before Adam's first step (docs/experiments.md, 'Loss spikes')."""
   ratio = jnp.zeros((), jnp.float32)
   for adam in _states(opt_state, optax.ScaleByAdamState):
     debias = 1 - b2 ** adam.count.astype(jnp.float32)
@@ -222,8 +214,7 @@ def adam_ratio(grads, opt_state, b2: float = 0.999) -> jax.Array:
 
 
 def eval_metrics(state: TrainState, test: data.Dataset, task: data.Task):
-  """Mean loss, char_accuracy and exact_match (the answer right) of `test`
-  in eval mode; with written steps also trace_exact (every step right)."""
+  """Mean loss, char_accuracy, exact_match, trace_exact (steps) of `test`."""
   logits = state.apply_fn(_variables(state), test.batch.src_BxS, train=False)
   sums = sequence_metrics(logits, test.batch.tgt_BxT)
   if task.target == 'steps':
@@ -243,10 +234,8 @@ def train_epoch(
   n_devices: int = 1,
   axis_name=None,
 ):
-  """One epoch as a single `lax.scan`, each device making its slice of every
-  batch; (state, mean train metrics). A batch is a function of `base_key`
-  and the step, so a resumed run and every device count see the same ones.
-  """
+  """One epoch as one `lax.scan`: (state, mean metrics). A batch depends on
+  `base_key` and the step only: alike when resumed, on any device count."""
   batch_size = setup.sampling.batch_size
   n_local = batch_size // n_devices
   # This device's rows of a global batch: devices take consecutive blocks.
@@ -287,8 +276,7 @@ def train_epoch(
     return step(state, batch, weight_B=weight, rows_B=rows, adam_b2=b2)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
-  # The mean over the epoch's equations, as Keras reports it; of the
-  # spike signs also the largest of a step.
+  # Keras' mean over the epoch's equations; of the spike signs also the max.
   share = rows_N / jnp.sum(rows_N)
   epoch = {k: jnp.sum(m * share) for k, m in metrics.items()}
   for k in ('grad_norm', 'update_norm', 'adam_ratio'):
@@ -380,14 +368,12 @@ def start(config, workdir: str, training: bool = False) -> Run:
   return prepare(config, devices)
 
 
-# What a resumed run may change: how long it runs, how it picks and reports
-# its results, on which devices; not what trained its checkpoints.
+# The sections a resumed run may change; not what trained its checkpoints.
 RESUME_MAY_CHANGE = ('train.', 'eval.', 'devices.')
 
 
 def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Fails fast when the workdir's checkpoints were trained by another config
-  (its config.json; fields it lacks, from older versions, are defaults)."""
+  """Fails fast when another config trained the workdir's checkpoints."""
   folder = os.path.join(workdir, 'checkpoints')
   saved = os.path.join(workdir, 'config.json')
   names = os.listdir(folder) if os.path.isdir(folder) else []
@@ -406,8 +392,7 @@ def check_same_run(config: ml_collections.ConfigDict, workdir: str) -> None:
   ]
   epochs = 'train.epochs'
   if before[epochs] != now[epochs] and now['optim.schedule'] != 'constant':
-    # The schedule spans epochs x steps: another length would change the
-    # learning rate of every step still to come, not just add some.
+    # The schedule spans all epochs: another length changes every later step.
     changed.append(
       f'{epochs} {before[epochs]!r} -> {now[epochs]!r} (under'
       f' optim.schedule={now["optim.schedule"]!r} the learning rate decays'
@@ -489,8 +474,7 @@ class _StopFlag:
     )
 
   def agreed(self, *flags: bool) -> tuple[bool, ...]:
-    """(any process asked to stop, then each of `flags` true on any
-    process), so every process takes the same decisions."""
+    """(stop asked, *flags), each true if so on any process: all agree."""
     every = checkpoint_lib.every_process(self.requested, *flags)
     if every[:, 0].any() and not self.requested:
       metrics_lib.say(
@@ -506,8 +490,7 @@ class _StopFlag:
 
 
 def _compile_epoch(run: Run):
-  """A future of the epoch function, compiled from shapes alone on another
-  thread while the data (unless `prepare` drew it) and the state are made."""
+  """A future of the epoch function, compiled from shapes on another thread."""
   devices, setup = run.devices, run.setup
   epoch_fn = devices.map_epoch(
     functools.partial(train_epoch, setup=setup, n_devices=devices.count)
@@ -556,8 +539,7 @@ def _banner(run: Run, state, train_set, test_set, config_path, workdir):
 
 
 def _resume(run: Run, ckpt, writer, placed):
-  """(placed state, first epoch, metric rows) from the latest readable
-  checkpoint, dropping later rows; with none, all are set aside: fresh."""
+  """(placed state, first epoch, rows) of the newest readable checkpoint."""
   restored = ckpt.restore_latest(run.devices.canonical(placed))
   if restored is None:
     if ckpt.epochs():
@@ -574,8 +556,7 @@ def _resume(run: Run, ckpt, writer, placed):
 def train_and_evaluate(
   config: ml_collections.ConfigDict, workdir: str, config_path: str = ''
 ) -> dict:
-  """Trains as the config says, resuming from `workdir`; evaluates the grid.
-  Returns the last epoch's metrics and, when run, the evaluation summary."""
+  """Trains (resuming from `workdir`) and evaluates; a summary dict."""
   t_start = time.perf_counter()
   run = start(config, workdir, training=True)
   devices = run.devices
@@ -651,8 +632,7 @@ def _provenance(run: Run, workdir: str, ckpt, datasets) -> dict:
 
 
 def _finished(run: Run, ckpt, epoch: int) -> str:
-  """Why the run that saved `epoch` is over ('' if it is not), from the
-  checkpoint's metrics, which every process reads alike."""
+  """Why the run that saved `epoch` is over, or ''; alike on every process."""
   t = run.config.train
   if epoch < 1:
     return ''
@@ -786,8 +766,7 @@ def selection(config) -> str | None:
 def evaluate(
   run: Run, workdir: str, variables, datasets, prov=None, epoch=None, rows=()
 ) -> dict:
-  """The grid (or random equations never seen) scored; the files written.
-  eval.json names the checkpoint's epoch, the time to it and provenance."""
+  """Scores the grid (or unseen random equations); writes eval.json etc."""
   s, d = run.setup, run.setup.sampling
   train_set, test_set = datasets
   chosen = selection(run.config)

@@ -1,6 +1,5 @@
-"""The character table: every symbol an equation can contain, and its ids, in
-the post's order (a digit's id is its value; the post's Keras one-hot columns
-are ours). Padding is no symbol: the id past the last, a zero vector."""
+"""The symbols and their ids, in the post's order (a digit's id is its value);
+padding is no symbol: the id past the last, a zero vector."""
 
 from collections.abc import Iterable
 import dataclasses
