@@ -1,9 +1,9 @@
 """Multiplication 0..99, the work shown: long multiplication, then the answer.
 
-    python launch.py --config=configs/mul.py    # trains 20 min; 24 on one core
+    python launch.py --config=configs/mul.py    # 17-21 min on one core
     python launch.py --config=configs/mul.py:3  # 0..999: 6.5 hours, not run
 
-Expect: 0/10,000 wrong; seeds and times in the README's table
+Expect: 0/10,000 wrong, no spike (seeds 0-4; one core, 17-21 min)
 
 Every step of long multiplication (`steps.py`), then the answer; a twentieth
 of the pairs held out in both orders. Queries by place: the trace's layout is
