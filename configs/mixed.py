@@ -31,8 +31,8 @@ def get_config(max_number: str = '99'):
   c.model.dec_state_queries = True  # ... and on what was written so far.
   c.model.dec_head = 256  # Room for the single-digit products' table.
   config_lib.warmup_cosine(c, learning_rate=0.003, epochs=30)
-  c.optim.update(grad_clip=1.0, weight_decay=0.1)
-  c.optim.update(b2=0.95, average=0.999)  # add_steps.py's spike remedy.
+  c.optim.weight_decay = 0.1
+  config_lib.spike_remedy(c)
   c.train.update(best_by='last', examples_before=2)
   if max_number == '999':  # 296 tokens; not run (no accelerator lent).
     c.task.max_number = 999

@@ -27,10 +27,10 @@ def get_config(digits: str = '2'):
   c.model.dec_own_attention = True  # The answer re-reads the column sums.
   c.model.dec_place_queries = True  # Where to look depends on the place.
   config_lib.warmup_cosine(c, learning_rate=0.003, epochs=40)
-  # add_steps.py's spike remedy; the average's horizon (1 / (1 - decay)
-  # steps) about 4 epochs as there: 0.999 over 3,000 steps leaves 5% of
-  # the initial weights in it (0.999**3000), 0.997 leaves 0.01%.
-  c.optim.update(b2=0.95, grad_clip=1.0, average=0.997)
+  # The average's horizon (1 / (1 - decay) steps) about 4 epochs, as in
+  # add_steps.py: 0.999 over 3,000 steps leaves 5% of the initial weights
+  # in it (0.999**3000), 0.997 leaves 0.01%.
+  config_lib.spike_remedy(c, average=0.997)
   c.train.update(best_by='last', examples_before=2)
   if digits == '3':  # 0..999, 106 tokens: fresh pairs every step.
     c.task.max_number = 999

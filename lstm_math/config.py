@@ -127,6 +127,13 @@ def warmup_cosine(c, *, learning_rate: float, epochs: int, warmup_epochs=2):
   c.train.epochs = epochs
 
 
+def spike_remedy(c, *, average: float = 0.999):
+  """The written-steps configs' cure for loss spikes (docs/experiments.md,
+  'Loss spikes'): Adam's v follows the gradient faster, clipping, and the
+  weights' moving average with this decay a step scored in their place."""
+  c.optim.update(b2=0.95, grad_clip=1.0, average=average)
+
+
 def _is(*allowed):
   names = [repr(a) for a in allowed]
   return lambda v: v in allowed, ', '.join(names[:-1]) + ' or ' + names[-1]
