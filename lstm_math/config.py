@@ -86,6 +86,9 @@ def base() -> ml_collections.ConfigDict:
   o.update_clip = 0.0  # RMS cap of each tensor's Adam step m/sqrt(v); 0: off.
   # Decay a step of an evaluated moving average of the weights; 0: none.
   o.average = 0.0
+  # The last batches of each epoch on which the average's batch-norm
+  # statistics are measured; 0: it is scored with the raw weights'.
+  o.average_bn_batches = 16
   o.grad_clip = 0.0  # Global-norm clipping; 0 turns it off.
   o.weight_decay = 0.0  # AdamW's decoupled decay; 0: Adam, as the post.
 
@@ -190,6 +193,7 @@ _FIELDS = {
   'optim.b2': (float, lambda v: 0 < v < 1, 'a number in (0, 1)'),
   'optim.update_clip': (float, lambda v: v >= 0, 'a number >= 0 (0: off)'),
   'optim.average': (float, lambda v: 0 <= v < 1, 'a number in [0, 1) (0: off)'),
+  'optim.average_bn_batches': (int, *_int(0)),
   'optim.weight_decay': (
     float,
     lambda v: 0 <= v < 1,

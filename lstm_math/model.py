@@ -136,7 +136,10 @@ class BatchNorm(nn.Module):
   epsilon: float = 1e-3
 
   @nn.compact
-  def __call__(self, x, *, train: bool, axis_name=None, weight_B=None):
+  def __call__(
+    self, x, *, train: bool, axis_name=None, weight_B=None, momentum=None
+  ):
+    """`momentum` 0 keeps this batch's statistics alone."""
     features = x.shape[-1]
     scale = self.param('scale', nn.initializers.ones, (features,))
     bias = self.param('bias', nn.initializers.zeros, (features,))
@@ -159,7 +162,7 @@ class BatchNorm(nn.Module):
       batch_mean = sums[0] / count
       batch_var = jnp.maximum(sums[1] / count - batch_mean**2, 0.0)
       if not self.is_initializing():
-        m = self.momentum
+        m = self.momentum if momentum is None else momentum
         mean.value = m * mean.value + (1 - m) * batch_mean
         var.value = m * var.value + (1 - m) * batch_var
     else:
@@ -391,9 +394,11 @@ class Seq2Seq(nn.Module):
     axis_name=None,
     weight_B=None,
     rows_B=None,
+    bn_momentum=None,
   ):
     """Logits [B, T, V]. `rows_B`: the rows' places in the global batch (for
-    dropout); decoders read `tgt_BxT` shifted right, or their own output."""
+    dropout); decoders read `tgt_BxT` shifted right, or their own output;
+    `bn_momentum` replaces the batch norms' own (0: this batch's statistics)."""
     mask_BxS = src_BxS != self.n_symbols
     if self.dec_places:
       return self._place_coupled(src_BxS, mask_BxS, tgt_BxT)
@@ -408,7 +413,13 @@ class Seq2Seq(nn.Module):
     def norm_and_dropout(x, side):  # Each when the model has it.
       if self.batch_norm:
         norm = BatchNorm(name=f'{side}_norm')
-        x = norm(x, train=train, axis_name=axis_name, weight_B=weight_B)
+        x = norm(
+          x,
+          train=train,
+          axis_name=axis_name,
+          weight_B=weight_B,
+          momentum=bn_momentum,
+        )
       return self._dropout(x, train, rows_B)
 
     summary_Bx2H = norm_and_dropout(x, 'encoder')

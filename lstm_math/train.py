@@ -41,6 +41,9 @@ class TrainState(flax.struct.PyTreeNode):
   params: Any
   batch_stats: Any
   opt_state: Any
+  # The weight average's batch-norm statistics, measured at each epoch's end
+  # (Setup.average_stats_batches); {} where the raw weights' are used.
+  average_stats: Any
   apply_fn: Any = flax.struct.field(pytree_node=False)
   tx: Any = flax.struct.field(pytree_node=False)
 
@@ -54,6 +57,8 @@ class Setup:
   sampling: data.Sampling
   steps_per_epoch: int
   adam_b2: float  # For the spike sign `adam_ratio`.
+  average_stats_batches: int = 0  # The last batches of an epoch that measure
+  # the weight average's batch-norm statistics; 0: it uses the raw weights'.
 
 
 def make_optimizer(optim, epochs: int, steps_per_epoch: int):
@@ -121,6 +126,9 @@ def create_train_state(setup: Setup, tx, key: jax.Array) -> TrainState:
     params=variables['params'],
     batch_stats=variables.get('batch_stats', {}),
     opt_state=tx.init(variables['params']),
+    average_stats=(
+      variables.get('batch_stats', {}) if setup.average_stats_batches else {}
+    ),
     apply_fn=setup.model.apply,
     tx=tx,
   )
@@ -276,12 +284,38 @@ def train_epoch(
     return step(state, batch, weight_B=weight, rows_B=rows, adam_b2=b2)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
+  if k := min(setup.average_stats_batches, setup.steps_per_epoch):
+    last = [get_batch(s) for s in range(len(rows_N) - k, len(rows_N))]
+    batch, weight = jax.tree.map(lambda *x: jnp.concatenate(x), *last)
+    state = average_stats(state, batch, weight, axis_name, dropout_key)
   # Keras' mean over the epoch's equations; of the spike signs also the max.
   share = rows_N / jnp.sum(rows_N)
   epoch = {k: jnp.sum(m * share) for k, m in metrics.items()}
   for k in ('grad_norm', 'update_norm', 'adam_ratio'):
     epoch[f'{k}_max'] = jnp.max(metrics[k])
   return state, epoch
+
+
+def average_stats(state, batch, weight_B, axis_name, key=None) -> TrainState:
+  """The state whose `average_stats` are the weight average's batch-norm
+  statistics on `batch` (all devices of `axis_name`), as SWA re-estimates
+  them: the raw weights' describe other weights."""
+  rngs = {} if key is None else {'dropout': jax.random.fold_in(key, state.step)}
+  _, mutated = state.apply_fn(
+    {
+      'params': _states(state.opt_state, WeightAverage)[0].params,
+      'batch_stats': state.batch_stats,
+    },
+    batch.src_BxS,
+    tgt_BxT=batch.tgt_BxT,
+    train=True,
+    axis_name=axis_name,
+    weight_B=weight_B,
+    bn_momentum=0.0,
+    mutable=['batch_stats'],
+    rngs=rngs,
+  )
+  return state.replace(average_stats=mutated['batch_stats'])
 
 
 def _train_keys(k_train: jax.Array) -> jax.Array:
@@ -344,7 +378,10 @@ def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
     # As in Keras, the last batch may be partial: rows of weight 0 pad it.
     steps = -(-n_train // s.batch_size)
   model = model_lib.from_config(config.model, task)
-  setup = Setup(task, model, s, steps, config.optim.b2)
+  o = config.optim
+  norms = model.decoder == 'repeat' and not model.dec_places
+  refit = o.average > 0 and model.batch_norm and norms
+  setup = Setup(task, model, s, steps, o.b2, o.average_bn_batches * refit)
   tx = make_optimizer(config.optim, config.train.epochs, steps)
   return Run(config, setup, tx, *keys, devices, drawn)
 
@@ -705,8 +742,10 @@ def _epoch(loop: _Loop, stop, epoch: int, placed):
 def _variables(state):
   """What is evaluated: the weight average where optim.average keeps one."""
   average = _states(state.opt_state, WeightAverage)
-  params = average[0].params if average else state.params
-  return {'params': params, 'batch_stats': state.batch_stats}
+  if not average:
+    return {'params': state.params, 'batch_stats': state.batch_stats}
+  stats = state.average_stats or state.batch_stats
+  return {'params': average[0].params, 'batch_stats': stats}
 
 
 def _finish(loop: _Loop, placed, rows):

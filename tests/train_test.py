@@ -500,6 +500,7 @@ def test_exact_match_is_the_answer_and_trace_exact_the_trace():
     params={},
     batch_stats={},
     opt_state=(),
+    average_stats={},
     apply_fn=lambda variables, src, train: logits,
     tx=None,
   )
@@ -513,6 +514,44 @@ def test_exact_match_is_the_answer_and_trace_exact_the_trace():
   state = state.replace(apply_fn=lambda variables, src, train: logits)
   m = train.eval_metrics(state, test, plain)
   assert float(m['exact_match']) == 1.0 and 'trace_exact' not in m
+
+
+def test_weight_average_is_scored_with_batch_norm_statistics_of_its_own():
+  config = tiny_config(optim=dict(average=0.9, average_bn_batches=2))
+  setup, state, train_set, test_set, key = fresh(config)
+  assert setup.average_stats_batches == 2
+  epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
+  state, _ = epoch(state, train_set, key)
+  variables = train._variables(state)
+  chex.assert_trees_all_equal(variables['batch_stats'], state.average_stats)
+  mean = lambda stats: np.asarray(stats['encoder_norm']['mean'])
+  assert not np.allclose(mean(state.average_stats), mean(state.batch_stats))
+  # They are the batch statistics of what the average's encoder gives.
+  batch = data.Batch(*(x[:100] for x in train_set.batch))
+  state = train.average_stats(state, batch, None, None)
+  _, seen = setup.model.apply(
+    {'params': variables['params'], 'batch_stats': state.batch_stats},
+    batch.src_BxS,
+    mutable=['intermediates'],
+    capture_intermediates=lambda m, _: m.name == 'encoder_0',
+  )
+  summary = seen['intermediates']['encoder_0']['__call__'][0]
+  np.testing.assert_allclose(
+    mean(state.average_stats), summary.mean(0), rtol=1e-5, atol=1e-6
+  )
+  np.testing.assert_allclose(
+    state.average_stats['encoder_norm']['var'], summary.var(0), rtol=1e-4
+  )
+  # Switched off, or with nothing to average, the raw statistics are used.
+  for optim in (dict(average=0.9, average_bn_batches=0), dict(average=0.0)):
+    setup, state, *_ = fresh(tiny_config(optim=optim))
+    assert setup.average_stats_batches == 0 and state.average_stats == {}
+    state, _ = jax.jit(functools.partial(train.train_epoch, setup=setup))(
+      state, train_set, key
+    )
+    assert state.average_stats == {}
+    stats = train._variables(state)['batch_stats']
+    chex.assert_trees_all_equal(stats, state.batch_stats)
 
 
 def test_adam_ratio_is_the_squared_gradient_over_adams_second_moment():
