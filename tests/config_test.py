@@ -98,6 +98,10 @@ BAD = [
     {'optim.update_clip': -1.0},
     r'update_clip=-1.0: must be a number >= 0 \(0: off\)',
   ),
+  (
+    {'optim.average_bn_batches': -1},
+    'average_bn_batches=-1: must be an integer >= 0',
+  ),
   ({'data.weighting': 'log'}, "weighting='log'"),
   (
     {'data.digits_share': 1.0},

@@ -236,8 +236,13 @@ def test_state_is_placed_and_holds_no_key():
 
 def test_pmap_shard_map_and_jit_reach_the_same_state():
   # Streamed batches on several devices: the loss curve test below.
-  config = tiny_config(data=dict(steps_per_epoch=8))
+  # With a weight average whose batch-norm statistics are measured too.
+  config = tiny_config(
+    data=dict(steps_per_epoch=8),
+    optim=dict(average=0.9, average_bn_batches=3),
+  )
   single, loss_1 = run_epochs(config, 'jit', 1, 2)
+  assert single.average_stats
   for mode in ('pmap', 'shard_map'):
     multi, loss_8 = run_epochs(config, mode, 8, 2)
     chex.assert_trees_all_close(
@@ -248,7 +253,10 @@ def test_pmap_shard_map_and_jit_reach_the_same_state():
       custom_message=f'{mode} on 8 devices vs jit on 1',
     )
     chex.assert_trees_all_close(
-      multi.batch_stats, single.batch_stats, atol=2e-4, rtol=2e-3
+      (multi.batch_stats, multi.average_stats),
+      (single.batch_stats, single.average_stats),
+      atol=2e-4,
+      rtol=2e-3,
     )
     np.testing.assert_allclose(loss_8, loss_1, rtol=1e-4)
     assert int(multi.step) == int(single.step)
