@@ -2,10 +2,13 @@
 
     python bench/step_time.py configs/mul.py:3 configs/mixed.py:999
     python bench/step_time.py configs/mixed.py --set model.dec_head=512
+    python bench/step_time.py configs/add_exact.py --epoch
 
 For configs too large to run here: times a few training steps of the
 config (the first call, with compilation, left out) and multiplies by the
-run's steps. The estimate leaves out evaluation and start-up.
+run's steps. The estimate leaves out evaluation and start-up. `--epoch`
+times whole epochs of the config's own epoch function instead (its data, and
+the work at an epoch's end: the weight average's batch-norm statistics).
 """
 
 import argparse
@@ -61,15 +64,22 @@ def override(config, setting: str) -> None:
   config[section][field] = value
 
 
-def step_seconds(config, steps: int = 5, repeats: int = 3) -> float:
+def step_seconds(
+  config, steps: int = 5, repeats: int = 3, epoch: bool = False
+) -> float:
   """Median seconds a step over `repeats` calls of `steps` steps each.
 
   Streaming configs run their own epoch function, shortened to `steps`
   steps (data made on the device included); seed-sample configs, whose
   epochs are fixed by the sample, run the jitted train step on one batch.
+  `epoch`: every config runs whole epochs of its epoch function.
   """
   setup, state, train_set, key = bench_run.initial_run(config)
-  if train_set is None:
+  if epoch:
+    steps = setup.steps_per_epoch
+    run_epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
+    run = lambda state: run_epoch(state, train_set, key)[0]
+  elif train_set is None:
     setup = dataclasses.replace(setup, steps_per_epoch=steps)
     epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
     run = lambda state: epoch(state, None, key)[0]
@@ -105,6 +115,9 @@ def main() -> None:
   parser.add_argument('configs', nargs='+', help='config.py[:argument]')
   parser.add_argument('--steps', type=int, default=5)
   parser.add_argument(
+    '--epoch', action='store_true', help='time whole epochs, not --steps'
+  )
+  parser.add_argument(
     '--set',
     action='append',
     default=[],
@@ -118,7 +131,7 @@ def main() -> None:
     for setting in args.set:
       override(config, setting)
     config_lib.validate(config)
-    seconds = step_seconds(config, args.steps)
+    seconds = step_seconds(config, args.steps, epoch=args.epoch)
     total = config.train.epochs * train.prepare(config).setup.steps_per_epoch
     name = ' '.join([spec, *args.set])
     print(

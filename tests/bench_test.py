@@ -73,6 +73,11 @@ def test_step_time_reads_config_arguments_and_times_steps(monkeypatch):
     # The steps are the config's: its batch of its task's shapes.
     want = ((32, task.src_len), (32, task.tgt_len))
     assert shapes and set(shapes) == {want}, (dataset, shapes, want)
+  # --epoch: whole epochs of the epoch function, with its end's work.
+  small.optim.average = 0.9
+  clock.waited_at.clear()
+  seconds = step_time.step_seconds(small, steps=3, repeats=2, epoch=True)
+  assert clock.waited_at == [30, 60, 90] and seconds == 1.0, clock.waited_at
 
 
 def test_step_time_writes_durations_in_a_readable_unit():
