@@ -1,8 +1,9 @@
-"""Addition of 0..999 with the post's decoder, to 0-3 errors on the grid.
+"""Addition of 0..999 with the post's decoder, to 0-4 errors on the grid.
 
     python launch.py --config=configs/add_exact.py
 
-Expect: 0, 0, 3, 0, 0 wrong of 1,000,000 (seeds 0-4); 6-10 min on one core.
+Expect: 0, 1, 4, 0, 0 wrong of 1,000,000 (seeds 0-4), no spike; 6-8 min on
+one core.
 
 The post's 27,000 training equations. Padded operands put each digit at a
 fixed place; the sample draws more short operands and carry chains, where the
