@@ -75,14 +75,12 @@ def step_seconds(
   `epoch`: every config runs whole epochs of its epoch function.
   """
   setup, state, train_set, key = bench_run.initial_run(config)
-  if epoch:
+  if epoch or train_set is None:
+    if not epoch:
+      setup = dataclasses.replace(setup, steps_per_epoch=steps)
     steps = setup.steps_per_epoch
     run_epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
     run = lambda state: run_epoch(state, train_set, key)[0]
-  elif train_set is None:
-    setup = dataclasses.replace(setup, steps_per_epoch=steps)
-    epoch = jax.jit(functools.partial(train.train_epoch, setup=setup))
-    run = lambda state: epoch(state, None, key)[0]
   else:
     rows = jnp.arange(config.data.batch_size) % train_set.size
     batch = data.Batch(*(x[rows] for x in train_set.batch))

@@ -57,8 +57,9 @@ class Setup:
   sampling: data.Sampling
   steps_per_epoch: int
   adam_b2: float  # For the spike sign `adam_ratio`.
-  average_stats_batches: int = 0  # The last batches of an epoch that measure
-  # the weight average's batch-norm statistics; 0: it uses the raw weights'.
+  # The last batches of an epoch that measure the weight average's batch-norm
+  # statistics (a model with batch norm); 0: it uses the raw weights'.
+  average_stats_batches: int = 0
 
 
 def make_optimizer(optim, epochs: int, steps_per_epoch: int):
@@ -284,8 +285,9 @@ def train_epoch(
     return step(state, batch, weight_B=weight, rows_B=rows, adam_b2=b2)
 
   state, metrics = lax.scan(body, state, jnp.arange(setup.steps_per_epoch))
-  if k := min(setup.average_stats_batches, setup.steps_per_epoch):
-    last = [get_batch(s) for s in range(len(rows_N) - k, len(rows_N))]
+  n = setup.steps_per_epoch
+  if (k := min(setup.average_stats_batches, n)) and state.batch_stats:
+    last = [get_batch(s) for s in range(n - k, n)]
     batch, weight = jax.tree.map(lambda *x: jnp.concatenate(x), *last)
     state = average_stats(state, batch, weight, axis_name, dropout_key)
   # Keras' mean over the epoch's equations; of the spike signs also the max.
@@ -379,9 +381,8 @@ def prepare(config: ml_collections.ConfigDict, devices=None) -> Run:
     steps = -(-n_train // s.batch_size)
   model = model_lib.from_config(config.model, task)
   o = config.optim
-  norms = model.decoder == 'repeat' and not model.dec_places
-  refit = o.average > 0 and model.batch_norm and norms
-  setup = Setup(task, model, s, steps, o.b2, o.average_bn_batches * refit)
+  refit = o.average_bn_batches if o.average > 0 else 0
+  setup = Setup(task, model, s, steps, o.b2, refit)
   tx = make_optimizer(config.optim, config.train.epochs, steps)
   return Run(config, setup, tx, *keys, devices, drawn)
 

@@ -560,6 +560,14 @@ def test_weight_average_is_scored_with_batch_norm_statistics_of_its_own():
     assert state.average_stats == {}
     stats = train._variables(state)['batch_stats']
     chex.assert_trees_all_equal(stats, state.batch_stats)
+  # A model without batch norm has no statistics to measure.
+  config = tiny_config(optim=dict(average=0.9), model=dict(batch_norm=False))
+  setup, state, train_set, _, key = fresh(config)
+  state, _ = jax.jit(functools.partial(train.train_epoch, setup=setup))(
+    state, train_set, key
+  )
+  assert state.batch_stats == {} and state.average_stats == {}
+  assert train._variables(state)['batch_stats'] == {}
 
 
 def test_adam_ratio_is_the_squared_gradient_over_adams_second_moment():
